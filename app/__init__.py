@@ -1,0 +1,1 @@
+"""Convoc — rappels SMS de convocations pour les SPIP."""

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import EmailStr, Field
+
+from app.core.schemas import IdRef, InputModel, Name, ReadModel
+from app.models import Role
+
+
+class AgentCreate(InputModel):
+    spip_id: IdRef
+    name: Name = Field(examples=["Camille Martin"])
+    email: EmailStr = Field(examples=["camille.martin@justice.fr"])
+    role: Role
+
+
+class AgentUpdate(InputModel):
+    name: Name | None = None
+    email: EmailStr | None = None
+    role: Role | None = None
+    active: bool | None = None
+
+
+class AgentRead(ReadModel):
+    id: int
+    spip_id: int
+    name: str
+    email: str
+    role: Role
+    active: bool
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+from pydantic import BeforeValidator
+
+from app.appointments import service
+from app.appointments.schemas import (
+    AppointmentCancel,
+    AppointmentCreate,
+    AppointmentFilters,
+    AppointmentOutcome,
+    AppointmentRead,
+    AppointmentReschedule,
+    AppointmentTypeRead,
+)
+from app.core.pagination import Page, PageParams
+from app.core.responses import error_responses
+from app.core.schemas import IdPath, IdQuery, page_params
+from app.db import SessionDep
+from app.models import AppointmentStatus
+
+router = APIRouter(tags=["Convocations"])
+
+
+def _day_or_instant(value: object) -> object:
+    """'2027-01-31' is a whole local day, not midnight: keep it a date."""
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+PeriodBound = Annotated[datetime | date | None, BeforeValidator(_day_or_instant)]
+
+
+@router.get("/appointment-types", response_model=list[AppointmentTypeRead])
+async def list_appointment_types(session: SessionDep) -> list[AppointmentTypeRead]:
+    return [AppointmentTypeRead.model_validate(t) for t in await service.list_types(session)]
+
+
+@router.post(
+    "/appointments",
+    response_model=AppointmentRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(404, 409, 422),
+)
+async def book_appointment(data: AppointmentCreate, session: SessionDep) -> AppointmentRead:
+    return AppointmentRead.from_view(await service.book(session, data=data))
+
+
+def appointment_filters(
+    spip_id: IdQuery = None,
+    person_id: IdQuery = None,
+    agent_id: IdQuery = None,
+    status: AppointmentStatus | None = None,
+    starts_from: Annotated[
+        PeriodBound,
+        Query(alias="from", description="Début de période (date ou date-heure ; locale au SPIP)"),
+    ] = None,
+    starts_to: Annotated[
+        PeriodBound,
+        Query(alias="to", description="Fin de période (une date est incluse entière)"),
+    ] = None,
+) -> AppointmentFilters:
+    return AppointmentFilters(
+        spip_id=spip_id,
+        person_id=person_id,
+        agent_id=agent_id,
+        status=status,
+        starts_from=starts_from,
+        starts_to=starts_to,
+    )
+
+
+@router.get(
+    "/appointments", response_model=Page[AppointmentRead], responses=error_responses(404, 422)
+)
+async def list_appointments(
+    session: SessionDep,
+    filters: Annotated[AppointmentFilters, Depends(appointment_filters)],
+    page: Annotated[PageParams, Depends(page_params)],
+) -> Page[AppointmentRead]:
+    views, total = await service.list_appointments(session, filters=filters, page=page)
+    return Page(
+        items=[AppointmentRead.from_view(v) for v in views],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.get(
+    "/appointments/{appointment_id}", response_model=AppointmentRead, responses=error_responses(404)
+)
+async def get_appointment(appointment_id: IdPath, session: SessionDep) -> AppointmentRead:
+    return AppointmentRead.from_view(await service.get_view(session, appointment_id))
+
+
+@router.post(
+    "/appointments/{appointment_id}/cancel",
+    response_model=AppointmentRead,
+    responses=error_responses(404, 409),
+)
+async def cancel_appointment(
+    appointment_id: IdPath, session: SessionDep, data: AppointmentCancel | None = None
+) -> AppointmentRead:
+    appointment = await service.get_appointment(session, appointment_id)
+    await service.cancel(session, appointment=appointment)
+    return AppointmentRead.from_view(await service.get_view(session, appointment.id))
+
+
+@router.post(
+    "/appointments/{appointment_id}/reschedule",
+    response_model=AppointmentRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(404, 409, 422),
+)
+async def reschedule_appointment(
+    appointment_id: IdPath, data: AppointmentReschedule, session: SessionDep
+) -> AppointmentRead:
+    appointment = await service.get_appointment(session, appointment_id)
+    return AppointmentRead.from_view(
+        await service.reschedule(session, appointment=appointment, data=data)
+    )
+
+
+@router.post(
+    "/appointments/{appointment_id}/outcome",
+    response_model=AppointmentRead,
+    responses=error_responses(404, 409, 422),
+)
+async def record_outcome(
+    appointment_id: IdPath, data: AppointmentOutcome, session: SessionDep
+) -> AppointmentRead:
+    appointment = await service.get_appointment(session, appointment_id)
+    await service.record_outcome(
+        session, appointment=appointment, outcome=AppointmentStatus(data.outcome)
+    )
+    return AppointmentRead.from_view(await service.get_view(session, appointment.id))

@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from app.core.localtime import zone
+from app.core.schemas import IdRef, InputModel, ReadModel
+from app.models import Appointment, AppointmentStatus, CancelReason
+
+StartsAt = Annotated[
+    datetime,
+    Field(
+        description=(
+            "Début de la convocation : avec un décalage (2027-03-29T09:00:00-03:00, …Z) "
+            "ou en heure locale du lieu sans décalage (2027-03-29T09:00)"
+        ),
+        examples=["2027-03-29T09:00"],
+    ),
+]
+TypeCode = Annotated[str, StringConstraints(min_length=1, max_length=50)]
+
+
+class AppointmentCreate(InputModel):
+    person_id: IdRef
+    place_id: IdRef
+    appointment_type: TypeCode = Field(examples=["suivi_spip"])
+    starts_at: StartsAt
+    agent_id: IdRef | None = None
+    duration_minutes: int | None = Field(default=None, ge=5, le=1440)
+    send_summons: bool = Field(
+        default=False, description="Envoyer tout de suite une convocation par SMS"
+    )
+
+
+class AppointmentCancel(InputModel):
+    notify: bool = Field(default=True, description="Prévenir la personne par SMS")
+
+
+class AppointmentReschedule(InputModel):
+    starts_at: StartsAt
+    place_id: IdRef | None = Field(default=None, description="Nouveau lieu ; par défaut le même")
+    notify: bool = Field(default=True, description="Prévenir la personne par SMS")
+
+
+class AppointmentOutcome(InputModel):
+    outcome: Literal["honored", "missed", "excused", "booked"] = Field(
+        description="Issue constatée ; « booked » retire une issue saisie par erreur"
+    )
+
+
+class AppointmentTypeRead(ReadModel):
+    code: str
+    label: str
+    default_duration_minutes: int
+    sms_enabled: bool
+
+
+@dataclass(frozen=True)
+class AppointmentView:
+    """A convocation with what its representation needs from other tables."""
+
+    appointment: Appointment
+    timezone: str
+    type_code: str
+    type_label: str
+    rescheduled_to_id: int | None = None
+
+
+class AppointmentRead(ReadModel):
+    id: int
+    spip_id: int
+    person_id: int
+    place_id: int
+    agent_id: int | None
+    appointment_type: str
+    appointment_type_label: str
+    starts_at: datetime = Field(description="Instant UTC")
+    starts_at_local: str = Field(description="Heure locale du lieu, avec son décalage UTC")
+    timezone: str = Field(description="Fuseau IANA du lieu")
+    duration_minutes: int
+    status: AppointmentStatus
+    cancel_reason: CancelReason | None
+    cancelled_at: datetime | None
+    outcome_recorded_at: datetime | None
+    rescheduled_from_id: int | None
+    rescheduled_to_id: int | None
+    send_summons: bool
+    created_by_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_view(cls, view: AppointmentView) -> AppointmentRead:
+        a = view.appointment
+        return cls(
+            id=a.id,
+            spip_id=a.spip_id,
+            person_id=a.person_id,
+            place_id=a.place_id,
+            agent_id=a.agent_id,
+            appointment_type=view.type_code,
+            appointment_type_label=view.type_label,
+            starts_at=a.starts_at,
+            starts_at_local=a.starts_at.astimezone(zone(view.timezone)).isoformat(),
+            timezone=view.timezone,
+            duration_minutes=a.duration_minutes,
+            status=AppointmentStatus(a.status),
+            cancel_reason=CancelReason(a.cancel_reason) if a.cancel_reason else None,
+            cancelled_at=a.cancelled_at,
+            outcome_recorded_at=a.outcome_recorded_at,
+            rescheduled_from_id=a.rescheduled_from_id,
+            rescheduled_to_id=view.rescheduled_to_id,
+            send_summons=a.summons_requested,
+            created_by_id=a.created_by_id,
+            created_at=a.created_at,
+            updated_at=a.updated_at,
+        )
+
+
+@dataclass(frozen=True)
+class AppointmentFilters:
+    spip_id: int | None = None
+    person_id: int | None = None
+    agent_id: int | None = None
+    status: AppointmentStatus | None = None
+    starts_from: datetime | date | None = None
+    starts_to: datetime | date | None = None

@@ -1,0 +1,245 @@
+"""Booking and the lifecycle of convocations."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.agents import service as agent_service
+from app.appointments import rules
+from app.appointments.errors import (
+    AppointmentNotFound,
+    PersonArchived,
+    PlaceInactive,
+    PlaceNotInSpip,
+    StartsInPast,
+    StartsTooFar,
+    UnknownAppointmentType,
+)
+from app.appointments.schemas import (
+    AppointmentCreate,
+    AppointmentFilters,
+    AppointmentReschedule,
+    AppointmentView,
+)
+from app.config import get_settings
+from app.core.clock import utcnow
+from app.core.localtime import to_utc, zone
+from app.core.pagination import PageParams
+from app.core.repository import get_or_raise, paginate
+from app.models import (
+    Appointment,
+    AppointmentStatus,
+    AppointmentType,
+    CancelReason,
+    Person,
+    Place,
+)
+from app.persons import service as person_service
+from app.spips import service as spip_service
+
+
+async def list_types(session: AsyncSession) -> list[AppointmentType]:
+    stmt = (
+        select(AppointmentType).where(AppointmentType.active.is_(True)).order_by(AppointmentType.id)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def _type_by_code(session: AsyncSession, code: str) -> AppointmentType:
+    found = await session.scalar(
+        select(AppointmentType).where(
+            AppointmentType.code == code, AppointmentType.active.is_(True)
+        )
+    )
+    if found is None:
+        raise UnknownAppointmentType(field="appointment_type")
+    return found
+
+
+async def get_view(session: AsyncSession, appointment_id: int) -> AppointmentView:
+    appointment = await get_or_raise(session, Appointment, appointment_id, AppointmentNotFound)
+    return (await _views(session, [appointment]))[0]
+
+
+async def get_appointment(session: AsyncSession, appointment_id: int) -> Appointment:
+    return await get_or_raise(session, Appointment, appointment_id, AppointmentNotFound)
+
+
+async def _views(session: AsyncSession, appointments: list[Appointment]) -> list[AppointmentView]:
+    """Attach place zone, type and successor to each convocation: three queries for the lot."""
+    if not appointments:
+        return []
+    zones = await _pairs(
+        session,
+        select(Place.id, Place.timezone).where(Place.id.in_({a.place_id for a in appointments})),
+    )
+    types = {
+        t.id: t
+        for t in await session.scalars(
+            select(AppointmentType).where(
+                AppointmentType.id.in_({a.appointment_type_id for a in appointments})
+            )
+        )
+    }
+    successors = await _pairs(
+        session,
+        select(Appointment.rescheduled_from_id, Appointment.id).where(
+            Appointment.rescheduled_from_id.in_([a.id for a in appointments])
+        ),
+    )
+    return [
+        AppointmentView(
+            appointment=a,
+            timezone=zones[a.place_id],
+            type_code=types[a.appointment_type_id].code,
+            type_label=types[a.appointment_type_id].label,
+            rescheduled_to_id=successors.get(a.id),
+        )
+        for a in appointments
+    ]
+
+
+async def _pairs(session: AsyncSession, stmt: Select[Any, Any]) -> dict[Any, Any]:
+    return {key: value for key, value in await session.execute(stmt)}
+
+
+async def list_appointments(
+    session: AsyncSession, *, filters: AppointmentFilters, page: PageParams
+) -> tuple[list[AppointmentView], int]:
+    stmt: Select[Appointment] = select(Appointment).order_by(Appointment.starts_at, Appointment.id)
+    if filters.spip_id is not None:
+        stmt = stmt.where(Appointment.spip_id == filters.spip_id)
+    if filters.person_id is not None:
+        stmt = stmt.where(Appointment.person_id == filters.person_id)
+    if filters.agent_id is not None:
+        stmt = stmt.where(Appointment.agent_id == filters.agent_id)
+    if filters.status is not None:
+        stmt = stmt.where(Appointment.status == filters.status.value)
+    tz_name = "UTC"
+    if filters.spip_id is not None and (filters.starts_from or filters.starts_to):
+        tz_name = (await spip_service.get_spip(session, filters.spip_id)).timezone
+    if filters.starts_from is not None:
+        stmt = stmt.where(Appointment.starts_at >= _bound(filters.starts_from, tz_name, "from"))
+    if filters.starts_to is not None:
+        stmt = stmt.where(Appointment.starts_at < _bound(filters.starts_to, tz_name, "to"))
+    rows, total = await paginate(session, stmt, limit=page.limit, offset=page.offset)
+    return await _views(session, rows), total
+
+
+def _bound(value: datetime | date, tz_name: str, field: str) -> datetime:
+    """A filter bound: a date is a whole local day (``to`` is inclusive of that day)."""
+    if not isinstance(value, datetime):
+        day = value + timedelta(days=1) if field == "to" else value
+        value = datetime.combine(day, time())
+    return to_utc(value, zone(tz_name), field=field)
+
+
+def _check_start(starts_at: datetime, now: datetime, *, field: str = "starts_at") -> None:
+    if starts_at <= now:
+        raise StartsInPast(field=field)
+    if starts_at > now + timedelta(days=get_settings().max_booking_horizon_days):
+        raise StartsTooFar(field=field)
+
+
+async def _bookable_place(session: AsyncSession, place_id: int, person: Person) -> Place:
+    place = await spip_service.get_place(session, place_id)
+    if place.spip_id != person.spip_id:
+        raise PlaceNotInSpip(field="place_id")
+    if not place.active:
+        raise PlaceInactive(field="place_id")
+    return place
+
+
+async def book(session: AsyncSession, *, data: AppointmentCreate) -> AppointmentView:
+    now = utcnow()
+    person = await person_service.get_person(session, data.person_id)
+    if person.archived:
+        raise PersonArchived()
+    place = await _bookable_place(session, data.place_id, person)
+    appointment_type = await _type_by_code(session, data.appointment_type)
+    if data.agent_id is not None:
+        await agent_service.get_agent_in_spip(session, data.agent_id, spip_id=person.spip_id)
+    starts_at = to_utc(data.starts_at, zone(place.timezone))
+    _check_start(starts_at, now)
+    appointment = Appointment(
+        spip_id=person.spip_id,
+        person_id=person.id,
+        place_id=place.id,
+        appointment_type_id=appointment_type.id,
+        agent_id=data.agent_id if data.agent_id is not None else person.referent_agent_id,
+        starts_at=starts_at,
+        duration_minutes=data.duration_minutes or appointment_type.default_duration_minutes,
+        status=AppointmentStatus.booked.value,
+        summons_requested=data.send_summons,
+    )
+    session.add(appointment)
+    await session.flush()
+    return AppointmentView(
+        appointment=appointment,
+        timezone=place.timezone,
+        type_code=appointment_type.code,
+        type_label=appointment_type.label,
+    )
+
+
+async def cancel(
+    session: AsyncSession,
+    *,
+    appointment: Appointment,
+    reason: CancelReason = CancelReason.cancelled,
+) -> Appointment:
+    now = utcnow()
+    if reason is CancelReason.cancelled:
+        rules.check_can_cancel(AppointmentStatus(appointment.status), appointment.starts_at, now)
+    appointment.status = AppointmentStatus.cancelled.value
+    appointment.cancel_reason = reason.value
+    appointment.cancelled_at = now
+    await session.flush()
+    return appointment
+
+
+async def reschedule(
+    session: AsyncSession, *, appointment: Appointment, data: AppointmentReschedule
+) -> AppointmentView:
+    """Cancel the convocation (reason ``rescheduled``) and book its replacement, linked to it."""
+    now = utcnow()
+    rules.check_can_reschedule(AppointmentStatus(appointment.status), appointment.starts_at, now)
+    person = await person_service.get_person(session, appointment.person_id)
+    if person.archived:
+        raise PersonArchived()
+    place = await _bookable_place(session, data.place_id or appointment.place_id, person)
+    starts_at = to_utc(data.starts_at, zone(place.timezone))
+    _check_start(starts_at, now)
+    await cancel(session, appointment=appointment, reason=CancelReason.rescheduled)
+    replacement = Appointment(
+        spip_id=appointment.spip_id,
+        person_id=appointment.person_id,
+        place_id=place.id,
+        appointment_type_id=appointment.appointment_type_id,
+        agent_id=appointment.agent_id,
+        starts_at=starts_at,
+        duration_minutes=appointment.duration_minutes,
+        status=AppointmentStatus.booked.value,
+        rescheduled_from_id=appointment.id,
+    )
+    session.add(replacement)
+    await session.flush()
+    return (await _views(session, [replacement]))[0]
+
+
+async def record_outcome(
+    session: AsyncSession, *, appointment: Appointment, outcome: AppointmentStatus
+) -> Appointment:
+    now = utcnow()
+    current = AppointmentStatus(appointment.status)
+    if current is outcome:
+        return appointment  # recording the same outcome twice is harmless
+    rules.check_can_record(current, outcome, appointment.starts_at, now)
+    appointment.status = outcome.value
+    appointment.outcome_recorded_at = None if outcome is AppointmentStatus.booked else now
+    await session.flush()
+    return appointment

@@ -1,0 +1,72 @@
+"""Settings, read from the environment (prefix ``CONVOC_``) and an optional ``.env`` file.
+
+Every setting is listed and explained in ``.env.example``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Known-insecure default: fine on a developer's laptop, refused anywhere else.
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CONVOC_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Environment = Environment.development
+    database_url: str = "sqlite+aiosqlite:///./var/convoc.db"
+    database_echo: bool = False
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    secret_key: str = DEV_SECRET_KEY
+    log_level: str = "INFO"
+    # Convocations may be booked at most this far ahead (guards against typos such as year 2207).
+    max_booking_horizon_days: int = Field(default=730, ge=1)
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        if self.env != Environment.development and self.secret_key == DEV_SECRET_KEY:
+            raise ValueError(
+                "CONVOC_SECRET_KEY garde sa valeur de développement : "
+                "définissez un secret propre à cet environnement."
+            )
+        if self.env != Environment.development and len(self.secret_key) < 32:
+            raise ValueError("CONVOC_SECRET_KEY doit faire au moins 32 caractères.")
+        return self
+
+    @property
+    def async_database_url(self) -> str:
+        return to_async_url(self.database_url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.async_database_url.startswith("sqlite")
+
+
+def to_async_url(url: str) -> str:
+    """Accept the URL forms operators write and pick the async driver we ship."""
+    for prefix in ("postgresql://", "postgres://", "postgresql+psycopg://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+    return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Cross-cutting pieces. ``core`` imports no domain package."""

@@ -1,0 +1,76 @@
+"""Pure rules for reading a local wall-clock time in an IANA zone.
+
+A naive local time can be ambiguous (the autumn fold: 02:30 happens twice in Paris) or not exist
+(the spring gap: 02:30 never happens). Guessing silently would move a convocation by an hour, so
+both are refused and the caller must give an explicit offset.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from app.core.errors import Unprocessable
+
+
+class NonexistentLocalTime(Unprocessable):
+    code = "nonexistent_local_time"
+    message = (
+        "Cette heure n'existe pas dans ce fuseau (changement d'heure) : "
+        "choisissez une autre heure ou précisez le décalage UTC."
+    )
+
+
+class AmbiguousLocalTime(Unprocessable):
+    code = "ambiguous_local_time"
+    message = (
+        "Cette heure existe deux fois dans ce fuseau (passage à l'heure d'hiver) : "
+        "précisez le décalage UTC, par exemple +02:00 ou +01:00."
+    )
+
+
+class UnknownTimezone(Unprocessable):
+    code = "invalid_timezone"
+    message = "Fuseau horaire inconnu : utilisez un nom IANA, par exemple Europe/Paris."
+
+
+def zone(name: str) -> ZoneInfo:
+    """A ZoneInfo for a validated IANA name, refusing paths and legacy aliases like 'EST'."""
+    if name not in _canonical_zones():
+        raise UnknownTimezone(field="timezone")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:  # pragma: no cover - guarded above
+        raise UnknownTimezone(field="timezone") from exc
+
+
+def is_valid_timezone(name: str) -> bool:
+    return name in _canonical_zones()
+
+
+_ZONES: frozenset[str] | None = None
+
+
+def _canonical_zones() -> frozenset[str]:
+    global _ZONES
+    if _ZONES is None:
+        _ZONES = frozenset(z for z in available_timezones() if "/" in z or z == "UTC")
+    return _ZONES
+
+
+def to_utc(value: datetime, tz: ZoneInfo, *, field: str = "starts_at") -> datetime:
+    """An instant in UTC from an aware datetime, or from a naive local time read in ``tz``."""
+    if value.tzinfo is not None and value.utcoffset() is not None:
+        return value.astimezone(UTC)
+    early = value.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    late = value.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    if early == late:
+        return early
+    # The two readings differ: either the wall time happens twice (fold) or never (gap).
+    if early.astimezone(tz).replace(tzinfo=None) == value:
+        raise AmbiguousLocalTime(field=field)
+    raise NonexistentLocalTime(field=field)
+
+
+def to_local(instant: datetime, tz: ZoneInfo) -> datetime:
+    return instant.astimezone(tz)

@@ -1,0 +1,85 @@
+"""French messages for request validation errors, keyed by pydantic's error types."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+_MESSAGES = {
+    "missing": "Champ obligatoire.",
+    "extra_forbidden": "Champ inconnu.",
+    "json_invalid": "Le corps de la requête n'est pas un JSON valide.",
+    "model_attributes_type": "Un objet JSON est attendu.",
+    "dict_type": "Un objet JSON est attendu.",
+    "model_type": "Un objet JSON est attendu.",
+    "string_type": "Texte attendu.",
+    "string_too_short": "Texte trop court.",
+    "string_too_long": "Texte trop long.",
+    "string_pattern_mismatch": "Format invalide.",
+    "int_type": "Nombre entier attendu.",
+    "int_parsing": "Nombre entier attendu.",
+    "int_from_float": "Nombre entier attendu.",
+    "greater_than_equal": "Valeur trop petite.",
+    "greater_than": "Valeur trop petite.",
+    "less_than_equal": "Valeur trop grande.",
+    "less_than": "Valeur trop grande.",
+    "bool_type": "Booléen attendu (true ou false).",
+    "bool_parsing": "Booléen attendu (true ou false).",
+    "enum": "Valeur non autorisée.",
+    "literal_error": "Valeur non autorisée.",
+    "datetime_type": "Date et heure attendues (ISO 8601, par ex. 2027-03-29T09:00).",
+    "datetime_parsing": "Date et heure invalides (ISO 8601, par ex. 2027-03-29T09:00).",
+    "datetime_from_date_parsing": "Date et heure invalides (ISO 8601, par ex. 2027-03-29T09:00).",
+    "date_type": "Date attendue (AAAA-MM-JJ).",
+    "date_parsing": "Date invalide (AAAA-MM-JJ).",
+    "date_from_datetime_parsing": "Date invalide (AAAA-MM-JJ).",
+    "value_error": "Valeur invalide.",
+    "url_parsing": "Adresse web invalide.",
+    "url_scheme": "L'adresse web doit commencer par http:// ou https://.",
+    "url_type": "Adresse web attendue.",
+    "list_type": "Liste attendue.",
+}
+
+
+def _message(error: dict[str, Any]) -> str:
+    kind = error.get("type", "")
+    if kind in _MESSAGES:
+        message = _MESSAGES[kind]
+        ctx = error.get("ctx") or {}
+        if kind == "string_too_long" and "max_length" in ctx:
+            message = f"Texte trop long ({ctx['max_length']} caractères au plus)."
+        elif kind in ("enum", "literal_error") and "expected" in ctx:
+            message = f"Valeur non autorisée ; valeurs possibles : {ctx['expected']}."
+        elif kind in ("greater_than_equal", "greater_than") and ctx:
+            message = f"Valeur trop petite (minimum {next(iter(ctx.values()))})."
+        elif kind in ("less_than_equal", "less_than") and ctx:
+            message = f"Valeur trop grande (maximum {next(iter(ctx.values()))})."
+        return message
+    if kind == "value_error" or (kind.endswith("_error") and kind not in _MESSAGES):
+        return "Valeur invalide."
+    # Our own PydanticCustomError types carry a French message already.
+    return str(error.get("msg", "Valeur invalide."))
+
+
+def field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
+    return [
+        {
+            "field": ".".join(str(part) for part in error.get("loc", ())),
+            "code": str(error.get("type", "invalid")),
+            "message": _message(error),
+        }
+        for error in errors
+    ]
+
+
+BUILTIN_TYPES = frozenset(_MESSAGES)
+
+
+def top_code(fields: list[dict[str, str]]) -> str:
+    """The response's code: our own business code when the only error carries one."""
+    codes = {f["code"] for f in fields}
+    if len(codes) == 1:
+        (code,) = codes
+        if code not in BUILTIN_TYPES and not code.endswith(("_type", "_parsing")):
+            return code
+    return "validation_error"

@@ -1,0 +1,79 @@
+"""Engines and sessions. One session per request or job; only the edge commits."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from app.config import Settings, to_async_url
+
+
+def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
+    async_url = to_async_url(url or settings.database_url)
+    kwargs: dict[str, Any] = {"echo": settings.database_echo, "pool_pre_ping": True}
+    if async_url.startswith("sqlite"):
+        kwargs["connect_args"] = {"timeout": 30}
+    else:
+        kwargs["pool_size"] = settings.database_pool_size
+    engine = create_async_engine(async_url, **kwargs)
+    if async_url.startswith("sqlite"):
+        _make_sqlite_transactional(engine)
+    return engine
+
+
+def _make_sqlite_transactional(engine: AsyncEngine) -> None:
+    """Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
+
+    The stdlib driver opens transactions lazily and breaks SAVEPOINTs; this is SQLAlchemy's
+    documented recipe. Foreign keys are off by default in SQLite: turn them on.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+@asynccontextmanager
+async def session_scope(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """The unit of work of a request or a job: commit on success, roll back on any error."""
+    async with sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """FastAPI dependency: the request's unit of work, committed when the handler succeeds."""
+    async with session_scope(request.app.state.sessionmaker) as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -1,0 +1,293 @@
+"""Demonstration data: three SPIPs, their places and agents, persons and convocations.
+
+Deterministic (a fixed random seed) so every newcomer sees the same service. Convocations are
+inserted directly, past ones with their outcomes, because the booking rules refuse past dates.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.core.clock import utcnow
+from app.core.errors import Unprocessable
+from app.db import create_engine, create_sessionmaker, session_scope
+from app.models import (
+    Agent,
+    Appointment,
+    AppointmentStatus,
+    AppointmentType,
+    Person,
+    PhoneStatus,
+    Place,
+    Role,
+    Spip,
+)
+from app.persons.phones import normalize_mobile
+
+
+@dataclass(frozen=True)
+class SpipSeed:
+    code: str
+    name: str
+    timezone: str
+    region: str
+    address: str
+    places: tuple[tuple[str, str, str], ...]  # name, address, phone
+    mobile_prefixes: tuple[str, ...]  # national-format prefixes of local mobiles
+    domain: str
+
+
+SEEDS = (
+    SpipSeed(
+        "SPIP-92",
+        "SPIP des Hauts-de-Seine",
+        "Europe/Paris",
+        "FR",
+        "Nanterre (92)",
+        (
+            (
+                "Antenne de Nanterre",
+                "179-191 avenue Joliot-Curie, 92000 Nanterre",
+                "01 40 97 10 10",
+            ),
+            (
+                "Antenne de Boulogne-Billancourt",
+                "12 rue de Paris, 92100 Boulogne-Billancourt",
+                "01 41 31 20 20",
+            ),
+        ),
+        ("06", "07"),
+        "hauts-de-seine",
+    ),
+    SpipSeed(
+        "SPIP-973",
+        "SPIP de la Guyane",
+        "America/Cayenne",
+        "GF",
+        "Cayenne (973)",
+        (("Antenne de Cayenne", "5 avenue Léopold Héder, 97300 Cayenne", "05 94 28 00 00"),),
+        ("0694",),
+        "guyane",
+    ),
+    SpipSeed(
+        "SPIP-974",
+        "SPIP de La Réunion",
+        "Indian/Reunion",
+        "RE",
+        "Saint-Denis (974)",
+        (
+            ("Antenne de Saint-Denis", "2 rue de la Victoire, 97400 Saint-Denis", "02 62 90 00 00"),
+            (
+                "Antenne de Saint-Pierre",
+                "40 rue Marius et Ary Leblond, 97410 Saint-Pierre",
+                "02 62 96 00 00",
+            ),
+        ),
+        ("0692", "0693"),
+        "reunion",
+    ),
+)
+
+FIRST_NAMES = (
+    "Karim",
+    "Sophie",
+    "Jordan",
+    "Inès",
+    "Mickaël",
+    "Nadia",
+    "Kevin",
+    "Laetitia",
+    "Yanis",
+    "Sarah",
+    "Dylan",
+    "Aïcha",
+    "Thomas",
+    "Mélissa",
+    "Bryan",
+    "Fatou",
+    "Jérémy",
+    "Océane",
+    "Samir",
+    "Manon",
+)
+LAST_NAMES = (
+    "Martin",
+    "Benali",
+    "Dupont",
+    "Payet",
+    "Hoarau",
+    "Grondin",
+    "Joseph",
+    "Sabayo",
+    "Nguyen",
+    "Lefèvre",
+    "Moreau",
+    "Diallo",
+    "Fontaine",
+    "Rivière",
+    "Techer",
+    "Lebon",
+    "Robert",
+    "Camara",
+    "Mercier",
+    "Bernard",
+)
+AGENTS = (("CPIP", Role.cpip), ("Secrétariat", Role.secretariat), ("DPIP", Role.manager))
+
+
+def _mobile(rng: random.Random, prefix: str, region: str) -> str:
+    """A valid mobile of that prefix (not every block of a range is allocated)."""
+    while True:
+        digits = "".join(str(rng.randint(0, 9)) for _ in range(10 - len(prefix)))
+        try:
+            return normalize_mobile(prefix + digits, region)
+        except Unprocessable:
+            continue
+
+
+async def load_demo(settings: Settings, *, only_if_empty: bool) -> str:
+    engine = create_engine(settings)
+    try:
+        async with session_scope(create_sessionmaker(engine)) as session:
+            has_data = await session.scalar(select(func.count()).select_from(Spip))
+            if has_data and only_if_empty:
+                return "La base contient déjà des données : démonstration non chargée."
+            counts = await _load(session, random.Random(92_973_974))
+    finally:
+        await engine.dispose()
+    return "Démonstration chargée : " + ", ".join(f"{n} {what}" for what, n in counts.items())
+
+
+async def _load(session: AsyncSession, rng: random.Random) -> dict[str, int]:
+    types = {t.code: t for t in (await session.scalars(select(AppointmentType))).all()}
+    counts = {"SPIP": 0, "lieux": 0, "agents": 0, "personnes": 0, "convocations": 0}
+    now = utcnow()
+    for seed in SEEDS:
+        suffix = (
+            ""
+            if not await session.scalar(select(Spip.id).where(Spip.code == seed.code))
+            else f"-{rng.randint(100, 999)}"
+        )
+        spip = Spip(
+            code=seed.code + suffix,
+            name=seed.name,
+            timezone=seed.timezone,
+            phone_region=seed.region,
+            address=seed.address,
+        )
+        session.add(spip)
+        await session.flush()
+        places = [
+            Place(
+                spip_id=spip.id,
+                name=name,
+                address=address,
+                phone=phone,
+                timezone=seed.timezone,
+                info_url=f"https://www.justice.fr/spip-{seed.domain}",
+            )
+            for name, address, phone in seed.places
+        ]
+        agents = [
+            Agent(
+                spip_id=spip.id,
+                name=f"{label} {seed.name.removeprefix('SPIP ')}",
+                email=f"{label.lower().replace('é', 'e')}{suffix}@{seed.domain}.demo.convoc.fr",
+                role=role.value,
+            )
+            for label, role in AGENTS
+        ]
+        session.add_all([*places, *agents])
+        await session.flush()
+        counts["SPIP"] += 1
+        counts["lieux"] += len(places)
+        counts["agents"] += len(agents)
+        for index in range(7):
+            person = _person(rng, spip, seed, agents[0], index)
+            session.add(person)
+            await session.flush()
+            counts["personnes"] += 1
+            counts["convocations"] += _convocations(
+                session, rng, person, places, agents[0], types, now, ZoneInfo(seed.timezone)
+            )
+    await session.flush()
+    return counts
+
+
+def _person(rng: random.Random, spip: Spip, seed: SpipSeed, referent: Agent, index: int) -> Person:
+    status = PhoneStatus.valid
+    phone: str | None = _mobile(rng, rng.choice(seed.mobile_prefixes), seed.region)
+    if index == 5:  # many overseas residents keep a metropolitan number
+        phone = _mobile(rng, "06", seed.region)
+    if index == 6:
+        phone, status = None, PhoneStatus.none
+    if index == 4 and seed.region == "FR":
+        status = PhoneStatus.refused
+    return Person(
+        spip_id=spip.id,
+        referent_agent_id=referent.id,
+        first_name=rng.choice(FIRST_NAMES),
+        last_name=rng.choice(LAST_NAMES),
+        birth_date=date(rng.randint(1965, 2005), rng.randint(1, 12), rng.randint(1, 28)),
+        phone=phone,
+        phone_status=status.value,
+    )
+
+
+def _convocations(
+    session: AsyncSession,
+    rng: random.Random,
+    person: Person,
+    places: list[Place],
+    agent: Agent,
+    types: dict[str, AppointmentType],
+    now: datetime,
+    tz: ZoneInfo,
+) -> int:
+    """Two to four past convocations with outcomes, one or two upcoming."""
+    codes = ["suivi_spip", "suivi_spip", "tig", "surveillance_electronique", "rdv_jap"]
+    days = sorted(rng.sample(range(-150, -3), rng.randint(2, 4))) + sorted(
+        rng.sample(range(2, 35), rng.randint(1, 2))
+    )
+    for offset in days:
+        local_day = (now.astimezone(tz) + timedelta(days=offset)).date()
+        while local_day.weekday() >= 5:
+            local_day += timedelta(days=1)
+        starts_at = datetime.combine(
+            local_day, time(rng.choice((9, 10, 11, 14, 15, 16)), rng.choice((0, 30))), tz
+        )
+        appointment_type = types["premier_rdv_spip" if offset == days[0] else rng.choice(codes)]
+        status = AppointmentStatus.booked
+        if starts_at < now:
+            status = rng.choices(
+                (
+                    AppointmentStatus.honored,
+                    AppointmentStatus.missed,
+                    AppointmentStatus.excused,
+                    AppointmentStatus.booked,
+                ),
+                weights=(75, 14, 6, 5),
+            )[0]
+        session.add(
+            Appointment(
+                spip_id=person.spip_id,
+                person_id=person.id,
+                place_id=rng.choice(places).id,
+                appointment_type_id=appointment_type.id,
+                agent_id=agent.id,
+                starts_at=starts_at,
+                duration_minutes=appointment_type.default_duration_minutes,
+                status=status.value,
+                outcome_recorded_at=starts_at + timedelta(hours=2)
+                if status is not AppointmentStatus.booked
+                else None,
+            )
+        )
+    return len(days)

@@ -1,0 +1,122 @@
+"""The ASGI application: routers, exception handlers, lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.agents.router import router as agents_router
+from app.appointments.router import router as appointments_router
+from app.config import Settings, get_settings
+from app.core.errors import AppError
+from app.core.validation import field_errors, top_code
+from app.db import create_engine, create_sessionmaker
+from app.health.router import router as health_router
+from app.logging import configure_logging
+from app.persons.router import router as persons_router
+from app.spips.router import router as spips_router
+
+log = logging.getLogger("convoc.api")
+
+API_PREFIX = "/api/v1"
+
+_HTTP_CODES = {
+    400: ("bad_request", "Requête illisible : un corps JSON en UTF-8 est attendu."),
+    401: ("unauthorized", "Authentification requise."),
+    403: ("forbidden", "Action non autorisée."),
+    404: ("not_found", "Ressource introuvable."),
+    405: ("method_not_allowed", "Méthode non autorisée pour cette adresse."),
+    413: ("payload_too_large", "Requête trop volumineuse."),
+}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Tests may install their own sessionmaker (bound to a rolled-back transaction).
+        if getattr(app.state, "sessionmaker", None) is None:
+            engine = create_engine(settings)
+            app.state.sessionmaker = create_sessionmaker(engine)
+            try:
+                yield
+            finally:
+                await engine.dispose()
+        else:
+            yield
+
+    app = FastAPI(
+        title="Convoc",
+        summary="Rappels SMS de convocations pour les SPIP",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.sessionmaker = None
+    for router in (spips_router, agents_router, persons_router, appointments_router):
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(health_router, prefix=API_PREFIX)
+    app.include_router(health_router, include_in_schema=False)  # for load balancers
+    _add_exception_handlers(app)
+    return app
+
+
+def _error(status: int, code: str, detail: str, **extra: object) -> JSONResponse:
+    return JSONResponse({"error": code, "detail": detail, **extra}, status_code=status)
+
+
+def _add_exception_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(_: Request, exc: AppError) -> JSONResponse:
+        return _error(exc.status_code, exc.code, exc.detail, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = field_errors(exc.errors())
+        detail = fields[0]["message"] if len(fields) == 1 else "Données invalides."
+        return _error(422, top_code(fields), detail, fields=fields)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, detail = _HTTP_CODES.get(exc.status_code, ("http_error", "Requête refusée."))
+        return JSONResponse(
+            {"error": code, "detail": detail},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        # A race between two requests that the service's checks could not see.
+        log.warning("db.integrity_error path=%s", request.url.path)
+        return _error(409, "conflict", "Conflit avec une modification simultanée : réessayez.")
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        if not (exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)):
+            return await _unexpected(request, exc)
+        log.error("db.unavailable path=%s error=%s", request.url.path, type(exc.orig).__name__)
+        return _error(
+            503, "service_unavailable", "La base de données est momentanément indisponible."
+        )
+
+    @app.exception_handler(OSError)
+    async def _os_error(request: Request, exc: OSError) -> JSONResponse:
+        log.error("db.unreachable path=%s error=%s", request.url.path, type(exc).__name__)
+        return _error(
+            503, "service_unavailable", "La base de données est momentanément indisponible."
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("api.unexpected_error path=%s", request.url.path)
+        return _error(500, "internal_error", "Erreur interne : l'équipe technique est prévenue.")

@@ -1,0 +1,26 @@
+"""All models, imported here so Alembic's autogenerate sees every table."""
+
+from app.models.agent import Agent, Role
+from app.models.appointment import (
+    Appointment,
+    AppointmentStatus,
+    AppointmentType,
+    CancelReason,
+)
+from app.models.base import Base
+from app.models.person import Person, PhoneStatus
+from app.models.spip import Place, Spip
+
+__all__ = [
+    "Agent",
+    "Appointment",
+    "AppointmentStatus",
+    "AppointmentType",
+    "Base",
+    "CancelReason",
+    "Person",
+    "PhoneStatus",
+    "Place",
+    "Role",
+    "Spip",
+]

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.types import UtcDateTime
+from app.models.base import Base, IdMixin, TimestampMixin, enum_check
+
+
+class PhoneStatus(StrEnum):
+    valid = "valid"
+    none = "none"
+    refused = "refused"  # the person declined SMS; the number may still be kept for the agent
+
+
+class Person(IdMixin, TimestampMixin, Base):
+    """A personne suivie. Names, birth date and phone are sensitive personal data."""
+
+    __tablename__ = "person"
+    __table_args__ = (
+        enum_check("phone_status", PhoneStatus),
+        CheckConstraint("phone_status <> 'valid' OR phone IS NOT NULL", name="valid_phone_present"),
+        Index("ix_person_spip_id_last_name", "spip_id", "last_name"),
+    )
+
+    spip_id: Mapped[int] = mapped_column(ForeignKey("spip.id", ondelete="RESTRICT"))
+    referent_agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agent.id", ondelete="SET NULL"), index=True
+    )
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    # E.164 (+33612345678), always a valid mobile; never anything else.
+    phone: Mapped[str | None] = mapped_column(String(20))
+    phone_status: Mapped[str] = mapped_column(String(10), default=PhoneStatus.none.value)
+    archived: Mapped[bool] = mapped_column(default=False)
+    archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

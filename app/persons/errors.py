@@ -1,0 +1,16 @@
+from app.core.errors import NotFound, Unprocessable
+
+
+class PersonNotFound(NotFound):
+    code = "person_not_found"
+    message = "Personne suivie introuvable."
+
+
+class PhoneRequired(Unprocessable):
+    code = "phone_required"
+    message = "Un numéro de mobile est nécessaire pour le statut « valid »."
+
+
+class PhoneStatusConflict(Unprocessable):
+    code = "phone_status_conflict"
+    message = "Le statut « none » (sans téléphone) ne peut pas accompagner un numéro."

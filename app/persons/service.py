@@ -1,0 +1,125 @@
+"""Followed persons (personnes suivies) and their SMS reachability."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.agents import service as agent_service
+from app.core.clock import utcnow
+from app.core.pagination import PageParams
+from app.core.repository import apply_changes, get_or_raise, paginate
+from app.models import Person, PhoneStatus, Spip
+from app.persons.errors import PersonNotFound, PhoneRequired, PhoneStatusConflict
+from app.persons.phones import normalize_mobile
+from app.persons.schemas import PersonCreate, PersonUpdate
+from app.spips import service as spip_service
+
+
+async def get_person(session: AsyncSession, person_id: int) -> Person:
+    return await get_or_raise(session, Person, person_id, PersonNotFound)
+
+
+async def list_persons(
+    session: AsyncSession,
+    *,
+    page: PageParams,
+    spip_id: int | None = None,
+    q: str | None = None,
+    referent_agent_id: int | None = None,
+    archived: bool | None = False,
+) -> tuple[list[Person], int]:
+    stmt: Select[Person] = select(Person).order_by(Person.last_name, Person.first_name, Person.id)
+    if spip_id is not None:
+        stmt = stmt.where(Person.spip_id == spip_id)
+    if referent_agent_id is not None:
+        stmt = stmt.where(Person.referent_agent_id == referent_agent_id)
+    if archived is not None:
+        stmt = stmt.where(Person.archived.is_(archived))
+    for word in (q or "").split()[:5]:
+        pattern = f"%{_escape_like(word)}%"
+        stmt = stmt.where(
+            or_(
+                Person.last_name.ilike(pattern, escape="\\"),
+                Person.first_name.ilike(pattern, escape="\\"),
+            )
+        )
+    return await paginate(session, stmt, limit=page.limit, offset=page.offset)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def resolve_phone(
+    *, spip: Spip, raw_phone: str | None, status: PhoneStatus | None
+) -> tuple[str | None, PhoneStatus]:
+    """The stored (E.164) number and status from what the agent typed.
+
+    Without an explicit status the number decides: a number makes it ``valid``, none makes it
+    ``none``. ``refused`` is the person's choice and may keep a number the agent can still call.
+    """
+    phone = normalize_mobile(raw_phone, spip.phone_region) if raw_phone else None
+    if status is None:
+        status = PhoneStatus.valid if phone else PhoneStatus.none
+    if status is PhoneStatus.valid and phone is None:
+        raise PhoneRequired(field="phone")
+    if status is PhoneStatus.none and phone is not None:
+        raise PhoneStatusConflict(field="phone_status")
+    return phone, status
+
+
+async def create_person(session: AsyncSession, *, data: PersonCreate) -> Person:
+    spip = await spip_service.get_spip(session, data.spip_id)
+    if data.referent_agent_id is not None:
+        await agent_service.get_agent_in_spip(session, data.referent_agent_id, spip_id=spip.id)
+    phone, status = resolve_phone(spip=spip, raw_phone=data.phone, status=data.phone_status)
+    person = Person(
+        spip_id=spip.id,
+        referent_agent_id=data.referent_agent_id,
+        first_name=data.first_name,
+        last_name=data.last_name,
+        birth_date=data.birth_date,
+        phone=phone,
+        phone_status=status.value,
+    )
+    session.add(person)
+    await session.flush()
+    return person
+
+
+async def update_person(session: AsyncSession, *, person: Person, data: PersonUpdate) -> Person:
+    changes = data.patch_values(nullable=frozenset({"referent_agent_id", "birth_date", "phone"}))
+    if changes.get("referent_agent_id") is not None:
+        await agent_service.get_agent_in_spip(
+            session, changes["referent_agent_id"], spip_id=person.spip_id
+        )
+    if "phone" in changes or "phone_status" in changes:
+        changes.update(await _phone_changes(session, person, data))
+    if "archived" in changes:
+        changes["archived_at"] = utcnow() if changes["archived"] else None
+        if changes["archived"] == person.archived:
+            del changes["archived_at"]
+    apply_changes(person, changes)
+    await session.flush()
+    return person
+
+
+async def _phone_changes(
+    session: AsyncSession, person: Person, data: PersonUpdate
+) -> dict[str, str | None]:
+    status = data.phone_status
+    if status is None and person.phone_status == PhoneStatus.refused.value:
+        # A new number does not undo the person's refusal of SMS.
+        status = PhoneStatus.refused
+    if "phone" not in data.model_fields_set:
+        # Only the status changes: the stored number is already normalised.
+        assert status is not None
+        if status is PhoneStatus.none:
+            return {"phone": None, "phone_status": status.value}
+        if status is PhoneStatus.valid and person.phone is None:
+            raise PhoneRequired(field="phone")
+        return {"phone_status": status.value}
+    spip = await spip_service.get_spip(session, person.spip_id)
+    phone, new_status = resolve_phone(spip=spip, raw_phone=data.phone, status=status)
+    return {"phone": phone, "phone_status": new_status.value}

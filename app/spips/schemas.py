@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, AnyHttpUrl, Field, StringConstraints
+from pydantic_core import PydanticCustomError
+
+from app.core.schemas import InputModel, LongText, Name, ReadModel, TimezoneName
+
+PhoneRegion = Literal["FR", "GF", "RE", "YT", "GP", "MQ", "MF", "BL", "PM", "PF", "NC", "WF"]
+SpipCode = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{1,31}$", to_upper=True, strip_whitespace=True
+    ),
+]
+ContactPhone = Annotated[str, StringConstraints(min_length=4, max_length=32)]
+
+
+def _short_url(url: AnyHttpUrl) -> AnyHttpUrl:
+    if len(str(url)) > 500:
+        raise PydanticCustomError(
+            "url_too_long", "Adresse web trop longue (500 caractères au plus)."
+        )
+    return url
+
+
+InfoUrl = Annotated[AnyHttpUrl, AfterValidator(_short_url)]
+
+
+class SpipCreate(InputModel):
+    code: SpipCode = Field(examples=["SPIP-973"])
+    name: Name = Field(examples=["SPIP de la Guyane"])
+    timezone: TimezoneName = Field(examples=["America/Cayenne"])
+    phone_region: PhoneRegion = Field(
+        description="Région servant à lire les numéros saisis au format national",
+        examples=["GF"],
+    )
+    address: LongText | None = None
+    phone: ContactPhone | None = None
+
+
+class SpipUpdate(InputModel):
+    code: SpipCode | None = None
+    name: Name | None = None
+    timezone: TimezoneName | None = None
+    phone_region: PhoneRegion | None = None
+    address: LongText | None = None
+    phone: ContactPhone | None = None
+
+
+class SpipRead(ReadModel):
+    id: int
+    code: str
+    name: str
+    timezone: str
+    phone_region: str
+    address: str | None
+    phone: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PlaceCreate(InputModel):
+    name: Name = Field(examples=["Antenne de Cayenne"])
+    address: LongText | None = None
+    phone: ContactPhone | None = None
+    info_url: InfoUrl | None = Field(
+        default=None, description="Page d'informations pratiques (accès, pièces à apporter)"
+    )
+    timezone: TimezoneName | None = Field(
+        default=None, description="Fuseau IANA du lieu ; par défaut celui du SPIP"
+    )
+
+
+class PlaceUpdate(InputModel):
+    name: Name | None = None
+    address: LongText | None = None
+    phone: ContactPhone | None = None
+    info_url: InfoUrl | None = None
+    timezone: TimezoneName | None = None
+    active: bool | None = None
+
+
+class PlaceRead(ReadModel):
+    id: int
+    spip_id: int
+    name: str
+    address: str | None
+    phone: str | None
+    info_url: str | None
+    timezone: str
+    active: bool
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,170 @@
+"""Test fixtures: every database test runs on SQLite **and** PostgreSQL.
+
+Each backend gets a fresh database built by the migrations (never ``create_all``). Each test runs
+inside a transaction that is rolled back; requests made through the API client open their own
+sessions on that same connection, with savepoints, so the service code commits as in production.
+
+PostgreSQL comes from ``CONVOC_TEST_POSTGRES_URL``. When it is unreachable the PostgreSQL half is
+skipped with a loud message, except under ``CI=true`` where that is a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.cli import run_migrations
+from app.config import Settings
+from app.core import clock as app_clock
+from app.db import create_engine
+from app.main import create_app
+
+POSTGRES_URL = os.environ.get(
+    "CONVOC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+BACKENDS = os.environ.get("CONVOC_TEST_BACKENDS", "sqlite,postgres").split(",")
+
+# A fixed "now" for every test: a Friday in January, far from any DST change.
+FIXED_NOW = datetime(2027, 1, 15, 10, 0, tzinfo=UTC)
+
+_postgres_problem: list[str] = []
+
+
+def _pg_admin_dsn() -> str:
+    return POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def _pg_execute(sql: str) -> None:
+    conn = await asyncpg.connect(_pg_admin_dsn(), timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _create_postgres_database() -> str:
+    name = f"convoc_test_{uuid.uuid4().hex[:12]}"
+    try:
+        asyncio.run(_pg_execute(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError) as exc:
+        message = f"PostgreSQL injoignable ({POSTGRES_URL}) : {type(exc).__name__}: {exc}"
+        _postgres_problem.append(message)
+        if IN_CI:
+            pytest.fail("CI=true : la moitié PostgreSQL des tests est obligatoire. " + message)
+        pytest.skip(message)
+    base, _, _ = _pg_admin_dsn().rpartition("/")
+    return f"{base}/{name}"
+
+
+def _drop_postgres_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    asyncio.run(_pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, migrated database for one backend, dropped at the end of the session."""
+    if request.param == "postgres":
+        url = _create_postgres_database()
+        try:
+            run_migrations(url)
+            yield url
+        finally:
+            _drop_postgres_database(url)
+    else:
+        with tempfile.TemporaryDirectory(prefix="convoc-test-") as folder:
+            url = f"sqlite+aiosqlite:///{Path(folder) / 'convoc.db'}"
+            run_migrations(url)
+            yield url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(env="test", database_url=database_url, secret_key="x" * 40)
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    async with engine.connect() as conn:
+        transaction = await conn.begin()
+        try:
+            yield conn
+        finally:
+            await transaction.rollback()
+
+
+@pytest.fixture
+def sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(
+        bind=connection,
+        expire_on_commit=False,
+        autoflush=False,
+        join_transaction_mode="create_savepoint",
+    )
+
+
+@pytest.fixture
+async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with sessionmaker() as session:
+        yield session
+
+
+@pytest.fixture
+async def client(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    app.state.sessionmaker = sessionmaker
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test/api/v1") as client:
+        yield client
+
+
+class FrozenClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, now: datetime) -> None:
+        assert now.tzinfo is not None
+        self.now = now
+
+
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[FrozenClock]:
+    frozen = FrozenClock(FIXED_NOW)
+    app_clock.set_clock(frozen)
+    yield frozen
+    app_clock.reset_clock()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _postgres_problem:
+        terminalreporter.section("POSTGRESQL NON TESTÉ", sep="!", red=True, bold=True)
+        terminalreporter.write_line(_postgres_problem[0], red=True, bold=True)
+        terminalreporter.write_line(
+            "Les tests PostgreSQL ont été ignorés : démarrez PostgreSQL ou définissez "
+            "CONVOC_TEST_POSTGRES_URL.",
+            red=True,
+            bold=True,
+        )

@@ -1,0 +1,103 @@
+"""Health, error rendering, settings, the command line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import ValidationError
+
+from app.config import DEV_SECRET_KEY, Settings
+from app.db import create_engine, create_sessionmaker
+from app.main import create_app
+
+
+async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/health")).json() == {"status": "ok"}
+    assert (await client.get("/health/ready")).json() == {"status": "ok"}
+
+
+async def test_errors_are_json_in_french(client: httpx.AsyncClient) -> None:
+    unknown = await client.get("/nowhere")
+    assert unknown.status_code == 404
+    assert unknown.json() == {"error": "not_found", "detail": "Ressource introuvable."}
+    wrong_method = await client.delete("/spips")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"] == "method_not_allowed"
+    broken = await client.post(
+        "/spips", content=b'{"code": ', headers={"content-type": "application/json"}
+    )
+    assert broken.status_code == 422
+    assert broken.json()["fields"][0]["code"] == "json_invalid"
+    not_utf8 = await client.post(
+        "/spips", content=b'{"code": "\xff\xfe"}', headers={"content-type": "application/json"}
+    )
+    assert not_utf8.status_code == 400
+    assert not_utf8.json()["error"] == "bad_request"
+    array = await client.post("/spips", json=[1, 2])
+    assert array.status_code == 422
+    assert array.json()["detail"]
+
+
+async def test_database_down_answers_503_not_a_stack_trace() -> None:
+    settings = Settings(env="test", secret_key="y" * 40)
+    app = create_app(settings)
+    # Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
+    engine = create_engine(settings, "postgresql://postgres@127.0.0.1:9/convoc")
+    app.state.sessionmaker = create_sessionmaker(engine)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        assert (await client.get("/health")).status_code == 200
+        ready = await client.get("/health/ready")
+        assert ready.status_code == 503
+        assert ready.json()["error"] == "service_unavailable"
+        listing = await client.get("/api/v1/spips")
+        assert listing.status_code == 503
+        assert "Traceback" not in listing.text
+    await engine.dispose()
+
+
+def test_default_secret_refused_outside_development() -> None:
+    with pytest.raises(ValidationError, match="CONVOC_SECRET_KEY"):
+        Settings(env="production", secret_key=DEV_SECRET_KEY)
+    with pytest.raises(ValidationError):
+        Settings(env="production", secret_key="short")
+    assert Settings(env="development").secret_key == DEV_SECRET_KEY
+    assert Settings(env="production", secret_key="z" * 40).env == "production"
+
+
+def _cli(args: list[str], db: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = (
+        os.environ
+        | {
+            "CONVOC_DATABASE_URL": f"sqlite:///{db}",
+            "CONVOC_ENV": "development",
+        }
+        | env
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_cli_migrate_and_demo_are_repeatable(tmp_path: Path) -> None:
+    """What ``make run`` does, twice: the second run keeps the data and loads nothing."""
+    db = tmp_path / "sub" / "convoc.db"
+    assert _cli(["migrate"], db).returncode == 0
+    first = _cli(["demo", "--if-empty"], db)
+    assert first.returncode == 0, first.stderr
+    assert "3 SPIP" in first.stdout
+    assert _cli(["migrate"], db).returncode == 0
+    second = _cli(["demo", "--if-empty"], db)
+    assert "déjà des données" in second.stdout
+    refused = _cli(["demo"], db, CONVOC_ENV="production", CONVOC_SECRET_KEY="s" * 40)
+    assert refused.returncode != 0
