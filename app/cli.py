@@ -83,5 +83,16 @@ def serve(
     )
 
 
+@cli.command()
+def worker() -> None:
+    """Run the reminder dispatcher (any number may run side by side on PostgreSQL)."""
+    from app.logging import configure_logging
+    from app.reminders.jobs import run_worker
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    asyncio.run(run_worker(settings))
+
+
 def main() -> None:
     cli()

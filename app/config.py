@@ -34,6 +34,13 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     secret_key: str = DEV_SECRET_KEY
     log_level: str = "INFO"
+    # Reminder dispatcher. Embedded: the scheduler runs inside the API process (default in
+    # development, with SQLite); in production run `python -m app worker` processes instead.
+    worker_embedded: bool | None = None
+    worker_interval_seconds: float = Field(default=10.0, gt=0, le=3600)
+    worker_batch_size: int = Field(default=200, ge=1, le=5000)
+    worker_concurrency: int = Field(default=20, ge=1, le=500)
+    worker_lease_seconds: int = Field(default=60, ge=5, le=3600)
     # Convocations may be booked at most this far ahead (guards against typos such as year 2207).
     max_booking_horizon_days: int = Field(default=730, ge=1)
 
@@ -47,6 +54,12 @@ class Settings(BaseSettings):
         if self.env != Environment.development and len(self.secret_key) < 32:
             raise ValueError("CONVOC_SECRET_KEY doit faire au moins 32 caractères.")
         return self
+
+    @property
+    def embedded_worker(self) -> bool:
+        if self.worker_embedded is None:
+            return self.env == Environment.development
+        return self.worker_embedded
 
     @property
     def async_database_url(self) -> str:

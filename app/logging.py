@@ -15,4 +15,6 @@ def configure_logging(level: str = "INFO") -> None:
         level=level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    # APScheduler logs every tick at INFO: keep its warnings only.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     _configured = True

@@ -21,6 +21,8 @@ from app.db import create_engine, create_sessionmaker
 from app.health.router import router as health_router
 from app.logging import configure_logging
 from app.persons.router import router as persons_router
+from app.reminders.jobs import DispatchScheduler, build_sender, dispatch_config
+from app.reminders.router import router as reminders_router
 from app.spips.router import router as spips_router
 
 log = logging.getLogger("convoc.api")
@@ -44,15 +46,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Tests may install their own sessionmaker (bound to a rolled-back transaction).
-        if getattr(app.state, "sessionmaker", None) is None:
-            engine = create_engine(settings)
-            app.state.sessionmaker = create_sessionmaker(engine)
-            try:
-                yield
-            finally:
-                await engine.dispose()
-        else:
+        if getattr(app.state, "sessionmaker", None) is not None:
             yield
+            return
+        engine = create_engine(settings)
+        app.state.sessionmaker = create_sessionmaker(engine)
+        worker = None
+        if settings.embedded_worker:
+            worker = DispatchScheduler(
+                app.state.sessionmaker,
+                build_sender(settings),
+                dispatch_config(settings),
+                settings.worker_interval_seconds,
+            )
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                await worker.stop()
+            await engine.dispose()
 
     app = FastAPI(
         title="Convoc",
@@ -62,7 +75,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.sessionmaker = None
-    for router in (spips_router, agents_router, persons_router, appointments_router):
+    for router in (
+        spips_router,
+        agents_router,
+        persons_router,
+        appointments_router,
+        reminders_router,
+    ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health_router, prefix=API_PREFIX)
     app.include_router(health_router, include_in_schema=False)  # for load balancers

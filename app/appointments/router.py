@@ -110,7 +110,9 @@ async def cancel_appointment(
     appointment_id: IdPath, session: SessionDep, data: AppointmentCancel | None = None
 ) -> AppointmentRead:
     appointment = await service.get_appointment(session, appointment_id)
-    await service.cancel(session, appointment=appointment)
+    await service.cancel(
+        session, appointment=appointment, notify=data.notify if data is not None else True
+    )
     return AppointmentRead.from_view(await service.get_view(session, appointment.id))
 
 
@@ -139,6 +141,9 @@ async def record_outcome(
 ) -> AppointmentRead:
     appointment = await service.get_appointment(session, appointment_id)
     await service.record_outcome(
-        session, appointment=appointment, outcome=AppointmentStatus(data.outcome)
+        session,
+        appointment=appointment,
+        outcome=AppointmentStatus(data.outcome),
+        notify_missed=data.notify,
     )
     return AppointmentRead.from_view(await service.get_view(session, appointment.id))

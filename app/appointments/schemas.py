@@ -49,6 +49,10 @@ class AppointmentOutcome(InputModel):
     outcome: Literal["honored", "missed", "excused", "booked"] = Field(
         description="Issue constatée ; « booked » retire une issue saisie par erreur"
     )
+    notify: bool = Field(
+        default=False,
+        description="Pour « missed » : envoyer un SMS invitant à reprendre contact (30 jours)",
+    )
 
 
 class AppointmentTypeRead(ReadModel):
@@ -67,6 +71,7 @@ class AppointmentView:
     type_code: str
     type_label: str
     rescheduled_to_id: int | None = None
+    next_notification_at: datetime | None = None
 
 
 class AppointmentRead(ReadModel):
@@ -87,6 +92,7 @@ class AppointmentRead(ReadModel):
     outcome_recorded_at: datetime | None
     rescheduled_from_id: int | None
     rescheduled_to_id: int | None
+    next_notification_at: datetime | None = Field(description="Prochain SMS prévu (UTC)")
     send_summons: bool
     created_by_id: int | None
     created_at: datetime
@@ -113,6 +119,7 @@ class AppointmentRead(ReadModel):
             outcome_recorded_at=a.outcome_recorded_at,
             rescheduled_from_id=a.rescheduled_from_id,
             rescheduled_to_id=view.rescheduled_to_id,
+            next_notification_at=view.next_notification_at,
             send_summons=a.summons_requested,
             created_by_id=a.created_by_id,
             created_at=a.created_at,

@@ -39,6 +39,7 @@ from app.models import (
     Place,
 )
 from app.persons import service as person_service
+from app.reminders import service as reminder_service
 from app.spips import service as spip_service
 
 
@@ -70,7 +71,7 @@ async def get_appointment(session: AsyncSession, appointment_id: int) -> Appoint
 
 
 async def _views(session: AsyncSession, appointments: list[Appointment]) -> list[AppointmentView]:
-    """Attach place zone, type and successor to each convocation: three queries for the lot."""
+    """Attach place zone, type, successor and next SMS to each convocation: four queries."""
     if not appointments:
         return []
     zones = await _pairs(
@@ -85,6 +86,7 @@ async def _views(session: AsyncSession, appointments: list[Appointment]) -> list
             )
         )
     }
+    upcoming = await reminder_service.next_notification_at(session, [a.id for a in appointments])
     successors = await _pairs(
         session,
         select(Appointment.rescheduled_from_id, Appointment.id).where(
@@ -98,6 +100,7 @@ async def _views(session: AsyncSession, appointments: list[Appointment]) -> list
             type_code=types[a.appointment_type_id].code,
             type_label=types[a.appointment_type_id].label,
             rescheduled_to_id=successors.get(a.id),
+            next_notification_at=upcoming.get(a.id),
         )
         for a in appointments
     ]
@@ -178,28 +181,25 @@ async def book(session: AsyncSession, *, data: AppointmentCreate) -> Appointment
     )
     session.add(appointment)
     await session.flush()
-    return AppointmentView(
-        appointment=appointment,
-        timezone=place.timezone,
-        type_code=appointment_type.code,
-        type_label=appointment_type.label,
+    await reminder_service.on_booked(
+        session, appointment=appointment, send_summons=data.send_summons
     )
+    return (await _views(session, [appointment]))[0]
 
 
-async def cancel(
-    session: AsyncSession,
-    *,
-    appointment: Appointment,
-    reason: CancelReason = CancelReason.cancelled,
-) -> Appointment:
+async def cancel(session: AsyncSession, *, appointment: Appointment, notify: bool) -> Appointment:
     now = utcnow()
-    if reason is CancelReason.cancelled:
-        rules.check_can_cancel(AppointmentStatus(appointment.status), appointment.starts_at, now)
+    rules.check_can_cancel(AppointmentStatus(appointment.status), appointment.starts_at, now)
+    _mark_cancelled(appointment, CancelReason.cancelled, now)
+    await session.flush()
+    await reminder_service.on_cancelled(session, appointment=appointment, notify=notify)
+    return appointment
+
+
+def _mark_cancelled(appointment: Appointment, reason: CancelReason, now: datetime) -> None:
     appointment.status = AppointmentStatus.cancelled.value
     appointment.cancel_reason = reason.value
     appointment.cancelled_at = now
-    await session.flush()
-    return appointment
 
 
 async def reschedule(
@@ -214,7 +214,7 @@ async def reschedule(
     place = await _bookable_place(session, data.place_id or appointment.place_id, person)
     starts_at = to_utc(data.starts_at, zone(place.timezone))
     _check_start(starts_at, now)
-    await cancel(session, appointment=appointment, reason=CancelReason.rescheduled)
+    _mark_cancelled(appointment, CancelReason.rescheduled, now)
     replacement = Appointment(
         spip_id=appointment.spip_id,
         person_id=appointment.person_id,
@@ -228,11 +228,18 @@ async def reschedule(
     )
     session.add(replacement)
     await session.flush()
+    await reminder_service.on_rescheduled(
+        session, old=appointment, new=replacement, notify=data.notify
+    )
     return (await _views(session, [replacement]))[0]
 
 
 async def record_outcome(
-    session: AsyncSession, *, appointment: Appointment, outcome: AppointmentStatus
+    session: AsyncSession,
+    *,
+    appointment: Appointment,
+    outcome: AppointmentStatus,
+    notify_missed: bool = False,
 ) -> Appointment:
     now = utcnow()
     current = AppointmentStatus(appointment.status)
@@ -242,4 +249,7 @@ async def record_outcome(
     appointment.status = outcome.value
     appointment.outcome_recorded_at = None if outcome is AppointmentStatus.booked else now
     await session.flush()
+    await reminder_service.on_outcome(
+        session, appointment=appointment, previous=current, notify_missed=notify_missed
+    )
     return appointment

@@ -8,19 +8,35 @@ from app.models.appointment import (
     CancelReason,
 )
 from app.models.base import Base
+from app.models.notification import (
+    UNSENT,
+    MessageTemplate,
+    Notification,
+    NotificationAttempt,
+    NotificationKind,
+    NotificationStatus,
+    ReminderPolicy,
+)
 from app.models.person import Person, PhoneStatus
 from app.models.spip import Place, Spip
 
 __all__ = [
+    "UNSENT",
     "Agent",
     "Appointment",
     "AppointmentStatus",
     "AppointmentType",
     "Base",
     "CancelReason",
+    "MessageTemplate",
+    "Notification",
+    "NotificationAttempt",
+    "NotificationKind",
+    "NotificationStatus",
     "Person",
     "PhoneStatus",
     "Place",
+    "ReminderPolicy",
     "Role",
     "Spip",
 ]

@@ -48,6 +48,25 @@ async def get_place(session: AsyncSession, place_id: int) -> Place:
     return await get_or_raise(session, Place, place_id, PlaceNotFound)
 
 
+async def preview_place(session: AsyncSession, *, spip: Spip, place_id: int | None) -> Place:
+    """A place of this SPIP to preview an SMS with: the one asked for, or its first, or a sample."""
+    if place_id is not None:
+        place = await get_place(session, place_id)
+        if place.spip_id != spip.id:
+            raise PlaceNotFound()
+        return place
+    places = await list_places(session, spip_id=spip.id)
+    if places:
+        return places[0]
+    return Place(
+        spip_id=spip.id,
+        name="Antenne du SPIP",
+        address="1 rue de la République",
+        phone=spip.phone,
+        timezone=spip.timezone,
+    )
+
+
 async def list_places(session: AsyncSession, *, spip_id: int) -> list[Place]:
     stmt = select(Place).where(Place.spip_id == spip_id).order_by(Place.name, Place.id)
     return list((await session.scalars(stmt)).all())

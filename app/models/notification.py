@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.types import UtcDateTime
+from app.models.base import Base, IdMixin, TimestampMixin, enum_check
+
+
+class NotificationKind(StrEnum):
+    summons = "summons"
+    reminder = "reminder"
+    cancellation = "cancellation"
+    reschedule = "reschedule"
+    missed = "missed"
+
+
+class NotificationStatus(StrEnum):
+    planned = "planned"
+    sending = "sending"
+    sent = "sent"
+    delivered = "delivered"
+    undelivered = "undelivered"
+    failed = "failed"
+    cancelled = "cancelled"
+    skipped = "skipped"
+    expired = "expired"
+
+
+UNSENT = (NotificationStatus.planned.value, NotificationStatus.sending.value)
+
+
+class Notification(IdMixin, TimestampMixin, Base):
+    """One SMS to send for a convocation. The table is the schedule.
+
+    ``idempotency_key`` (appointment, kind, sequence) makes planning the same message twice
+    impossible; ``lease_*`` lets any number of workers claim due rows without sending one twice.
+    """
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        enum_check("kind", NotificationKind),
+        enum_check("status", NotificationStatus),
+        # The claim query: due planned rows, and rows whose worker died (lease ran out).
+        Index(
+            "ix_notification_planned_send_at",
+            "send_at",
+            postgresql_where=text("status = 'planned'"),
+            sqlite_where=text("status = 'planned'"),
+        ),
+        Index(
+            "ix_notification_sending_lease",
+            "lease_expires_at",
+            postgresql_where=text("status = 'sending'"),
+            sqlite_where=text("status = 'sending'"),
+        ),
+        Index("ix_notification_appointment_id_kind", "appointment_id", "kind"),
+        Index("ix_notification_provider_message_id", "provider", "provider_message_id"),
+    )
+
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointment.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    sequence: Mapped[int]
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    status: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str | None] = mapped_column(String(40))  # why skipped / cancelled / failed
+    rule: Mapped[str | None] = mapped_column(String(40))  # "J-2 10:00", "H-3"… for the timeline
+    planned_at: Mapped[datetime] = mapped_column(UtcDateTime())  # first planned sending time
+    send_at: Mapped[datetime] = mapped_column(UtcDateTime())  # next attempt
+    send_not_after: Mapped[datetime] = mapped_column(UtcDateTime())
+    attempts: Mapped[int] = mapped_column(default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    provider: Mapped[str | None] = mapped_column(String(30))
+    provider_message_id: Mapped[str | None] = mapped_column(String(100))
+    encoding: Mapped[str | None] = mapped_column(String(5))
+    segments: Mapped[int | None]
+    body: Mapped[str | None] = mapped_column(Text)  # as sent
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id", ondelete="SET NULL"))
+
+
+class NotificationAttempt(IdMixin, Base):
+    """Every try at a provider: which, how it went, how long it took."""
+
+    __tablename__ = "notification_attempt"
+
+    notification_id: Mapped[int] = mapped_column(
+        ForeignKey("notification.id", ondelete="CASCADE"), index=True
+    )
+    provider: Mapped[str] = mapped_column(String(30))
+    outcome: Mapped[str] = mapped_column(String(20))  # accepted | temporary | throttled | permanent
+    error_code: Mapped[str | None] = mapped_column(String(60))
+    latency_ms: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ReminderPolicy(IdMixin, TimestampMixin, Base):
+    """A SPIP's reminder settings; absent means the national defaults."""
+
+    __tablename__ = "reminder_policy"
+
+    spip_id: Mapped[int] = mapped_column(ForeignKey("spip.id", ondelete="CASCADE"), unique=True)
+    rules: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # Per appointment type code: its own rules (an empty list means no reminder for that type).
+    type_rules: Mapped[dict[str, list[dict[str, Any]]]] = mapped_column(JSON, default=dict)
+    window_start: Mapped[str] = mapped_column(String(5))  # "08:00", local time
+    window_end: Mapped[str] = mapped_column(String(5))
+    min_lead_minutes: Mapped[int]
+    max_segments: Mapped[int]
+    gsm7_friendly: Mapped[bool]
+    sender: Mapped[str | None] = mapped_column(String(11))
+
+
+class MessageTemplate(IdMixin, TimestampMixin, Base):
+    """A SPIP's wording for one kind of SMS, optionally for one appointment type only."""
+
+    __tablename__ = "message_template"
+
+    # "<spip_id>:<type code or *>:<kind>": unique, and portable (NULLs never collide in UNIQUE).
+    scope_key: Mapped[str] = mapped_column(String(100), unique=True)
+    spip_id: Mapped[int] = mapped_column(ForeignKey("spip.id", ondelete="CASCADE"), index=True)
+    appointment_type_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointment_type.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id", ondelete="SET NULL"))

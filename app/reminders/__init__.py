@@ -1,0 +1,1 @@
+"""Reminder engine: planning (pure), templates and rendering, the dispatcher and its jobs."""

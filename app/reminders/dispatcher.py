@@ -1,0 +1,336 @@
+"""The dispatcher: claim due messages, re-check, render, send, record. Crash-safe by design.
+
+- Claiming is one atomic UPDATE … RETURNING over a ``FOR UPDATE SKIP LOCKED`` sub-select on
+  PostgreSQL, so any number of workers can run side by side without sending a row twice.
+- A claimed row carries a lease. A worker that dies leaves its rows ``sending``; when the lease
+  runs out, another worker claims them again. Nothing is lost.
+- Network I/O happens outside any database transaction; the result is written back only if this
+  worker still holds the lease.
+- Each message is processed in isolation: one failure never stops the batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.core.clock import utcnow
+from app.core.localtime import zone
+from app.db import session_scope
+from app.models import (
+    Appointment,
+    AppointmentStatus,
+    AppointmentType,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    Person,
+    PhoneStatus,
+    Place,
+    Spip,
+)
+from app.reminders import planning
+from app.reminders.policies import effective_template, get_policy, placeholder_values
+from app.reminders.templates import render_info
+from app.sms.base import OutgoingSms, PermanentError, SmsError, SubmitResult, ThrottledError
+
+log = logging.getLogger("convoc.dispatcher")
+
+SENDING = NotificationStatus.sending.value
+PLANNED = NotificationStatus.planned.value
+
+
+class Sender(Protocol):
+    async def send(self, message: OutgoingSms) -> SubmitResult: ...
+
+
+@dataclass(frozen=True)
+class DispatchConfig:
+    batch_size: int = 200
+    concurrency: int = 20
+    lease: timedelta = timedelta(seconds=60)
+    max_batches_per_tick: int = 50
+    retry_base_seconds: float = 30.0
+    retry_cap_seconds: float = 900.0
+    default_sender: str = "SPIP"
+    worker_id: str = field(
+        default_factory=lambda: f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    )
+
+
+@dataclass
+class TickStats:
+    claimed: int = 0
+    sent: int = 0
+    skipped: int = 0
+    cancelled: int = 0
+    deferred: int = 0
+    retried: int = 0
+    failed: int = 0
+    expired: int = 0
+
+    def add(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+
+async def expire_overdue(session: AsyncSession, now: datetime) -> int:
+    """Rows whose last useful moment passed unsent (e.g. after downtime) become ``expired``."""
+    result = await session.execute(
+        update(Notification)
+        .where(
+            Notification.send_not_after < now,
+            or_(
+                Notification.status == PLANNED,
+                and_(Notification.status == SENDING, Notification.lease_expires_at < now),
+            ),
+        )
+        .values(
+            status=NotificationStatus.expired.value,
+            reason="expired",
+            lease_owner=None,
+            updated_at=now,
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def claim(session: AsyncSession, now: datetime, config: DispatchConfig) -> list[int]:
+    """Atomically take up to ``batch_size`` due rows (and rows whose lease ran out)."""
+    due = or_(
+        and_(Notification.status == PLANNED, Notification.send_at <= now),
+        and_(Notification.status == SENDING, Notification.lease_expires_at < now),
+    )
+    picked = (
+        select(Notification.id)
+        .where(due, Notification.send_not_after >= now)
+        .order_by(Notification.send_at)
+        .limit(config.batch_size)
+        .with_for_update(skip_locked=True)
+    )
+    result = await session.execute(
+        update(Notification)
+        .where(Notification.id.in_(picked.scalar_subquery()))
+        .values(
+            status=SENDING,
+            lease_owner=config.worker_id,
+            lease_expires_at=now + config.lease,
+            attempts=Notification.attempts + 1,
+            updated_at=now,
+        )
+        .returning(Notification.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(result.scalars().all())
+
+
+@dataclass(frozen=True)
+class Prepared:
+    message: OutgoingSms
+    not_after: datetime
+    attempts: int
+
+
+async def _prepare(
+    session: AsyncSession, notification_id: int, config: DispatchConfig
+) -> Prepared | str:
+    """Re-check everything at send time and render the text from current data.
+
+    Returns what to send, or the outcome when the row was settled without sending (skipped,
+    cancelled, deferred to the next window, expired).
+    """
+    n = await session.get_one(Notification, notification_id)
+    if n.lease_owner != config.worker_id or n.status != SENDING:
+        return "skipped"  # another worker took it over
+    appointment = await session.get_one(Appointment, n.appointment_id)
+    person = await session.get_one(Person, appointment.person_id)
+    place = await session.get_one(Place, appointment.place_id)
+    spip = await session.get_one(Spip, appointment.spip_id)
+    kind = await session.get_one(AppointmentType, appointment.appointment_type_id)
+    policy = await get_policy(session, spip.id)
+    now = utcnow()
+
+    def settle(status: NotificationStatus, reason: str, outcome: str) -> str:
+        n.status, n.reason, n.lease_owner = status.value, reason, None
+        return outcome
+
+    expected = {
+        NotificationKind.cancellation.value: AppointmentStatus.cancelled.value,
+        NotificationKind.missed.value: AppointmentStatus.missed.value,
+    }.get(n.kind, AppointmentStatus.booked.value)
+    if appointment.status != expected:
+        return settle(
+            NotificationStatus.cancelled, f"appointment_{appointment.status}", "cancelled"
+        )
+    if not kind.sms_enabled:
+        return settle(NotificationStatus.skipped, "type_without_sms", "skipped")
+    if person.archived:
+        return settle(NotificationStatus.skipped, "person_archived", "skipped")
+    if person.phone_status == PhoneStatus.refused.value:
+        return settle(NotificationStatus.skipped, "refused", "skipped")
+    if person.phone is None or person.phone_status != PhoneStatus.valid.value:
+        return settle(NotificationStatus.skipped, "no_phone", "skipped")
+    if now > n.send_not_after:
+        return settle(NotificationStatus.expired, "expired", "expired")
+    tz = zone(place.timezone)
+    if not planning.in_window(now, policy.window, tz):
+        next_at = planning.next_in_window(now, policy.window, tz)
+        if next_at > n.send_not_after:
+            return settle(NotificationStatus.expired, "expired", "expired")
+        n.status, n.send_at, n.lease_owner = PLANNED, next_at, None
+        return "deferred"
+    body, _ = await effective_template(
+        session, spip_id=spip.id, kind=NotificationKind(n.kind), type_code=kind.code
+    )
+    starts_at = appointment.starts_at
+    rendered = render_info(
+        body,
+        placeholder_values(spip=spip, place=place, starts_at=starts_at),
+        gsm7_friendly=policy.body.gsm7_friendly,
+    )
+    n.body, n.encoding, n.segments = rendered.text, rendered.info.encoding, rendered.info.segments
+    return Prepared(
+        OutgoingSms(
+            to=person.phone,
+            body=rendered.text,
+            sender=policy.body.sender or config.default_sender,
+            reference=str(n.id),
+        ),
+        n.send_not_after,
+        n.attempts,
+    )
+
+
+def backoff(attempt: int, config: DispatchConfig, rng: random.Random) -> timedelta:
+    """Exponential back-off with full jitter."""
+    ceiling = min(config.retry_cap_seconds, config.retry_base_seconds * 2 ** max(attempt - 1, 0))
+    return timedelta(seconds=rng.uniform(ceiling / 2, ceiling))
+
+
+async def _record(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    notification_id: int,
+    config: DispatchConfig,
+    **values: object,
+) -> bool:
+    """Write the outcome only if this worker still holds the lease."""
+    async with session_scope(sessionmaker) as session:
+        result = await session.execute(
+            update(Notification)
+            .where(
+                Notification.id == notification_id,
+                Notification.status == SENDING,
+                Notification.lease_owner == config.worker_id,
+            )
+            .values(lease_owner=None, updated_at=utcnow(), **values)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def process(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    sender: Sender,
+    notification_id: int,
+    config: DispatchConfig,
+    rng: random.Random,
+) -> str:
+    async with session_scope(sessionmaker) as session:
+        prepared = await _prepare(session, notification_id, config)
+    if isinstance(prepared, str):
+        return prepared
+    try:
+        result = await sender.send(prepared.message)
+    except PermanentError as exc:
+        await _record(
+            sessionmaker,
+            notification_id,
+            config,
+            status=NotificationStatus.failed.value,
+            reason="permanent_error",
+            last_error=_error_text(exc),
+        )
+        log.warning("sms.permanent_failure notification=%s code=%s", notification_id, exc.code)
+        return "failed"
+    except Exception as exc:  # temporary, throttled, or a bug: retry while there is time
+        delay = backoff(prepared.attempts, config, rng)
+        if isinstance(exc, ThrottledError) and exc.retry_after:
+            delay = max(delay, timedelta(seconds=exc.retry_after))
+        retry_at = utcnow() + delay
+        if retry_at > prepared.not_after:
+            await _record(
+                sessionmaker,
+                notification_id,
+                config,
+                status=NotificationStatus.failed.value,
+                reason="retries_exhausted",
+                last_error=_error_text(exc),
+            )
+            return "failed"
+        await _record(
+            sessionmaker,
+            notification_id,
+            config,
+            status=PLANNED,
+            send_at=retry_at,
+            last_error=_error_text(exc),
+        )
+        log.info("sms.retry_planned notification=%s error=%s", notification_id, type(exc).__name__)
+        return "retried"
+    await _record(
+        sessionmaker,
+        notification_id,
+        config,
+        status=NotificationStatus.sent.value,
+        provider=result.provider,
+        provider_message_id=",".join(result.message_ids)[:100],
+        segments=result.segments,
+        sent_at=utcnow(),
+        last_error=None,
+    )
+    return "sent"
+
+
+def _error_text(exc: Exception) -> str:
+    code = exc.code if isinstance(exc, SmsError) and exc.code else type(exc).__name__
+    return code[:200]
+
+
+async def tick(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    sender: Sender,
+    config: DispatchConfig,
+    rng: random.Random | None = None,
+) -> TickStats:
+    """One pass: expire what is overdue, then drain due rows batch by batch."""
+    rng = rng or random.Random()
+    stats = TickStats()
+    async with session_scope(sessionmaker) as session:
+        stats.expired += await expire_overdue(session, utcnow())
+    semaphore = asyncio.Semaphore(config.concurrency)
+
+    async def one(notification_id: int) -> None:
+        async with semaphore:
+            try:
+                stats.add(await process(sessionmaker, sender, notification_id, config, rng))
+            except Exception:  # isolate: the lease will bring the row back
+                log.exception("dispatcher.item_failed notification=%s", notification_id)
+
+    for _ in range(config.max_batches_per_tick):
+        async with session_scope(sessionmaker) as session:
+            ids = await claim(session, utcnow(), config)
+        stats.claimed += len(ids)
+        await asyncio.gather(*(one(i) for i in ids))
+        if len(ids) < config.batch_size:
+            break
+    if stats.claimed:
+        log.info("dispatcher.tick %s", stats)
+    return stats

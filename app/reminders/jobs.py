@@ -1,0 +1,110 @@
+"""The scheduler that ticks the dispatcher: in a worker process, or embedded in the API.
+
+APScheduler 3's job stores cannot be shared between processes, so the scheduler holds no state:
+it only ticks. The database is the schedule, which is what makes several workers safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.reminders.dispatcher import DispatchConfig, Sender, tick
+from app.sms.providers.console import ConsoleProvider
+
+log = logging.getLogger("convoc.worker")
+
+
+def dispatch_config(settings: Settings) -> DispatchConfig:
+    return DispatchConfig(
+        batch_size=settings.worker_batch_size,
+        concurrency=settings.worker_concurrency,
+        lease=timedelta(seconds=settings.worker_lease_seconds),
+    )
+
+
+def build_sender(settings: Settings) -> Sender:
+    """The SMS sender for this process (the console provider until a gateway is configured)."""
+    return ConsoleProvider()
+
+
+class DispatchScheduler:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        sender: Sender,
+        config: DispatchConfig,
+        interval_seconds: float,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.sender = sender
+        self.config = config
+        self.interval_seconds = interval_seconds
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self._running: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.scheduler.add_job(
+            self._tick,
+            "interval",
+            seconds=self.interval_seconds,
+            id="dispatch",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
+        self.scheduler.start()
+        log.info("worker.started id=%s interval=%ss", self.config.worker_id, self.interval_seconds)
+
+    async def _tick(self) -> None:
+        self._running = asyncio.current_task()
+        try:
+            await tick(self.sessionmaker, self.sender, self.config)
+        except Exception:  # a failed tick must not kill the scheduler; the next one retries
+            log.exception("worker.tick_failed id=%s", self.config.worker_id)
+        finally:
+            self._running = None
+
+    async def stop(self, grace_seconds: float = 30.0) -> None:
+        """Stop ticking and let the tick in progress finish (its leases cover a hard kill)."""
+        self.scheduler.shutdown(wait=False)
+        running = self._running
+        if running is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(running), grace_seconds)
+            except (TimeoutError, asyncio.CancelledError):
+                log.warning("worker.stop_timeout id=%s", self.config.worker_id)
+        log.info("worker.stopped id=%s", self.config.worker_id)
+
+
+async def run_worker(settings: Settings) -> None:
+    """``python -m app worker``: tick until SIGTERM or SIGINT."""
+    from app.db import create_engine, create_sessionmaker
+
+    engine = create_engine(settings)
+    sender = build_sender(settings)
+    worker = DispatchScheduler(
+        create_sessionmaker(engine),
+        sender,
+        dispatch_config(settings),
+        settings.worker_interval_seconds,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    worker.start()
+    try:
+        await stop.wait()
+    finally:
+        await worker.stop()
+        close = getattr(sender, "aclose", None)
+        if close is not None:
+            await close()
+        await engine.dispose()

@@ -1,0 +1,222 @@
+"""When each SMS of a convocation goes out. Pure functions: they take ``now`` and return instants.
+
+Times are computed in the *place's* local time (a 09:00 convocation in Cayenne gets its J-2 10:00
+reminder at 10:00 in Cayenne, i.e. 13:00Z), then kept inside the SPIP's send window: a time outside
+it moves to the end of the previous window. Nothing is ever planned after ``send_not_after``
+(the start minus a minimum lead), and nothing is planned in the past.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+# Two messages of one convocation closer than this would read as a duplicate: keep one.
+MIN_GAP = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class DaysBefore:
+    """On the local date ``days`` before the convocation's local date, at local time ``at``."""
+
+    days: int
+    at: time
+
+    @property
+    def label(self) -> str:
+        return f"J-{self.days} {self.at:%H:%M}"
+
+
+@dataclass(frozen=True)
+class HoursBefore:
+    """``hours`` real hours before the start."""
+
+    hours: float
+
+    @property
+    def label(self) -> str:
+        return f"H-{self.hours:g}"
+
+
+Rule = DaysBefore | HoursBefore
+
+
+@dataclass(frozen=True)
+class Window:
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
+class Policy:
+    rules: tuple[Rule, ...]
+    window: Window
+    min_lead: timedelta
+
+
+DEFAULT_POLICY = Policy(
+    rules=(DaysBefore(2, time(10, 0)),),
+    window=Window(time(8, 0), time(20, 0)),
+    min_lead=timedelta(hours=1),
+)
+
+
+@dataclass(frozen=True)
+class PlannedReminder:
+    rule_index: int
+    rule: str
+    send_at: datetime  # when planned; for a skipped one, when it would have gone
+    send_not_after: datetime
+    skipped_reason: str | None = None
+
+    @property
+    def planned(self) -> bool:
+        return self.skipped_reason is None
+
+
+# --- local-time helpers -------------------------------------------------------------------
+
+
+def _at(day: date, at: time, tz: ZoneInfo, *, earliest: bool) -> datetime:
+    """The instant of a local wall time; in a DST gap or fold, the earliest or latest reading."""
+    readings = [
+        datetime.combine(day, at, tzinfo=tz).replace(fold=f).astimezone(UTC) for f in (0, 1)
+    ]
+    return min(readings) if earliest else max(readings)
+
+
+def in_window(instant: datetime, window: Window, tz: ZoneInfo) -> bool:
+    local = instant.astimezone(tz)
+    day = local.date()
+    return (
+        _at(day, window.start, tz, earliest=False)
+        <= instant
+        <= _at(day, window.end, tz, earliest=True)
+    )
+
+
+def latest_in_window(instant: datetime, window: Window, tz: ZoneInfo) -> datetime:
+    """``instant`` if inside the window, else the end of the previous window."""
+    if in_window(instant, window, tz):
+        return instant
+    day = instant.astimezone(tz).date()
+    end_today = _at(day, window.end, tz, earliest=True)
+    if instant > end_today:
+        return end_today
+    return _at(day - timedelta(days=1), window.end, tz, earliest=True)
+
+
+def next_in_window(instant: datetime, window: Window, tz: ZoneInfo) -> datetime:
+    """``instant`` if inside the window, else the next window opening."""
+    if in_window(instant, window, tz):
+        return instant
+    day = instant.astimezone(tz).date()
+    start_today = _at(day, window.start, tz, earliest=False)
+    if instant < start_today:
+        return start_today
+    return _at(day + timedelta(days=1), window.start, tz, earliest=False)
+
+
+def rule_time(rule: Rule, starts_at: datetime, tz: ZoneInfo) -> datetime:
+    if isinstance(rule, HoursBefore):
+        return starts_at - timedelta(hours=rule.hours)
+    local_day = starts_at.astimezone(tz).date() - timedelta(days=rule.days)
+    # In a DST gap the reminder moves forward with the clocks (fold=0 reading).
+    return datetime.combine(local_day, rule.at, tzinfo=tz).astimezone(UTC)
+
+
+# --- planning -----------------------------------------------------------------------------
+
+
+def send_not_after(starts_at: datetime, policy: Policy) -> datetime:
+    return starts_at - policy.min_lead
+
+
+def plan_notice(
+    *, now: datetime, not_after: datetime, window: Window, tz: ZoneInfo
+) -> datetime | None:
+    """A notice (summons, cancellation, change) goes at once, or at the next window opening."""
+    send_at = next_in_window(now, window, tz)
+    return send_at if send_at <= not_after else None
+
+
+def plan_reminders(
+    *,
+    starts_at: datetime,
+    tz: ZoneInfo,
+    policy: Policy,
+    now: datetime,
+    announced_at: datetime | None = None,
+    announced_reason: str = "covered_by_summons",
+) -> list[PlannedReminder]:
+    """The reminders of one convocation.
+
+    ``announced_at`` is when a summons or change notice goes out for it (if one does): reminders
+    already past due, or due within ``MIN_GAP`` of that notice, are skipped as covered by it.
+    Without a notice, past-due reminders collapse into one catch-up reminder sent at once (or at
+    the next window opening) if there is still time, and are ``too_late`` otherwise.
+    """
+    deadline = send_not_after(starts_at, policy)
+    timed = [
+        (
+            index,
+            rule,
+            latest_in_window(min(rule_time(rule, starts_at, tz), deadline), policy.window, tz),
+        )
+        for index, rule in enumerate(policy.rules)
+    ]
+    future = [t for t in timed if t[2] > now]
+    past = [t for t in timed if t[2] <= now]
+    result: list[PlannedReminder] = []
+
+    def add(index: int, rule: Rule, at: datetime, reason: str | None = None) -> None:
+        result.append(PlannedReminder(index, rule.label, at, deadline, reason))
+
+    if past:
+        if announced_at is not None:
+            for index, rule, at in past:
+                add(index, rule, at, announced_reason)
+        elif future:
+            for index, rule, at in past:
+                add(index, rule, at, "superseded")
+        else:
+            catch_up = next_in_window(now, policy.window, tz)
+            *collapsed, (last_index, last_rule, last_at) = sorted(past, key=lambda t: t[2])
+            for index, rule, at in collapsed:
+                add(index, rule, at, "collapsed")
+            if catch_up <= deadline:
+                add(last_index, last_rule, catch_up)
+            else:
+                add(last_index, last_rule, last_at, "too_late")
+    for index, rule, at in future:
+        add(index, rule, at)
+    return _drop_close_pairs(result, announced_at, announced_reason)
+
+
+def _drop_close_pairs(
+    reminders: list[PlannedReminder], announced_at: datetime | None, announced_reason: str
+) -> list[PlannedReminder]:
+    """Never two messages within MIN_GAP: the later reminder (closer to the start) wins."""
+    kept: list[PlannedReminder] = []
+    planned = sorted((r for r in reminders if r.planned), key=lambda r: r.send_at, reverse=True)
+    last_kept: datetime | None = None
+    by_index: dict[int, PlannedReminder] = {}
+    for reminder in planned:
+        if last_kept is not None and last_kept - reminder.send_at < MIN_GAP:
+            by_index[reminder.rule_index] = _skip(reminder, "too_close")
+            continue
+        if announced_at is not None and abs(reminder.send_at - announced_at) < MIN_GAP:
+            by_index[reminder.rule_index] = _skip(reminder, announced_reason)
+            continue
+        by_index[reminder.rule_index] = reminder
+        last_kept = reminder.send_at
+    for reminder in reminders:
+        kept.append(by_index.get(reminder.rule_index, reminder))
+    return sorted(kept, key=lambda r: r.rule_index)
+
+
+def _skip(reminder: PlannedReminder, reason: str) -> PlannedReminder:
+    return PlannedReminder(
+        reminder.rule_index, reminder.rule, reminder.send_at, reminder.send_not_after, reason
+    )

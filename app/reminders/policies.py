@@ -1,0 +1,251 @@
+"""A SPIP's reminder policy and its SMS templates (with national defaults)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.appointments.errors import UnknownAppointmentType
+from app.core.localtime import zone
+from app.models import (
+    AppointmentType,
+    MessageTemplate,
+    NotificationKind,
+    Place,
+    ReminderPolicy,
+    Spip,
+)
+from app.reminders import planning, templates
+from app.reminders.schemas import (
+    DaysBeforeRule,
+    HoursBeforeRule,
+    ReminderPolicyBody,
+    TemplateRead,
+    parse_hhmm,
+)
+
+
+@dataclass(frozen=True)
+class SpipPolicy:
+    """The policy in force for a SPIP, as stored (or the defaults)."""
+
+    body: ReminderPolicyBody
+    is_default: bool
+
+    @property
+    def window(self) -> planning.Window:
+        w = self.body.send_window
+        return planning.Window(parse_hhmm(w.start), parse_hhmm(w.end))
+
+    def for_type(self, type_code: str) -> planning.Policy:
+        rules = self.body.type_rules.get(type_code, self.body.rules)
+        return planning.Policy(
+            rules=tuple(_rule(r) for r in rules),
+            window=self.window,
+            min_lead=timedelta(minutes=self.body.min_lead_minutes),
+        )
+
+
+def _rule(rule: DaysBeforeRule | HoursBeforeRule) -> planning.Rule:
+    if isinstance(rule, DaysBeforeRule):
+        return planning.DaysBefore(rule.days_before, parse_hhmm(rule.at))
+    return planning.HoursBefore(rule.hours_before)
+
+
+async def get_policy(session: AsyncSession, spip_id: int) -> SpipPolicy:
+    row = await session.scalar(select(ReminderPolicy).where(ReminderPolicy.spip_id == spip_id))
+    if row is None:
+        return SpipPolicy(ReminderPolicyBody(), is_default=True)
+    body = ReminderPolicyBody.model_validate(
+        {
+            "rules": row.rules,
+            "type_rules": row.type_rules,
+            "send_window": {"start": row.window_start, "end": row.window_end},
+            "min_lead_minutes": row.min_lead_minutes,
+            "max_segments": row.max_segments,
+            "gsm7_friendly": row.gsm7_friendly,
+            "sender": row.sender,
+        }
+    )
+    return SpipPolicy(body, is_default=False)
+
+
+async def save_policy(session: AsyncSession, *, spip: Spip, body: ReminderPolicyBody) -> SpipPolicy:
+    await _check_type_codes(session, list(body.type_rules))
+    row = await session.scalar(select(ReminderPolicy).where(ReminderPolicy.spip_id == spip.id))
+    if row is None:
+        row = ReminderPolicy(spip_id=spip.id)
+        session.add(row)
+    dumped = body.model_dump(mode="json")
+    row.rules = dumped["rules"]
+    row.type_rules = dumped["type_rules"]
+    row.window_start = body.send_window.start
+    row.window_end = body.send_window.end
+    row.min_lead_minutes = body.min_lead_minutes
+    row.max_segments = body.max_segments
+    row.gsm7_friendly = body.gsm7_friendly
+    row.sender = body.sender
+    await session.flush()
+    return SpipPolicy(body, is_default=False)
+
+
+async def _check_type_codes(session: AsyncSession, codes: list[str]) -> None:
+    if not codes:
+        return
+    known = set(
+        await session.scalars(select(AppointmentType.code).where(AppointmentType.code.in_(codes)))
+    )
+    unknown = sorted(set(codes) - known)
+    if unknown:
+        raise UnknownAppointmentType(
+            f"Type(s) de convocation inconnu(s) : {', '.join(unknown)}.", field="type_rules"
+        )
+
+
+# --- templates ------------------------------------------------------------------------------
+
+
+def scope_key(spip_id: int, type_code: str | None, kind: NotificationKind) -> str:
+    return f"{spip_id}:{type_code or '*'}:{kind.value}"
+
+
+async def _type_id(session: AsyncSession, code: str | None) -> int | None:
+    if code is None:
+        return None
+    type_id = await session.scalar(select(AppointmentType.id).where(AppointmentType.code == code))
+    if type_id is None:
+        raise UnknownAppointmentType(field="appointment_type")
+    return type_id
+
+
+async def effective_template(
+    session: AsyncSession, *, spip_id: int, kind: NotificationKind, type_code: str | None
+) -> tuple[str, Literal["default", "spip", "appointment_type"]]:
+    """The wording in force and where it comes from: type-specific, SPIP-wide, or default."""
+    keys = [scope_key(spip_id, type_code, kind)] if type_code else []
+    keys.append(scope_key(spip_id, None, kind))
+    rows = {
+        t.scope_key: t.body
+        for t in await session.scalars(
+            select(MessageTemplate).where(MessageTemplate.scope_key.in_(keys))
+        )
+    }
+    if type_code and keys[0] in rows:
+        return rows[keys[0]], "appointment_type"
+    if keys[-1] in rows:
+        return rows[keys[-1]], "spip"
+    return templates.DEFAULT_TEMPLATES[kind], "default"
+
+
+async def longest_values(session: AsyncSession, spip: Spip) -> dict[str, str | None]:
+    """The longest place texts of this SPIP, for the segment cap of its templates."""
+    lengths = (
+        await session.execute(
+            select(
+                func.max(func.length(Place.name)),
+                func.max(func.length(Place.address)),
+                func.max(func.length(Place.phone)),
+                func.max(func.length(Place.info_url)),
+            ).where(Place.spip_id == spip.id)
+        )
+    ).one()
+    name, address, phone, url = (n or 0 for n in lengths)
+    # Worst case in characters; "é" keeps GSM-7 honest, a UCS-2 address is caught at send time.
+    return {
+        "lieu.nom": "x" * max(name, 30),
+        "lieu.adresse": "x" * max(address, 60),
+        "lieu.telephone": "x" * max(phone, 14),
+        "lieu.lien_info": "x" * max(url, 0) or None,
+        "spip.nom": spip.name,
+    }
+
+
+async def template_read(
+    session: AsyncSession, *, spip: Spip, kind: NotificationKind, type_code: str | None
+) -> TemplateRead:
+    await _type_id(session, type_code)
+    body, source = await effective_template(
+        session, spip_id=spip.id, kind=kind, type_code=type_code
+    )
+    policy = await get_policy(session, spip.id)
+    values: dict[str, str | None] = {
+        "rdv.date": templates.LONGEST_DATE,
+        "rdv.heure": templates.LONGEST_HOUR,
+    }
+    worst = templates.render_info(
+        body,
+        values | await longest_values(session, spip),
+        gsm7_friendly=policy.body.gsm7_friendly,
+    )
+    return TemplateRead(
+        spip_id=spip.id,
+        kind=kind,
+        appointment_type=type_code,
+        body=body,
+        source=source,
+        max_segments=policy.body.max_segments,
+        encoding=worst.info.encoding,
+        segments=worst.info.segments,
+    )
+
+
+async def save_template(
+    session: AsyncSession,
+    *,
+    spip: Spip,
+    kind: NotificationKind,
+    type_code: str | None,
+    body: str,
+    agent_id: int | None = None,
+) -> TemplateRead:
+    templates.validate(body)
+    policy = await get_policy(session, spip.id)
+    templates.check_segment_cap(
+        body,
+        await longest_values(session, spip),
+        gsm7_friendly=policy.body.gsm7_friendly,
+        max_segments=policy.body.max_segments,
+    )
+    key = scope_key(spip.id, type_code, kind)
+    row = await session.scalar(select(MessageTemplate).where(MessageTemplate.scope_key == key))
+    if row is None:
+        row = MessageTemplate(
+            scope_key=key,
+            spip_id=spip.id,
+            appointment_type_id=await _type_id(session, type_code),
+            kind=kind.value,
+            body=body,
+        )
+        session.add(row)
+    row.body = body
+    row.updated_by_id = agent_id
+    await session.flush()
+    return await template_read(session, spip=spip, kind=kind, type_code=type_code)
+
+
+async def delete_template(
+    session: AsyncSession, *, spip: Spip, kind: NotificationKind, type_code: str | None
+) -> TemplateRead:
+    key = scope_key(spip.id, type_code, kind)
+    row = await session.scalar(select(MessageTemplate).where(MessageTemplate.scope_key == key))
+    if row is not None:
+        await session.delete(row)
+        await session.flush()
+    return await template_read(session, spip=spip, kind=kind, type_code=type_code)
+
+
+def placeholder_values(*, spip: Spip, place: Place, starts_at: datetime) -> dict[str, str | None]:
+    local = starts_at.astimezone(zone(place.timezone))
+    return {
+        "rdv.date": templates.french_date(local),
+        "rdv.heure": templates.french_hour(local),
+        "lieu.nom": place.name,
+        "lieu.adresse": place.address,
+        "lieu.telephone": place.phone,
+        "lieu.lien_info": place.info_url,
+        "spip.nom": spip.name,
+    }

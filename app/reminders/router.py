@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from app.appointments import service as appointment_service
+from app.core.localtime import to_utc, zone
+from app.core.responses import error_responses
+from app.core.schemas import IdPath
+from app.db import SessionDep
+from app.models import NotificationKind
+from app.reminders import policies, service, templates
+from app.reminders.schemas import (
+    NotificationRead,
+    PreviewRead,
+    PreviewRequest,
+    ReminderPolicyBody,
+    ReminderPolicyRead,
+    TemplateBody,
+    TemplateRead,
+)
+from app.spips import service as spip_service
+
+router = APIRouter(tags=["Rappels SMS"])
+
+TypeFilter = Annotated[
+    str | None,
+    Query(max_length=50, description="Code du type de convocation (modèle propre à ce type)"),
+]
+
+
+@router.get(
+    "/appointments/{appointment_id}/notifications",
+    response_model=list[NotificationRead],
+    responses=error_responses(404),
+)
+async def appointment_notifications(
+    appointment_id: IdPath, session: SessionDep
+) -> list[NotificationRead]:
+    """The convocation's SMS timeline: planned, sent, delivered, skipped (and why)."""
+    appointment = await appointment_service.get_appointment(session, appointment_id)
+    return await service.timeline(session, appointment)
+
+
+@router.post(
+    "/notifications/{notification_id}/resend",
+    response_model=NotificationRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(404, 409),
+)
+async def resend_notification(notification_id: IdPath, session: SessionDep) -> NotificationRead:
+    row = await service.resend(session, notification_id=notification_id)
+    appointment = await appointment_service.get_appointment(session, row.appointment_id)
+    return next(n for n in await service.timeline(session, appointment) if n.id == row.id)
+
+
+def _policy_read(spip_id: int, policy: policies.SpipPolicy) -> ReminderPolicyRead:
+    return ReminderPolicyRead(
+        spip_id=spip_id, is_default=policy.is_default, **policy.body.model_dump()
+    )
+
+
+@router.get(
+    "/spips/{spip_id}/reminder-policy",
+    response_model=ReminderPolicyRead,
+    responses=error_responses(404),
+)
+async def get_reminder_policy(spip_id: IdPath, session: SessionDep) -> ReminderPolicyRead:
+    spip = await spip_service.get_spip(session, spip_id)
+    return _policy_read(spip.id, await policies.get_policy(session, spip.id))
+
+
+@router.put(
+    "/spips/{spip_id}/reminder-policy",
+    response_model=ReminderPolicyRead,
+    responses=error_responses(404, 422),
+)
+async def put_reminder_policy(
+    spip_id: IdPath, body: ReminderPolicyBody, session: SessionDep
+) -> ReminderPolicyRead:
+    """Replace the policy; the unsent reminders of future convocations are planned again."""
+    spip = await spip_service.get_spip(session, spip_id)
+    policy = await policies.save_policy(session, spip=spip, body=body)
+    await service.replan_spip(session, spip.id)
+    return _policy_read(spip.id, policy)
+
+
+@router.get(
+    "/spips/{spip_id}/templates/{kind}",
+    response_model=TemplateRead,
+    responses=error_responses(404, 422),
+)
+async def get_template(
+    spip_id: IdPath,
+    kind: NotificationKind,
+    session: SessionDep,
+    appointment_type: TypeFilter = None,
+) -> TemplateRead:
+    spip = await spip_service.get_spip(session, spip_id)
+    return await policies.template_read(session, spip=spip, kind=kind, type_code=appointment_type)
+
+
+@router.put(
+    "/spips/{spip_id}/templates/{kind}",
+    response_model=TemplateRead,
+    responses=error_responses(404, 422),
+)
+async def put_template(
+    spip_id: IdPath,
+    kind: NotificationKind,
+    body: TemplateBody,
+    session: SessionDep,
+    appointment_type: TypeFilter = None,
+) -> TemplateRead:
+    spip = await spip_service.get_spip(session, spip_id)
+    return await policies.save_template(
+        session, spip=spip, kind=kind, type_code=appointment_type, body=body.body
+    )
+
+
+@router.delete(
+    "/spips/{spip_id}/templates/{kind}",
+    response_model=TemplateRead,
+    responses=error_responses(404, 422),
+)
+async def delete_template(
+    spip_id: IdPath,
+    kind: NotificationKind,
+    session: SessionDep,
+    appointment_type: TypeFilter = None,
+) -> TemplateRead:
+    """Go back to the SPIP-wide (or national default) wording."""
+    spip = await spip_service.get_spip(session, spip_id)
+    return await policies.delete_template(session, spip=spip, kind=kind, type_code=appointment_type)
+
+
+@router.post("/templates/preview", response_model=PreviewRead, responses=error_responses(404, 422))
+async def preview_template(data: PreviewRequest, session: SessionDep) -> PreviewRead:
+    """Render a template (the one in force, or a draft) with a real place and date."""
+    spip = await spip_service.get_spip(session, data.spip_id)
+    policy = await policies.get_policy(session, spip.id)
+    if data.body is not None:
+        templates.validate(data.body)
+        body = data.body
+    else:
+        body, _ = await policies.effective_template(
+            session, spip_id=spip.id, kind=data.kind, type_code=data.appointment_type
+        )
+    place = await spip_service.preview_place(session, spip=spip, place_id=data.place_id)
+    starts_at = (
+        to_utc(data.starts_at, zone(place.timezone))
+        if data.starts_at is not None
+        else templates.SAMPLE_START
+    )
+    rendered = templates.render_info(
+        body,
+        policies.placeholder_values(spip=spip, place=place, starts_at=starts_at),
+        gsm7_friendly=policy.body.gsm7_friendly,
+    )
+    return PreviewRead(
+        text=rendered.text,
+        encoding=rendered.info.encoding,
+        segments=rendered.info.segments,
+        characters=len(rendered.text),
+        max_segments=policy.body.max_segments,
+    )

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import re
+from datetime import datetime, time
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from app.core.schemas import IdRef, InputModel, ReadModel
+from app.models import NotificationKind, NotificationStatus
+
+HourMinute = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 .\-]{1,11}$")
+
+
+class DaysBeforeRule(InputModel):
+    days_before: int = Field(ge=0, le=30, description="Jours avant la date locale du rendez-vous")
+    at: HourMinute = Field(description="Heure locale d'envoi, HH:MM", examples=["10:00"])
+
+
+class HoursBeforeRule(InputModel):
+    hours_before: float = Field(gt=0, le=720, description="Heures réelles avant le début")
+
+
+Rule = DaysBeforeRule | HoursBeforeRule
+RuleList = Annotated[list[Rule], Field(max_length=3)]
+
+
+class SendWindow(InputModel):
+    start: HourMinute = "08:00"
+    end: HourMinute = "20:00"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SendWindow:
+        if self.start >= self.end:
+            raise PydanticCustomError(
+                "invalid_window", "La fenêtre d'envoi doit commencer avant de finir (même jour)."
+            )
+        return self
+
+
+def _default_rules() -> list[Rule]:
+    return [DaysBeforeRule(days_before=2, at="10:00")]
+
+
+class ReminderPolicyBody(InputModel):
+    rules: RuleList = Field(
+        default_factory=lambda: _default_rules(),
+        description="Jusqu'à trois rappels",
+    )
+    type_rules: dict[str, RuleList] = Field(
+        default_factory=dict,
+        description="Règles propres à un type de convocation (code → règles ; [] : aucun rappel)",
+    )
+    send_window: SendWindow = Field(default_factory=SendWindow)
+    min_lead_minutes: int = Field(default=60, ge=0, le=2880)
+    max_segments: int = Field(default=4, ge=1, le=10)
+    gsm7_friendly: bool = True
+    sender: str | None = Field(
+        default=None, description="Émetteur alphanumérique (11 caractères, au moins une lettre)"
+    )
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str | None) -> str | None:
+        if value is not None and not SENDER.match(value):
+            raise PydanticCustomError(
+                "invalid_sender",
+                "Émetteur invalide : 1 à 11 caractères (lettres, chiffres, espace, point, tiret) "
+                "dont au moins une lettre.",
+            )
+        return value
+
+
+class ReminderPolicyRead(ReminderPolicyBody):
+    spip_id: int
+    is_default: bool = Field(description="Vrai tant que le SPIP n'a pas défini sa politique")
+
+
+class TemplateBody(InputModel):
+    body: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+
+
+class TemplateRead(ReadModel):
+    spip_id: int
+    kind: NotificationKind
+    appointment_type: str | None
+    body: str
+    source: Literal["default", "spip", "appointment_type"]
+    max_segments: int
+    encoding: str = Field(description="Encodage de la version la plus longue")
+    segments: int = Field(description="Nombre de SMS de la version la plus longue")
+
+
+class PreviewRequest(InputModel):
+    spip_id: IdRef
+    kind: NotificationKind = NotificationKind.reminder
+    appointment_type: str | None = None
+    body: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = Field(
+        default=None, description="Texte à essayer ; par défaut le modèle en vigueur"
+    )
+    place_id: IdRef | None = None
+    starts_at: datetime | None = None
+
+
+class PreviewRead(ReadModel):
+    text: str
+    encoding: str
+    segments: int
+    characters: int
+    max_segments: int
+
+
+class NotificationRead(ReadModel):
+    id: int
+    appointment_id: int
+    kind: NotificationKind
+    status: NotificationStatus
+    reason: str | None
+    rule: str | None
+    send_at: datetime
+    send_at_local: str
+    send_not_after: datetime
+    planned_at: datetime
+    attempts: int
+    provider: str | None
+    provider_message_id: str | None
+    encoding: str | None
+    segments: int | None
+    body: str | None
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+
+
+def parse_hhmm(value: str) -> time:
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))

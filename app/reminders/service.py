@@ -1,0 +1,408 @@
+"""Planning the SMS of convocations as their lifecycle unfolds, and reading their timeline.
+
+The appointments service calls these hooks inside its own unit of work, so a booking and its
+planned messages are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.clock import utcnow
+from app.core.errors import Conflict, NotFound
+from app.core.localtime import zone
+from app.models import (
+    UNSENT,
+    Appointment,
+    AppointmentStatus,
+    AppointmentType,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    Place,
+)
+from app.reminders import planning
+from app.reminders.policies import SpipPolicy, get_policy
+from app.reminders.schemas import NotificationRead
+
+MISSED_NOTICE_DAYS = 30
+SENT_STATUSES = (
+    NotificationStatus.sent.value,
+    NotificationStatus.delivered.value,
+    NotificationStatus.undelivered.value,
+)
+RESENDABLE = (
+    NotificationStatus.failed.value,
+    NotificationStatus.skipped.value,
+    NotificationStatus.undelivered.value,
+)
+
+
+class NotificationNotFound(NotFound):
+    code = "notification_not_found"
+    message = "Message introuvable."
+
+
+class NotResendable(Conflict):
+    code = "not_resendable"
+    message = "Seul un message en échec, non envoyé ou non distribué peut être renvoyé."
+
+
+class TooLateToSend(Conflict):
+    code = "too_late"
+    message = "Il est trop tard pour envoyer ce message avant la convocation."
+
+
+class _Plan:
+    """Sequence numbers per (appointment, kind), so each idempotency key is new."""
+
+    def __init__(self, session: AsyncSession, appointment: Appointment, agent_id: int | None):
+        self.session = session
+        self.appointment = appointment
+        self.agent_id = agent_id
+        self.next_seq: dict[str, int] = {}
+
+    async def load(self) -> _Plan:
+        rows = await self.session.execute(
+            select(Notification.kind, func.max(Notification.sequence))
+            .where(Notification.appointment_id == self.appointment.id)
+            .group_by(Notification.kind)
+        )
+        self.next_seq = {kind: seq + 1 for kind, seq in rows}
+        return self
+
+    def add(
+        self,
+        kind: NotificationKind,
+        *,
+        send_at: datetime,
+        not_after: datetime,
+        reason: str | None = None,
+        rule: str | None = None,
+    ) -> Notification:
+        seq = self.next_seq.get(kind.value, 1)
+        self.next_seq[kind.value] = seq + 1
+        status = NotificationStatus.skipped if reason else NotificationStatus.planned
+        row = Notification(
+            appointment_id=self.appointment.id,
+            kind=kind.value,
+            sequence=seq,
+            idempotency_key=f"{self.appointment.id}:{kind.value}:{seq}",
+            status=status.value,
+            reason=reason,
+            rule=rule,
+            planned_at=send_at,
+            send_at=send_at,
+            send_not_after=not_after,
+            attempts=0,
+            created_by_id=self.agent_id,
+        )
+        self.session.add(row)
+        return row
+
+    def add_notice(
+        self,
+        kind: NotificationKind,
+        *,
+        now: datetime,
+        not_after: datetime,
+        policy: SpipPolicy,
+        tz_name: str,
+    ) -> datetime | None:
+        """A notice at once (or at the window opening); ``too_late`` if that is past its use."""
+        send_at = planning.plan_notice(
+            now=now, not_after=not_after, window=policy.window, tz=zone(tz_name)
+        )
+        if send_at is None:
+            self.add(kind, send_at=now, not_after=not_after, reason="too_late")
+        else:
+            self.add(kind, send_at=send_at, not_after=not_after)
+        return send_at
+
+    def add_reminders(self, reminders: Iterable[planning.PlannedReminder]) -> None:
+        for r in reminders:
+            self.add(
+                NotificationKind.reminder,
+                send_at=r.send_at,
+                not_after=r.send_not_after,
+                reason=r.skipped_reason,
+                rule=r.rule,
+            )
+
+
+async def _context(
+    session: AsyncSession, appointment: Appointment
+) -> tuple[Place, AppointmentType, SpipPolicy]:
+    place = await session.get_one(Place, appointment.place_id)
+    kind = await session.get_one(AppointmentType, appointment.appointment_type_id)
+    return place, kind, await get_policy(session, appointment.spip_id)
+
+
+async def cancel_unsent(
+    session: AsyncSession,
+    appointment_id: int,
+    *,
+    reason: str,
+    kinds: Iterable[NotificationKind] | None = None,
+) -> int:
+    """Cancel what has not gone yet. A row being sent right now is left to the dispatcher, which
+    re-reads the convocation before sending."""
+    stmt = (
+        update(Notification)
+        .where(
+            Notification.appointment_id == appointment_id,
+            Notification.status == NotificationStatus.planned.value,
+        )
+        .values(status=NotificationStatus.cancelled.value, reason=reason, updated_at=utcnow())
+    )
+    if kinds is not None:
+        stmt = stmt.where(Notification.kind.in_([k.value for k in kinds]))
+    result = await session.execute(stmt)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def on_booked(
+    session: AsyncSession,
+    *,
+    appointment: Appointment,
+    send_summons: bool,
+    agent_id: int | None = None,
+) -> None:
+    place, kind, policy = await _context(session, appointment)
+    if not kind.sms_enabled:
+        return
+    now = utcnow()
+    rules = policy.for_type(kind.code)
+    plan = await _Plan(session, appointment, agent_id).load()
+    announced = None
+    if send_summons:
+        announced = plan.add_notice(
+            NotificationKind.summons,
+            now=now,
+            not_after=planning.send_not_after(appointment.starts_at, rules),
+            policy=policy,
+            tz_name=place.timezone,
+        )
+    plan.add_reminders(
+        planning.plan_reminders(
+            starts_at=appointment.starts_at,
+            tz=zone(place.timezone),
+            policy=rules,
+            now=now,
+            announced_at=announced,
+        )
+    )
+    await session.flush()
+
+
+async def on_cancelled(
+    session: AsyncSession, *, appointment: Appointment, notify: bool, agent_id: int | None = None
+) -> None:
+    await cancel_unsent(session, appointment.id, reason="appointment_cancelled")
+    place, kind, policy = await _context(session, appointment)
+    if notify and kind.sms_enabled:
+        plan = await _Plan(session, appointment, agent_id).load()
+        plan.add_notice(
+            NotificationKind.cancellation,
+            now=utcnow(),
+            not_after=appointment.starts_at,
+            policy=policy,
+            tz_name=place.timezone,
+        )
+    await session.flush()
+
+
+async def on_rescheduled(
+    session: AsyncSession,
+    *,
+    old: Appointment,
+    new: Appointment,
+    notify: bool,
+    agent_id: int | None = None,
+) -> None:
+    """Old reminders cancelled; one change notice; reminders for the new date, none due at once."""
+    await cancel_unsent(session, old.id, reason="appointment_rescheduled")
+    place, kind, policy = await _context(session, new)
+    if not kind.sms_enabled:
+        return
+    now = utcnow()
+    rules = policy.for_type(kind.code)
+    plan = await _Plan(session, new, agent_id).load()
+    announced = planning.next_in_window(now, policy.window, zone(place.timezone))
+    if notify:
+        announced = (
+            plan.add_notice(
+                NotificationKind.reschedule,
+                now=now,
+                not_after=planning.send_not_after(new.starts_at, rules),
+                policy=policy,
+                tz_name=place.timezone,
+            )
+            or announced
+        )
+    plan.add_reminders(
+        planning.plan_reminders(
+            starts_at=new.starts_at,
+            tz=zone(place.timezone),
+            policy=rules,
+            now=now,
+            announced_at=announced,
+            announced_reason="covered_by_reschedule",
+        )
+    )
+    await session.flush()
+
+
+async def on_outcome(
+    session: AsyncSession,
+    *,
+    appointment: Appointment,
+    previous: AppointmentStatus,
+    notify_missed: bool = False,
+    agent_id: int | None = None,
+) -> None:
+    status = AppointmentStatus(appointment.status)
+    now = utcnow()
+    if status is AppointmentStatus.booked:
+        if appointment.starts_at > now:
+            await replan(session, appointment)
+        return
+    await cancel_unsent(
+        session,
+        appointment.id,
+        reason=f"appointment_{status.value}",
+        kinds=(NotificationKind.summons, NotificationKind.reminder, NotificationKind.reschedule),
+    )
+    if previous is AppointmentStatus.missed:
+        await cancel_unsent(
+            session, appointment.id, reason="outcome_corrected", kinds=(NotificationKind.missed,)
+        )
+    if status is AppointmentStatus.missed and notify_missed:
+        place, kind, policy = await _context(session, appointment)
+        not_after = appointment.starts_at + timedelta(days=MISSED_NOTICE_DAYS)
+        if kind.sms_enabled and now <= not_after:
+            plan = await _Plan(session, appointment, agent_id).load()
+            plan.add_notice(
+                NotificationKind.missed,
+                now=now,
+                not_after=not_after,
+                policy=policy,
+                tz_name=place.timezone,
+            )
+    await session.flush()
+
+
+async def replan(session: AsyncSession, appointment: Appointment) -> None:
+    """Plan the reminders again (policy changed, outcome withdrawn), never repeating one sent."""
+    await cancel_unsent(
+        session, appointment.id, reason="replanned", kinds=(NotificationKind.reminder,)
+    )
+    place, kind, policy = await _context(session, appointment)
+    if not kind.sms_enabled or appointment.status != AppointmentStatus.booked.value:
+        return
+    last_sent = await session.scalar(
+        select(func.max(Notification.sent_at)).where(
+            Notification.appointment_id == appointment.id, Notification.status.in_(SENT_STATUSES)
+        )
+    )
+    plan = await _Plan(session, appointment, None).load()
+    plan.add_reminders(
+        planning.plan_reminders(
+            starts_at=appointment.starts_at,
+            tz=zone(place.timezone),
+            policy=policy.for_type(kind.code),
+            now=utcnow(),
+            announced_at=last_sent,
+            announced_reason="already_reminded",
+        )
+    )
+    await session.flush()
+
+
+async def replan_spip(session: AsyncSession, spip_id: int) -> int:
+    """After a policy change: re-plan the unsent reminders of the SPIP's future convocations."""
+    stmt = (
+        select(Appointment)
+        .where(
+            Appointment.spip_id == spip_id,
+            Appointment.status == AppointmentStatus.booked.value,
+            Appointment.starts_at > utcnow(),
+        )
+        .order_by(Appointment.id)
+    )
+    count = 0
+    for appointment in await session.scalars(stmt):
+        await replan(session, appointment)
+        count += 1
+    return count
+
+
+async def timeline(session: AsyncSession, appointment: Appointment) -> list[NotificationRead]:
+    place = await session.get_one(Place, appointment.place_id)
+    tz = zone(place.timezone)
+    rows = await session.scalars(
+        select(Notification)
+        .where(Notification.appointment_id == appointment.id)
+        .order_by(Notification.planned_at, Notification.id)
+    )
+    return [
+        NotificationRead.model_validate(
+            {
+                **{c: getattr(n, c) for c in NotificationRead.model_fields if hasattr(n, c)},
+                "send_at_local": n.send_at.astimezone(tz).isoformat(),
+            }
+        )
+        for n in rows
+    ]
+
+
+async def next_notification_at(
+    session: AsyncSession, appointment_ids: list[int]
+) -> dict[int, datetime]:
+    rows = await session.execute(
+        select(Notification.appointment_id, func.min(Notification.send_at))
+        .where(Notification.appointment_id.in_(appointment_ids), Notification.status.in_(UNSENT))
+        .group_by(Notification.appointment_id)
+    )
+    return {appointment_id: at for appointment_id, at in rows}
+
+
+async def resend(
+    session: AsyncSession, *, notification_id: int, agent_id: int | None = None
+) -> Notification:
+    """Send a failed, skipped or undelivered message again now (within its useful window)."""
+    original = await session.get(Notification, notification_id)
+    if original is None:
+        raise NotificationNotFound()
+    if original.status not in RESENDABLE:
+        raise NotResendable()
+    appointment = await session.get_one(Appointment, original.appointment_id)
+    expected = (
+        AppointmentStatus.cancelled
+        if original.kind == NotificationKind.cancellation.value
+        else AppointmentStatus.missed
+        if original.kind == NotificationKind.missed.value
+        else AppointmentStatus.booked
+    )
+    if appointment.status != expected.value:
+        raise NotResendable("La convocation a changé depuis : ce message n'a plus lieu d'être.")
+    place, _, policy = await _context(session, appointment)
+    now = utcnow()
+    send_at = planning.plan_notice(
+        now=now, not_after=original.send_not_after, window=policy.window, tz=zone(place.timezone)
+    )
+    if send_at is None:
+        raise TooLateToSend()
+    plan = await _Plan(session, appointment, agent_id).load()
+    row = plan.add(
+        NotificationKind(original.kind),
+        send_at=send_at,
+        not_after=original.send_not_after,
+        rule="renvoi",
+    )
+    await session.flush()
+    return row
