@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -72,7 +73,7 @@ def test_miquelon_reminder_across_its_dst_change() -> None:
 
 
 def test_paris_spring_forward_day() -> None:
-    # Convocation Tuesday 30 March 09:00 (+02:00); J-2 is Sunday 28 March, the DST day, 10:00 +02:00.
+    # Convocation Tuesday 30 March 09:00 (+02:00); J-2 is Sunday 28 March (DST day), 10:00 +02:00.
     starts = local("Europe/Paris", 2027, 3, 30, 9, 0)
     assert only_planned("Europe/Paris", starts, EARLY) == [utc(2027, 3, 28, 8, 0)]
     # An hours-before rule counts real hours across the change.
@@ -253,7 +254,7 @@ def test_no_planned_message_outside_window_or_after_deadline(
         assert in_window(send_at, window, tz)
         assert send_at <= starts - policy.min_lead
         assert send_at >= now
-    assert all(b - a >= timedelta(hours=1) for a, b in zip(planned, planned[1:], strict=False))
+    assert all(b - a >= timedelta(hours=1) for a, b in itertools.pairwise(planned))
 
 
 @pytest.mark.parametrize("zone_name", ZONES)
