@@ -168,3 +168,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             red=True,
             bold=True,
         )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``postgres_only`` tests run once, and only where PostgreSQL is one of the backends."""
+    for item in items:
+        if item.get_closest_marker("postgres_only") and "postgres" not in BACKENDS:
+            item.add_marker(
+                pytest.mark.skip(reason="PostgreSQL n'est pas dans CONVOC_TEST_BACKENDS")
+            )
