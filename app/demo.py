@@ -30,6 +30,7 @@ from app.models import (
     Spip,
 )
 from app.persons.phones import normalize_mobile
+from app.reminders import service as reminder_service
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,7 @@ async def load_demo(settings: Settings, *, only_if_empty: bool) -> str:
 
 async def _load(session: AsyncSession, rng: random.Random) -> dict[str, int]:
     types = {t.code: t for t in (await session.scalars(select(AppointmentType))).all()}
+    upcoming: list[Appointment] = []
     counts = {"SPIP": 0, "lieux": 0, "agents": 0, "personnes": 0, "convocations": 0}
     now = utcnow()
     for seed in SEEDS:
@@ -215,9 +217,20 @@ async def _load(session: AsyncSession, rng: random.Random) -> dict[str, int]:
             await session.flush()
             counts["personnes"] += 1
             counts["convocations"] += _convocations(
-                session, rng, person, places, agents[0], types, now, ZoneInfo(seed.timezone)
+                session,
+                rng,
+                person,
+                places,
+                agents[0],
+                types,
+                now,
+                ZoneInfo(seed.timezone),
+                upcoming,
             )
     await session.flush()
+    # Upcoming convocations get their reminders planned, exactly as if booked through the API.
+    for appointment in upcoming:
+        await reminder_service.on_booked(session, appointment=appointment, send_summons=False)
     return counts
 
 
@@ -250,8 +263,9 @@ def _convocations(
     types: dict[str, AppointmentType],
     now: datetime,
     tz: ZoneInfo,
+    upcoming: list[Appointment],
 ) -> int:
-    """Two to four past convocations with outcomes, one or two upcoming."""
+    """Two to four past convocations with outcomes, one or two upcoming (added to ``upcoming``)."""
     codes = ["suivi_spip", "suivi_spip", "tig", "surveillance_electronique", "rdv_jap"]
     days = sorted(rng.sample(range(-150, -3), rng.randint(2, 4))) + sorted(
         rng.sample(range(2, 35), rng.randint(1, 2))
@@ -275,19 +289,20 @@ def _convocations(
                 ),
                 weights=(75, 14, 6, 5),
             )[0]
-        session.add(
-            Appointment(
-                spip_id=person.spip_id,
-                person_id=person.id,
-                place_id=rng.choice(places).id,
-                appointment_type_id=appointment_type.id,
-                agent_id=agent.id,
-                starts_at=starts_at,
-                duration_minutes=appointment_type.default_duration_minutes,
-                status=status.value,
-                outcome_recorded_at=starts_at + timedelta(hours=2)
-                if status is not AppointmentStatus.booked
-                else None,
-            )
+        appointment = Appointment(
+            spip_id=person.spip_id,
+            person_id=person.id,
+            place_id=rng.choice(places).id,
+            appointment_type_id=appointment_type.id,
+            agent_id=agent.id,
+            starts_at=starts_at,
+            duration_minutes=appointment_type.default_duration_minutes,
+            status=status.value,
+            outcome_recorded_at=starts_at + timedelta(hours=2)
+            if status is not AppointmentStatus.booked
+            else None,
         )
+        session.add(appointment)
+        if starts_at > now:
+            upcoming.append(appointment)
     return len(days)

@@ -287,3 +287,31 @@ async def test_resend_a_skipped_reminder(
     not_yet = await client.post(f"/notifications/{reminder['id']}/resend")
     assert not_yet.json()["error"] == "not_resendable"
     assert (await client.post("/notifications/999999/resend")).status_code == 404
+
+
+async def test_resend_after_the_phone_is_fixed(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    sessionmaker: Any,
+    world: World,
+    clock: FrozenClock,
+) -> None:
+    from app.reminders.dispatcher import DispatchConfig, tick
+    from app.sms.providers.console import ConsoleProvider
+
+    world.person.phone, world.person.phone_status = None, "none"
+    await session.commit()
+    appointment = await book(client, world, "2027-01-20T09:00")
+    clock.set(datetime(2027, 1, 18, 9, 0, tzinfo=UTC))
+    await tick(sessionmaker, ConsoleProvider(), DispatchConfig(concurrency=1))
+    [skipped] = await timeline(client, appointment["id"])
+    assert (skipped["status"], skipped["reason"]) == ("skipped", "no_phone")
+    await client.patch(f"/persons/{world.person.id}", json={"phone": "06 12 34 56 78"})
+    clock.set(datetime(2027, 1, 18, 14, 0, tzinfo=UTC))
+    resent = await client.post(f"/notifications/{skipped['id']}/resend")
+    assert resent.status_code == 201, resent.text
+    assert (resent.json()["status"], resent.json()["rule"]) == ("planned", "renvoi")
+    assert resent.json()["send_at"] == "2027-01-18T14:00:00Z"
+    provider = ConsoleProvider()
+    await tick(sessionmaker, provider, DispatchConfig(concurrency=1))
+    assert [m.to for m, _ in provider.sent.messages] == ["+33612345678"]
