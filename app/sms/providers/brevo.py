@@ -1,0 +1,196 @@
+"""Brevo transactional SMS.
+
+Implemented from Brevo's public documentation:
+
+* Sending — ``POST {base_url}/v3/transactionalSMS/send`` ("Send transactional SMS",
+  developers.brevo.com/docs/transactional-sms-endpoints; model ``SendTransacSms`` of the
+  official API v3 clients), header ``api-key``, JSON body ``sender`` (≤ 11 alphanumeric
+  characters), ``recipient`` (number with its country code, digits only as in the documented
+  example ``33689965433``), ``content``, ``type`` (``transactional``), ``tag``, ``webUrl`` (the
+  webhook called for each event of this message) and ``unicodeEnabled``, set here when the
+  text needs UCS-2. A ``201`` answers ``{"messageId", "reference", "smsCount", "usedCredits",
+  "remainingCredits"}``; ``messageId`` is our provider message id. Errors answer
+  ``{"code", "message"}`` (``400`` bad request, ``402`` not enough credits — account-level,
+  hence temporary here, so the next provider takes over).
+* Delivery events — posted as JSON to ``webUrl`` ("Transactional webhooks", Transactional SMS
+  section): ``id`` (the webhook's id), ``to``, ``sms_count``, ``credits_used``,
+  ``messageId``, ``remaining_credit``, ``msg_status`` (``sent``, ``delivered``,
+  ``soft_bounce``, ``hard_bounce``), ``date``, ``type``, ``reference``. The documentation
+  states that ``date`` is in **CET/CEST** (Paris time) while ``ts_event``/``ts_epoch`` are UTC:
+  an epoch is preferred when present, otherwise ``date`` is read in ``Europe/Paris`` and
+  converted to UTC (in the repeated hour of the autumn change, the first occurrence is
+  taken). The camel-case event names of Brevo's SMS event report (``softBounce``,
+  ``hardBounce``, ``accepted``, ``rejected``, ``skip``) are understood too; replies and
+  (un)subscriptions are not delivery events and are ignored.
+
+Brevo does not sign these callbacks: their authenticity rests on the secret token in the
+callback URL path (``CONVOC_SMS_RECEIPT_TOKEN``), compared in constant time.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from app.sms.base import (
+    Capabilities,
+    DeliveryStatus,
+    OutgoingSms,
+    Receipt,
+    ReceiptError,
+    ReceiptRequest,
+    SubmitResult,
+)
+from app.sms.config import ProviderConfig, SmsSettings
+from app.sms.encoding import analyze
+from app.sms.providers.common import (
+    HttpProviderBase,
+    body_error_code,
+    load_json,
+    optional_str,
+    require_secret,
+    token_matches,
+)
+
+log = logging.getLogger("convoc.sms.brevo")
+
+PARIS = ZoneInfo("Europe/Paris")
+SEND_PATH = "/v3/transactionalSMS/send"
+TAG = "convoc"
+
+_STATUSES: dict[str, DeliveryStatus] = {
+    "sent": DeliveryStatus.sent,
+    "accepted": DeliveryStatus.sent,
+    "delivered": DeliveryStatus.delivered,
+    "soft_bounce": DeliveryStatus.undelivered,
+    "softbounce": DeliveryStatus.undelivered,
+    "hard_bounce": DeliveryStatus.failed,
+    "hardbounce": DeliveryStatus.failed,
+    "rejected": DeliveryStatus.failed,
+    "skip": DeliveryStatus.failed,
+    "blocked": DeliveryStatus.failed,
+}
+_FAILURES = frozenset({DeliveryStatus.undelivered, DeliveryStatus.failed, DeliveryStatus.expired})
+_NOT_DELIVERY_EVENTS = frozenset({"replied", "reply", "subscribe", "unsubscribe", "unsubscribed"})
+
+
+class BrevoProvider(HttpProviderBase):
+    name = "brevo"
+    capabilities = Capabilities(receipts=True, unicode=True, max_parts=10)
+
+    def __init__(
+        self, config: ProviderConfig, *, api_key: str, client: httpx.AsyncClient | None = None
+    ):
+        super().__init__(config, client=client)
+        self._api_key = api_key
+
+    @classmethod
+    def from_settings(
+        cls, settings: SmsSettings, *, client: httpx.AsyncClient | None = None
+    ) -> BrevoProvider:
+        api_key = require_secret(settings.brevo_api_key, "CONVOC_SMS_BREVO_API_KEY")
+        return cls(settings.provider_config(cls.name), api_key=api_key, client=client)
+
+    async def send(self, message: OutgoingSms) -> SubmitResult:
+        payload: dict[str, Any] = {
+            "sender": message.sender,
+            "recipient": message.to.removeprefix("+"),
+            "content": message.body,
+            "type": "transactional",
+            "tag": TAG,
+            "unicodeEnabled": analyze(message.body).encoding == "ucs2",
+        }
+        callback = message.callback_url or self.callback_url
+        if callback:
+            payload["webUrl"] = callback
+        response = await self._request(
+            "POST",
+            SEND_PATH,
+            json=payload,
+            headers={"api-key": self._api_key, "Accept": "application/json"},
+        )
+        error = self._error_for(response, code=body_error_code(response, "code"))
+        if error is not None:
+            raise error
+        data = self._json(response)
+        message_id = data.get("messageId")
+        if (
+            not isinstance(message_id, int | str)
+            or isinstance(message_id, bool)
+            or message_id == ""
+        ):
+            raise self._temporary("bad_response", "réponse sans messageId")
+        sms_count = data.get("smsCount")
+        return SubmitResult(
+            provider=self.name,
+            message_ids=(str(message_id),),
+            segments=sms_count if isinstance(sms_count, int) and sms_count > 0 else None,
+        )
+
+    def verify(self, request: ReceiptRequest) -> bool:
+        return token_matches(self.config.receipt_token, request.path_token)
+
+    def parse_receipts(self, request: ReceiptRequest) -> list[Receipt]:
+        data = load_json(request.body)
+        items = data if isinstance(data, list) else [data]
+        receipts: list[Receipt] = []
+        for item in items:
+            receipt = _receipt(item)
+            if receipt is not None:
+                receipts.append(receipt)
+        return receipts
+
+
+def _receipt(item: Any) -> Receipt | None:
+    if not isinstance(item, dict):
+        raise ReceiptError("événement Brevo : objet JSON attendu")
+    raw_status = item.get("msg_status", item.get("event"))
+    if not isinstance(raw_status, str) or not raw_status:
+        raise ReceiptError("événement Brevo sans msg_status")
+    key = raw_status.strip().lower()
+    if key in _NOT_DELIVERY_EVENTS:
+        return None
+    status = _STATUSES.get(key)
+    if status is None:
+        log.warning("sms.brevo_unknown_event status=%s", key[:40])
+        return None
+    message_id = optional_str(item.get("messageId"))
+    if message_id is None:
+        raise ReceiptError("événement Brevo sans messageId")
+    return Receipt(
+        status=status,
+        provider_message_id=message_id,
+        reference=None,  # Brevo's "reference" is its own, not ours
+        error_code=optional_str(item.get("reason")) or (key if status in _FAILURES else None),
+        occurred_at=_occurred_at(item),
+    )
+
+
+def _occurred_at(item: dict[str, Any]) -> datetime | None:
+    for key in ("ts_event", "ts_epoch", "ts"):
+        epoch = item.get(key)
+        if isinstance(epoch, int | float) and not isinstance(epoch, bool) and epoch > 0:
+            # ts_epoch is documented in milliseconds, ts_event and ts in seconds.
+            seconds = epoch / 1000 if epoch > 10**11 else epoch
+            return datetime.fromtimestamp(seconds, tz=UTC)
+    date = item.get("date")
+    if date is None:
+        return None
+    return paris_to_utc(date)
+
+
+def paris_to_utc(value: Any) -> datetime:
+    """A Brevo ``date`` (Paris wall time, ``YYYY-MM-DD HH:MM:SS``) as an aware UTC instant."""
+    if not isinstance(value, str):
+        raise ReceiptError("date Brevo illisible")
+    try:
+        local = datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise ReceiptError("date Brevo illisible") from exc
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=PARIS)  # fold=0: first occurrence of a repeated hour
+    return local.astimezone(UTC)

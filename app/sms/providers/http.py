@@ -1,0 +1,162 @@
+"""The ``http`` provider: Convoc's own documented wire format, which the simulator speaks.
+
+Sending — ``POST {base_url}/messages`` with ``Authorization: Bearer <api key>`` and JSON::
+
+    {"to": "+33612345678", "body": "…", "sender": "SPIP92", "reference": "<our id>",
+     "callback_url": "https://convoc.example/api/v1/sms/receipts/http/<token>"}
+
+answered by a 2xx and ``{"id": "<provider message id>", "segments": 1}``. Errors: 429 is
+*throttled* (``Retry-After`` honoured), 5xx, timeouts and connection errors are *temporary*,
+other 4xx are *permanent* except the account-level ones listed in ``providers.common``. An
+error body, when any, is ``{"error": "<code>", "detail": "<text>"}``; ``error`` becomes the
+error's code.
+
+Receipts — the provider POSTs to ``callback_url`` a JSON object (or an array of them)::
+
+    {"id": "<provider message id>", "reference": "<our id>", "status": "delivered",
+     "error_code": null, "occurred_at": "2027-01-15T10:00:05+00:00"}
+
+``status`` is one of ``sent``, ``delivered``, ``undelivered``, ``expired``, ``failed`` (or
+``rejected``, read as ``failed``); ``occurred_at`` must carry its offset. The request carries
+``X-Convoc-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed with the shared webhook
+secret>``, checked in constant time; the receipt path token, when configured, is checked too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+import httpx
+
+from app.sms.base import (
+    Capabilities,
+    DeliveryStatus,
+    OutgoingSms,
+    Receipt,
+    ReceiptError,
+    ReceiptRequest,
+    SubmitResult,
+)
+from app.sms.config import ProviderConfig, SmsSettings
+from app.sms.providers.common import (
+    HttpProviderBase,
+    body_error_code,
+    load_json,
+    optional_str,
+    parse_aware_instant,
+    require_secret,
+    token_ok_if_configured,
+)
+
+SIGNATURE_HEADER = "X-Convoc-Signature"
+
+_STATUSES: dict[str, DeliveryStatus] = {
+    "sent": DeliveryStatus.sent,
+    "delivered": DeliveryStatus.delivered,
+    "undelivered": DeliveryStatus.undelivered,
+    "expired": DeliveryStatus.expired,
+    "failed": DeliveryStatus.failed,
+    "rejected": DeliveryStatus.failed,
+}
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The ``X-Convoc-Signature`` value for ``body``: ``sha256=<hex HMAC-SHA256>``."""
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+class HttpProvider(HttpProviderBase):
+    name = "http"
+    capabilities = Capabilities(receipts=True, unicode=True, max_parts=10)
+
+    def __init__(
+        self,
+        config: ProviderConfig,
+        *,
+        api_key: str,
+        webhook_secret: str,
+        client: httpx.AsyncClient | None = None,
+    ):
+        super().__init__(config, client=client)
+        self._api_key = api_key
+        self._webhook_secret = webhook_secret
+
+    @classmethod
+    def from_settings(
+        cls, settings: SmsSettings, *, client: httpx.AsyncClient | None = None
+    ) -> HttpProvider:
+        return cls(
+            settings.provider_config(cls.name),
+            api_key=require_secret(settings.http_api_key, "CONVOC_SMS_HTTP_API_KEY"),
+            webhook_secret=require_secret(
+                settings.http_webhook_secret, "CONVOC_SMS_HTTP_WEBHOOK_SECRET"
+            ),
+            client=client,
+        )
+
+    async def send(self, message: OutgoingSms) -> SubmitResult:
+        payload = {
+            "to": message.to,
+            "body": message.body,
+            "sender": message.sender,
+            "reference": message.reference,
+            "callback_url": message.callback_url or self.callback_url,
+        }
+        response = await self._request(
+            "POST",
+            "/messages",
+            json=payload,
+            headers={"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"},
+        )
+        error = self._error_for(response, code=body_error_code(response, "error"))
+        if error is not None:
+            raise error
+        data = self._json(response)
+        message_id = data.get("id")
+        if (
+            not isinstance(message_id, str | int)
+            or isinstance(message_id, bool)
+            or message_id == ""
+        ):
+            raise self._temporary("bad_response", "réponse sans identifiant de message")
+        segments = data.get("segments")
+        return SubmitResult(
+            provider=self.name,
+            message_ids=(str(message_id),),
+            segments=segments if isinstance(segments, int) and segments > 0 else None,
+        )
+
+    def verify(self, request: ReceiptRequest) -> bool:
+        if not token_ok_if_configured(self.config.receipt_token, request.path_token):
+            return False
+        given = request.headers.get(SIGNATURE_HEADER.lower(), "").strip()
+        expected = sign(self._webhook_secret, request.body)
+        return hmac.compare_digest(expected.encode(), given.lower().encode("utf-8", "replace"))
+
+    def parse_receipts(self, request: ReceiptRequest) -> list[Receipt]:
+        data = load_json(request.body)
+        items = data if isinstance(data, list) else [data]
+        return [_receipt(item) for item in items]
+
+
+def _receipt(item: Any) -> Receipt:
+    if not isinstance(item, dict):
+        raise ReceiptError("accusé de réception : objet JSON attendu")
+    status = _STATUSES.get(str(item.get("status", "")).lower())
+    if status is None:
+        raise ReceiptError("accusé de réception : statut inconnu")
+    message_id = optional_str(item.get("id"))
+    reference = optional_str(item.get("reference"))
+    if message_id is None and reference is None:
+        raise ReceiptError("accusé de réception : ni identifiant ni référence")
+    occurred = item.get("occurred_at")
+    return Receipt(
+        status=status,
+        provider_message_id=message_id,
+        reference=reference,
+        error_code=optional_str(item.get("error_code")),
+        occurred_at=parse_aware_instant(occurred) if occurred is not None else None,
+    )

@@ -1,0 +1,297 @@
+"""The provider simulator: a real ASGI server speaking the ``http`` wire format.
+
+See ``app.sms.providers.http`` for the format. On top of it the simulator offers:
+
+* latency (``latency_ms``) before every answer;
+* error rates by class, drawn independently for each request: ``error_5xx`` (HTTP 500),
+  ``error_timeout`` (sleeps ``timeout_sleep_ms``, past the client's read timeout, then 504),
+  ``error_429`` (HTTP 429 with ``Retry-After: retry_after``), ``error_permanent`` (HTTP 400).
+  A failed request is **never** counted as accepted — timeouts included — so a run can prove
+  that every message was accepted exactly once;
+* a down switch: ``down_for_seconds`` answers 503 to everything for that long;
+* delivery receipts POSTed to ``callback_url`` after ``receipt_delay_ms``, signed with the
+  shared webhook secret, ``undelivered`` being the share reported undelivered;
+* bookkeeping: ``GET /_stats`` (accepted count per reference, totals, duplicates — references
+  accepted more than once — rejections by class, receipts sent/failed), ``POST /_reset``,
+  ``POST /_control`` (change any setting above at runtime, e.g. ``{"down_for_seconds": 30}``),
+  ``GET /_health``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import random
+import re
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from app.core import clock
+from app.sms.encoding import analyze
+from app.sms.providers.http import SIGNATURE_HEADER, sign
+
+log = logging.getLogger("convoc.sms.simulator")
+
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+_RATES = ("error_5xx", "error_timeout", "error_429", "error_permanent", "undelivered")
+_RECEIPT_TRIES = 3
+
+
+@dataclass
+class SimulatorConfig:
+    latency_ms: float = 0.0
+    error_5xx: float = 0.0
+    error_timeout: float = 0.0
+    error_429: float = 0.0
+    error_permanent: float = 0.0
+    retry_after: float = 1.0
+    timeout_sleep_ms: float = 30_000.0
+    receipt_delay_ms: float = 200.0
+    undelivered: float = 0.0
+    api_key: str | None = None
+    webhook_secret: str | None = None
+    seed: int | None = None
+
+    def validate(self) -> None:
+        for name in _RATES:
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} doit être entre 0 et 1")
+        total = self.error_5xx + self.error_timeout + self.error_429 + self.error_permanent
+        if total > 1.0:
+            raise ValueError("la somme des taux d'erreur dépasse 1")
+        for name in ("latency_ms", "retry_after", "timeout_sleep_ms", "receipt_delay_ms"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} doit être positif")
+
+    def public(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["api_key"] = data["api_key"] is not None
+        data["webhook_secret"] = data["webhook_secret"] is not None
+        return data
+
+
+class SimulatorState:
+    def __init__(self, config: SimulatorConfig):
+        config.validate()
+        self.config = config
+        self.rng = random.Random(config.seed)
+        self.receipt_client: httpx.AsyncClient | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.reset()
+
+    def reset(self) -> None:
+        self.accepted: Counter[str] = Counter()
+        self.rejected: Counter[str] = Counter()
+        self.receipts_sent = 0
+        self.receipts_failed = 0
+        self.down_until = 0.0
+
+    def down_for(self) -> float:
+        return max(0.0, self.down_until - time.monotonic())
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "accepted": dict(self.accepted),
+            "accepted_total": sum(self.accepted.values()),
+            "references": len(self.accepted),
+            "duplicates": {ref: n for ref, n in self.accepted.items() if n > 1},
+            "rejected": dict(self.rejected),
+            "rejected_total": sum(self.rejected.values()),
+            "receipts_sent": self.receipts_sent,
+            "receipts_failed": self.receipts_failed,
+            "receipts_pending": len(self.tasks),
+            "down_for_seconds": round(self.down_for(), 3),
+        }
+
+
+def _error(status: int, code: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": code, "detail": code}, status_code=status, headers=headers)
+
+
+def _valid_message(payload: Any) -> str | None:
+    """The reason a /messages payload is refused, or ``None`` if it is well-formed."""
+    if not isinstance(payload, dict):
+        return "invalid_request"
+    for key in ("to", "body", "sender", "reference"):
+        if not isinstance(payload.get(key), str) or not payload[key]:
+            return "invalid_request"
+    callback = payload.get("callback_url")
+    if callback is not None and not isinstance(callback, str):
+        return "invalid_request"
+    if not _E164.fullmatch(payload["to"]):
+        return "invalid_destination"
+    if len(payload["sender"]) > 11:
+        return "invalid_sender"
+    return None
+
+
+def create_app(config: SimulatorConfig | None = None) -> Starlette:
+    state = SimulatorState(config or SimulatorConfig())
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state.receipt_client = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
+        try:
+            yield
+        finally:
+            for task in list(state.tasks):
+                task.cancel()
+            await asyncio.gather(*state.tasks, return_exceptions=True)
+            await state.receipt_client.aclose()
+
+    async def messages(request: Request) -> Response:
+        cfg = state.config
+        if cfg.latency_ms:
+            await asyncio.sleep(cfg.latency_ms / 1000)
+        if cfg.api_key is not None:
+            given = request.headers.get("authorization", "").encode("utf-8", "replace")
+            if not hmac.compare_digest(given, f"Bearer {cfg.api_key}".encode()):
+                state.rejected["unauthorized"] += 1
+                return _error(401, "unauthorized")
+        if state.down_for() > 0:
+            state.rejected["down"] += 1
+            return _error(503, "down")
+        try:
+            payload = json.loads(await request.body())
+        except ValueError:
+            payload = None
+        problem = _valid_message(payload)
+        if problem is not None:
+            state.rejected["invalid"] += 1
+            return _error(400, problem)
+        failure = await _draw_failure(state)
+        if failure is not None:
+            return failure
+        message_id = f"sim-{uuid.uuid4().hex}"
+        state.accepted[payload["reference"]] += 1
+        if payload.get("callback_url") and cfg.webhook_secret:
+            _schedule_receipt(state, message_id, payload["reference"], payload["callback_url"])
+        segments = analyze(payload["body"]).segments
+        return JSONResponse({"id": message_id, "segments": segments}, status_code=202)
+
+    async def stats(request: Request) -> Response:
+        return JSONResponse(state.stats())
+
+    async def reset(request: Request) -> Response:
+        state.reset()
+        return JSONResponse(state.stats())
+
+    async def control(request: Request) -> Response:
+        try:
+            changes = json.loads(await request.body() or b"{}")
+            if not isinstance(changes, dict):
+                raise ValueError("objet JSON attendu")
+            _apply_control(state, changes)
+        except (ValueError, TypeError) as exc:
+            return JSONResponse({"error": "invalid_control", "detail": str(exc)}, 400)
+        return JSONResponse({**state.config.public(), "down_for_seconds": state.down_for()})
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    app = Starlette(
+        routes=[
+            Route("/messages", messages, methods=["POST"]),
+            Route("/_stats", stats, methods=["GET"]),
+            Route("/_reset", reset, methods=["POST"]),
+            Route("/_control", control, methods=["POST"]),
+            Route("/_health", health, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.simulator = state
+    return app
+
+
+async def _draw_failure(state: SimulatorState) -> Response | None:
+    cfg = state.config
+    draw = state.rng.random()
+    threshold = cfg.error_5xx
+    if draw < threshold:
+        state.rejected["5xx"] += 1
+        return _error(500, "server_error")
+    threshold += cfg.error_timeout
+    if draw < threshold:
+        state.rejected["timeout"] += 1
+        await asyncio.sleep(cfg.timeout_sleep_ms / 1000)
+        return _error(504, "timeout")
+    threshold += cfg.error_429
+    if draw < threshold:
+        state.rejected["429"] += 1
+        return _error(429, "throttled", headers={"Retry-After": f"{cfg.retry_after:g}"})
+    threshold += cfg.error_permanent
+    if draw < threshold:
+        state.rejected["permanent"] += 1
+        return _error(400, "rejected")
+    return None
+
+
+def _apply_control(state: SimulatorState, changes: dict[str, Any]) -> None:
+    allowed = {f.name for f in fields(SimulatorConfig)} - {"api_key", "webhook_secret", "seed"}
+    unknown = set(changes) - allowed - {"down_for_seconds"}
+    if unknown:
+        raise ValueError(f"réglages inconnus : {', '.join(sorted(unknown))}")
+    updated = SimulatorConfig(**{**asdict(state.config), **_numbers(changes, allowed)})
+    updated.validate()
+    state.config = updated
+    if "down_for_seconds" in changes:
+        state.down_until = time.monotonic() + float(changes["down_for_seconds"])
+
+
+def _numbers(changes: dict[str, Any], allowed: set[str]) -> dict[str, float]:
+    values: dict[str, float] = {}
+    for key in allowed & set(changes):
+        value = changes[key]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{key} doit être un nombre")
+        values[key] = float(value)
+    return values
+
+
+def _schedule_receipt(state: SimulatorState, message_id: str, reference: str, url: str) -> None:
+    task = asyncio.create_task(_post_receipt(state, message_id, reference, url))
+    state.tasks.add(task)
+    task.add_done_callback(state.tasks.discard)
+
+
+async def _post_receipt(state: SimulatorState, message_id: str, reference: str, url: str) -> None:
+    cfg = state.config
+    await asyncio.sleep(cfg.receipt_delay_ms / 1000)
+    undelivered = state.rng.random() < cfg.undelivered
+    body = json.dumps(
+        {
+            "id": message_id,
+            "reference": reference,
+            "status": "undelivered" if undelivered else "delivered",
+            "error_code": "absent_subscriber" if undelivered else None,
+            "occurred_at": clock.utcnow().isoformat(),
+        }
+    ).encode()
+    if cfg.webhook_secret is None or state.receipt_client is None:
+        return
+    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(cfg.webhook_secret, body)}
+    for attempt in range(_RECEIPT_TRIES):
+        try:
+            response = await state.receipt_client.post(url, content=body, headers=headers)
+            if response.is_success:
+                state.receipts_sent += 1
+                return
+        except httpx.HTTPError:
+            pass
+        await asyncio.sleep(0.2 * (attempt + 1))
+    state.receipts_failed += 1
+    log.warning("simulator.receipt_failed reference=%s", reference)
