@@ -24,7 +24,7 @@ class AgentUpdate(InputModel):
 
 class AgentRead(ReadModel):
     id: int
-    spip_id: int
+    spip_id: int | None = Field(description="Absent pour un administrateur national")
     name: str
     email: str
     role: Role

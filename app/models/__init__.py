@@ -7,6 +7,8 @@ from app.models.appointment import (
     AppointmentType,
     CancelReason,
 )
+from app.models.audit import AuditEvent
+from app.models.auth import AccessToken, ActivationToken, LoginAttempt
 from app.models.base import Base
 from app.models.notification import (
     UNSENT,
@@ -22,12 +24,16 @@ from app.models.spip import Place, Spip
 
 __all__ = [
     "UNSENT",
+    "AccessToken",
+    "ActivationToken",
     "Agent",
     "Appointment",
     "AppointmentStatus",
     "AppointmentType",
+    "AuditEvent",
     "Base",
     "CancelReason",
+    "LoginAttempt",
     "MessageTemplate",
     "Notification",
     "NotificationAttempt",

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.types import UtcDateTime
 from app.models.base import Base, IdMixin, TimestampMixin, enum_check
 
 
@@ -18,11 +20,22 @@ class Role(StrEnum):
 
 class Agent(IdMixin, TimestampMixin, Base):
     __tablename__ = "agent"
-    __table_args__ = (enum_check("role", Role),)
+    __table_args__ = (
+        enum_check("role", Role),
+        # National administrators may belong to no SPIP; everyone else belongs to one.
+        CheckConstraint("role = 'admin' OR spip_id IS NOT NULL", name="spip_required"),
+    )
 
-    spip_id: Mapped[int] = mapped_column(ForeignKey("spip.id", ondelete="RESTRICT"), index=True)
+    spip_id: Mapped[int | None] = mapped_column(
+        ForeignKey("spip.id", ondelete="RESTRICT"), index=True
+    )
     name: Mapped[str] = mapped_column(String(200))
     # Stored lower-cased so uniqueness is case-insensitive on both databases.
     email: Mapped[str] = mapped_column(String(320), unique=True)
     role: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(default=True)
+    # Argon2id hash; None until the agent activates the account.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
