@@ -83,6 +83,28 @@ def serve(
     )
 
 
+@cli.command("create-admin")
+def create_admin(
+    email: str = typer.Option(..., help="Adresse électronique de l'administrateur"),
+    password: str = typer.Option(
+        ..., prompt=True, hide_input=True, confirmation_prompt=True, help="Mot de passe"
+    ),
+    name: str = typer.Option("Administration nationale", help="Nom affiché"),
+) -> None:
+    """Create a national administrator (the first account of a new installation)."""
+    from app.agents.cli_actions import create_admin as action
+
+    typer.echo(asyncio.run(action(get_settings(), email=email, password=password, name=name)))
+
+
+@cli.command("activation-token")
+def activation_token(email: str = typer.Option(..., help="Adresse de l'agent")) -> None:
+    """Print a new one-time activation token for an agent (to set a password)."""
+    from app.agents.cli_actions import activation_token as action
+
+    typer.echo(asyncio.run(action(get_settings(), email=email)))
+
+
 @cli.command()
 def worker() -> None:
     """Run the reminder dispatcher (any number may run side by side on PostgreSQL)."""

@@ -41,6 +41,16 @@ class Settings(BaseSettings):
     worker_batch_size: int = Field(default=200, ge=1, le=5000)
     worker_concurrency: int = Field(default=20, ge=1, le=500)
     worker_lease_seconds: int = Field(default=60, ge=5, le=3600)
+    # Agents' sessions: opaque bearer tokens with an idle timeout and an absolute lifetime.
+    token_idle_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    token_lifetime_hours: int = Field(default=12, ge=1, le=24 * 7)
+    activation_token_hours: int = Field(default=72, ge=1, le=24 * 30)
+    # After this many failed logins in a row an account is locked for a while.
+    login_max_failures: int = Field(default=10, ge=3, le=100)
+    login_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # Login attempts allowed per client address within the window (all accounts together).
+    login_rate_limit: int = Field(default=30, ge=1, le=10_000)
+    login_rate_window_minutes: int = Field(default=5, ge=1, le=24 * 60)
     # Convocations may be booked at most this far ahead (guards against typos such as year 2207).
     max_booking_horizon_days: int = Field(default=730, ge=1)
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agents.passwords import hash_password
 from app.config import Settings
 from app.core.clock import utcnow
 from app.core.errors import Unprocessable
@@ -140,7 +141,15 @@ LAST_NAMES = (
     "Mercier",
     "Bernard",
 )
-AGENTS = (("CPIP", Role.cpip), ("Secrétariat", Role.secretariat), ("DPIP", Role.manager))
+AGENTS = (
+    ("CPIP", Role.cpip),
+    ("Secrétariat", Role.secretariat),
+    ("DPIP", Role.manager),
+    ("Admin", Role.local_admin),
+)
+# Development only: `demo` refuses to run outside CONVOC_ENV=development.
+DEMO_PASSWORD = "Convoc-Demo-2026!"
+NATIONAL_ADMIN_EMAIL = "admin@demo.convoc.fr"
 
 
 def _mobile(rng: random.Random, prefix: str, region: str) -> str:
@@ -159,11 +168,33 @@ async def load_demo(settings: Settings, *, only_if_empty: bool) -> str:
         async with session_scope(create_sessionmaker(engine)) as session:
             has_data = await session.scalar(select(func.count()).select_from(Spip))
             if has_data and only_if_empty:
-                return "La base contient déjà des données : démonstration non chargée."
-            counts = await _load(session, random.Random(92_973_974))
+                message = "La base contient déjà des données : démonstration non chargée."
+            else:
+                counts = await _load(session, random.Random(92_973_974))
+                message = "Démonstration chargée : " + ", ".join(
+                    f"{n} {what}" for what, n in counts.items()
+                )
+            accounts = await demo_accounts(session)
     finally:
         await engine.dispose()
-    return "Démonstration chargée : " + ", ".join(f"{n} {what}" for what, n in counts.items())
+    return message + "\n" + accounts
+
+
+async def demo_accounts(session: AsyncSession) -> str:
+    """The demonstration accounts, to print at start-up (development only)."""
+    rows = (
+        await session.execute(
+            select(Agent.email, Agent.role, Spip.code)
+            .outerjoin(Spip, Spip.id == Agent.spip_id)
+            .where(Agent.email.like("%demo.convoc.fr"))
+            .order_by(Spip.code.nullsfirst(), Agent.role)
+        )
+    ).all()
+    if not rows:
+        return ""
+    lines = [f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :"]
+    lines += [f"  {role:<12} {code or 'national':<10} {email}" for email, role, code in rows]
+    return "\n".join(lines)
 
 
 async def _load(session: AsyncSession, rng: random.Random) -> dict[str, int]:
@@ -171,6 +202,17 @@ async def _load(session: AsyncSession, rng: random.Random) -> dict[str, int]:
     upcoming: list[Appointment] = []
     counts = {"SPIP": 0, "lieux": 0, "agents": 0, "personnes": 0, "convocations": 0}
     now = utcnow()
+    password_hash = hash_password(DEMO_PASSWORD)
+    if not await session.scalar(select(Agent.id).where(Agent.email == NATIONAL_ADMIN_EMAIL)):
+        session.add(
+            Agent(
+                name="Administration nationale",
+                email=NATIONAL_ADMIN_EMAIL,
+                role=Role.admin.value,
+                password_hash=password_hash,
+            )
+        )
+        counts["agents"] += 1
     for seed in SEEDS:
         suffix = (
             ""
@@ -203,6 +245,7 @@ async def _load(session: AsyncSession, rng: random.Random) -> dict[str, int]:
                 name=f"{label} {seed.name.removeprefix('SPIP ')}",
                 email=f"{label.lower().replace('é', 'e')}{suffix}@{seed.domain}.demo.convoc.fr",
                 role=role.value,
+                password_hash=password_hash,
             )
             for label, role in AGENTS
         ]

@@ -6,14 +6,16 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.agents.auth_router import router as auth_router
 from app.agents.router import router as agents_router
 from app.appointments.router import router as appointments_router
+from app.audit.router import router as audit_router
 from app.config import Settings, get_settings
 from app.core.errors import AppError
 from app.core.validation import field_errors, top_code
@@ -28,6 +30,18 @@ from app.spips.router import router as spips_router
 log = logging.getLogger("convoc.api")
 
 API_PREFIX = "/api/v1"
+
+# Every router served under /api/v1 (the access-matrix test walks this list).
+API_ROUTERS: tuple[APIRouter, ...] = (
+    auth_router,
+    spips_router,
+    agents_router,
+    persons_router,
+    appointments_router,
+    reminders_router,
+    audit_router,
+    health_router,
+)
 
 _HTTP_CODES = {
     400: ("bad_request", "Requête illisible : un corps JSON en UTF-8 est attendu."),
@@ -75,15 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.sessionmaker = None
-    for router in (
-        spips_router,
-        agents_router,
-        persons_router,
-        appointments_router,
-        reminders_router,
-    ):
+    for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
-    app.include_router(health_router, prefix=API_PREFIX)
     app.include_router(health_router, include_in_schema=False)  # for load balancers
     _add_exception_handlers(app)
     return app
@@ -96,7 +103,9 @@ def _error(status: int, code: str, detail: str, **extra: object) -> JSONResponse
 def _add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
-        return _error(exc.status_code, exc.code, exc.detail, **exc.extra)
+        response = _error(exc.status_code, exc.code, exc.detail, **exc.extra)
+        response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -14,7 +14,8 @@ import asyncio
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,11 +24,13 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.agents.auth import issue_token
 from app.cli import run_migrations
 from app.config import Settings
 from app.core import clock as app_clock
 from app.db import create_engine
 from app.main import create_app
+from app.models import Agent
 
 POSTGRES_URL = os.environ.get(
     "CONVOC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -91,7 +94,10 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(env="test", database_url=database_url, secret_key="x" * 40)
+    # Tests move the clock by days: their tokens must not lapse (auth tests use real limits).
+    return Settings(env="test", database_url=database_url, secret_key="x" * 40).model_copy(
+        update={"token_idle_minutes": 10**7, "token_lifetime_hours": 10**6}
+    )
 
 
 @pytest.fixture(scope="session")
@@ -127,14 +133,47 @@ async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterat
         yield session
 
 
+ClientFactory = Callable[[Agent | None], AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
 @pytest.fixture
-async def client(
-    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[httpx.AsyncClient]:
+def client_for(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> ClientFactory:
+    """An API client acting as ``agent`` (with a fresh bearer token), or anonymous for None."""
+
     app = create_app(settings)
     app.state.sessionmaker = sessionmaker
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test/api/v1") as client:
+
+    @asynccontextmanager
+    async def make(agent: Agent | None) -> AsyncIterator[httpx.AsyncClient]:
+        headers = {}
+        if agent is not None:
+            async with sessionmaker() as s:
+                issued = await issue_token(s, await s.get_one(Agent, agent.id), settings)
+                await s.commit()
+            headers["Authorization"] = f"Bearer {issued.token}"
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test/api/v1", headers=headers
+        ) as client:
+            yield client
+
+    return make
+
+
+@pytest.fixture
+async def admin(session: AsyncSession) -> Agent:
+    """A national administrator (no SPIP), the identity of the default ``client``."""
+    agent = Agent(
+        name="Admin national", email=f"admin-{uuid.uuid4().hex[:8]}@test.fr", role="admin"
+    )
+    session.add(agent)
+    await session.commit()
+    return agent
+
+
+@pytest.fixture
+async def client(client_for: ClientFactory, admin: Agent) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(admin) as client:
         yield client
 
 

@@ -41,13 +41,14 @@ async def make_place(session: AsyncSession, spip: Spip, **overrides: Any) -> Pla
     return place
 
 
-async def make_agent(session: AsyncSession, spip: Spip, **overrides: Any) -> Agent:
+async def make_agent(session: AsyncSession, spip: Spip | None, **overrides: Any) -> Agent:
+    """An agent of ``spip`` (None: a national administrator)."""
     n = next(_seq)
     values: dict[str, Any] = {
-        "spip_id": spip.id,
+        "spip_id": spip.id if spip else None,
         "name": f"Agent {n}",
         "email": f"agent{n}@test.convoc.fr",
-        "role": Role.cpip.value,
+        "role": Role.cpip.value if spip else Role.admin.value,
     }
     agent = Agent(**(values | overrides))
     session.add(agent)

@@ -55,7 +55,7 @@ async def test_database_down_answers_503_not_a_stack_trace() -> None:
         ready = await client.get("/health/ready")
         assert ready.status_code == 503
         assert ready.json()["error"] == "service_unavailable"
-        listing = await client.get("/api/v1/spips")
+        listing = await client.get("/api/v1/spips", headers={"Authorization": "Bearer some-token"})
         assert listing.status_code == 503
         assert "Traceback" not in listing.text
     await engine.dispose()

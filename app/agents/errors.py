@@ -1,4 +1,6 @@
-from app.core.errors import Conflict, NotFound, Unprocessable
+from typing import ClassVar
+
+from app.core.errors import AppError, Conflict, NotFound, Unprocessable
 
 
 class AgentNotFound(NotFound):
@@ -14,3 +16,35 @@ class EmailTaken(Conflict):
 class AgentNotInSpip(Unprocessable):
     code = "agent_not_in_spip"
     message = "Cet agent n'appartient pas au SPIP concerné."
+
+
+class SpipRequired(Unprocessable):
+    code = "spip_required"
+    message = "Seul un administrateur national peut n'appartenir à aucun SPIP."
+
+
+class Unauthenticated(AppError):
+    code = "unauthenticated"
+    status_code = 401
+    message = "Authentification requise : connectez-vous."
+    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
+
+
+class InvalidCredentials(AppError):
+    # Never says whether the email exists, nor whether the account is locked.
+    code = "invalid_credentials"
+    status_code = 401
+    message = "Identifiants invalides, ou compte temporairement verrouillé."
+    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
+
+
+class TooManyAttempts(AppError):
+    code = "too_many_attempts"
+    status_code = 429
+    message = "Trop de tentatives de connexion depuis cette adresse : réessayez plus tard."
+
+
+class InvalidActivationToken(AppError):
+    code = "invalid_activation_token"
+    status_code = 400
+    message = "Lien d'activation invalide, expiré ou déjà utilisé."

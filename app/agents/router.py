@@ -1,40 +1,109 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
 
-from app.agents import service
-from app.agents.schemas import AgentCreate, AgentRead, AgentUpdate
+from fastapi import APIRouter, Depends, Request, status
+
+from app.agents import access, auth, service
+from app.agents.access import Forbidden
+from app.agents.access import Permission as P
+from app.agents.deps import Allowed, ScopedAgent
+from app.agents.schemas import (
+    ActivationTokenRead,
+    AgentCreate,
+    AgentCreated,
+    AgentRead,
+    AgentUpdate,
+)
 from app.core.responses import error_responses
-from app.core.schemas import IdPath, IdQuery
+from app.core.schemas import IdQuery
 from app.db import SessionDep
+from app.models import Agent, Role
+from app.spips.errors import SpipNotFound
 
 router = APIRouter(tags=["Agents"])
+AUTH = error_responses(401, 403)
+
+
+def _check_role_grant(actor: Agent, role: Role | str | None) -> None:
+    """Only a national administrator makes (or unmakes) national administrators."""
+    if role is not None and Role(role) is Role.admin and not access.is_national(actor):
+        raise Forbidden("Seul un administrateur national peut attribuer ce rôle.")
 
 
 @router.post(
     "/agents",
-    response_model=AgentRead,
+    response_model=AgentCreated,
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(404, 409, 422),
+    responses=AUTH | error_responses(404, 409, 422),
 )
-async def create_agent(data: AgentCreate, session: SessionDep) -> AgentRead:
-    return AgentRead.model_validate(await service.create_agent(session, data=data))
+async def create_agent(
+    request: Request,
+    data: AgentCreate,
+    session: SessionDep,
+    actor: Annotated[Agent, Depends(Allowed(P.agent_write))],
+) -> AgentCreated:
+    """Create an account; the answer carries its one-time activation token (shown once)."""
+    _check_role_grant(actor, data.role)
+    if data.spip_id is not None:
+        access.ensure_scope(actor, data.spip_id, SpipNotFound)
+    agent = await service.create_agent(session, data=data)
+    token = await auth.issue_activation(session, agent, request.app.state.settings)
+    return AgentCreated.model_validate(
+        AgentRead.model_validate(agent).model_dump() | {"activation_token": token}
+    )
 
 
-@router.get("/agents", response_model=list[AgentRead])
-async def list_agents(session: SessionDep, spip_id: IdQuery = None) -> list[AgentRead]:
-    agents = await service.list_agents(session, spip_id=spip_id)
+@router.get("/agents", response_model=list[AgentRead], responses=AUTH | error_responses(404))
+async def list_agents(
+    session: SessionDep,
+    actor: Annotated[Agent, Depends(Allowed(P.agent_read))],
+    spip_id: IdQuery = None,
+) -> list[AgentRead]:
+    scope = access.list_scope(actor, spip_id, SpipNotFound)
+    agents = await service.list_agents(session, spip_id=scope)
     return [AgentRead.model_validate(a) for a in agents]
 
 
-@router.get("/agents/{agent_id}", response_model=AgentRead, responses=error_responses(404))
-async def get_agent(agent_id: IdPath, session: SessionDep) -> AgentRead:
-    return AgentRead.model_validate(await service.get_agent(session, agent_id))
+@router.get("/agents/{agent_id}", response_model=AgentRead, responses=AUTH | error_responses(404))
+async def get_agent(
+    agent: ScopedAgent, _: Annotated[Agent, Depends(Allowed(P.agent_read))]
+) -> AgentRead:
+    return AgentRead.model_validate(agent)
 
 
 @router.patch(
-    "/agents/{agent_id}", response_model=AgentRead, responses=error_responses(404, 409, 422)
+    "/agents/{agent_id}",
+    response_model=AgentRead,
+    responses=AUTH | error_responses(404, 409, 422),
 )
-async def update_agent(agent_id: IdPath, data: AgentUpdate, session: SessionDep) -> AgentRead:
-    agent = await service.get_agent(session, agent_id)
-    return AgentRead.model_validate(await service.update_agent(session, agent=agent, data=data))
+async def update_agent(
+    agent: ScopedAgent,
+    actor: Annotated[Agent, Depends(Allowed(P.agent_write))],
+    data: AgentUpdate,
+    session: SessionDep,
+) -> AgentRead:
+    if data.role is not None or agent.role == Role.admin.value:
+        _check_role_grant(actor, Role.admin if agent.role == Role.admin.value else data.role)
+    updated = await service.update_agent(session, agent=agent, data=data)
+    if data.active is False:
+        await auth.revoke_all(session, agent.id)
+    return AgentRead.model_validate(updated)
+
+
+@router.post(
+    "/agents/{agent_id}/activation-token",
+    response_model=ActivationTokenRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=AUTH | error_responses(404),
+)
+async def new_activation_token(
+    request: Request,
+    agent: ScopedAgent,
+    actor: Annotated[Agent, Depends(Allowed(P.agent_write))],
+    session: SessionDep,
+) -> ActivationTokenRead:
+    """A new one-time token, e.g. when the first one expired or the agent forgot the password."""
+    _check_role_grant(actor, agent.role)
+    token = await auth.issue_activation(session, agent, request.app.state.settings)
+    return ActivationTokenRead(agent_id=agent.id, activation_token=token)

@@ -9,7 +9,10 @@ from app.models import Role
 
 
 class AgentCreate(InputModel):
-    spip_id: IdRef
+    spip_id: IdRef | None = Field(
+        default=None,
+        description="SPIP de l'agent ; absent seulement pour un administrateur national",
+    )
     name: Name = Field(examples=["Camille Martin"])
     email: EmailStr = Field(examples=["camille.martin@justice.fr"])
     role: Role
@@ -31,3 +34,15 @@ class AgentRead(ReadModel):
     active: bool
     created_at: datetime
     updated_at: datetime
+
+
+class AgentCreated(AgentRead):
+    activation_token: str = Field(
+        description="Jeton d'activation à usage unique (72 h), à transmettre à l'agent ; "
+        "il n'est montré qu'une fois"
+    )
+
+
+class ActivationTokenRead(ReadModel):
+    agent_id: int
+    activation_token: str

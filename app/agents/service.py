@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agents.errors import AgentNotFound, AgentNotInSpip, EmailTaken
+from app.agents.errors import AgentNotFound, AgentNotInSpip, EmailTaken, SpipRequired
 from app.agents.schemas import AgentCreate, AgentUpdate
 from app.core.repository import apply_changes, get_or_raise
-from app.models import Agent
+from app.models import Agent, Role
 from app.spips import service as spip_service
 
 
@@ -32,7 +32,11 @@ async def _ensure_email_free(
 
 
 async def create_agent(session: AsyncSession, *, data: AgentCreate) -> Agent:
-    await spip_service.get_spip(session, data.spip_id)
+    if data.spip_id is None:
+        if data.role is not Role.admin:
+            raise SpipRequired(field="spip_id")
+    else:
+        await spip_service.get_spip(session, data.spip_id)
     email = data.email.lower()
     await _ensure_email_free(session, email)
     agent = Agent(spip_id=data.spip_id, name=data.name, email=email, role=data.role.value)
@@ -46,6 +50,8 @@ async def update_agent(session: AsyncSession, *, agent: Agent, data: AgentUpdate
     if "email" in changes:
         changes["email"] = changes["email"].lower()
         await _ensure_email_free(session, changes["email"], except_id=agent.id)
+    if agent.spip_id is None and changes.get("role", agent.role) != Role.admin.value:
+        raise SpipRequired(field="role")
     apply_changes(agent, changes)
     await session.flush()
     return agent

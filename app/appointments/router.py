@@ -6,6 +6,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import BeforeValidator
 
+from app.agents import access
+from app.agents.access import Permission as P
+from app.agents.deps import Allowed, ScopedAppointment
 from app.appointments import service
 from app.appointments.schemas import (
     AppointmentCancel,
@@ -18,11 +21,16 @@ from app.appointments.schemas import (
 )
 from app.core.pagination import Page, PageParams
 from app.core.responses import error_responses
-from app.core.schemas import IdPath, IdQuery, page_params
+from app.core.schemas import IdQuery, page_params
 from app.db import SessionDep
-from app.models import AppointmentStatus
+from app.models import Agent, AppointmentStatus
+from app.persons import service as person_service
+from app.persons.errors import PersonNotFound
+from app.spips import service as spip_service
+from app.spips.errors import PlaceNotFound, SpipNotFound
 
 router = APIRouter(tags=["Convocations"])
+AUTH = error_responses(401, 403)
 
 
 def _day_or_instant(value: object) -> object:
@@ -38,8 +46,10 @@ def _day_or_instant(value: object) -> object:
 PeriodBound = Annotated[datetime | date | None, BeforeValidator(_day_or_instant)]
 
 
-@router.get("/appointment-types", response_model=list[AppointmentTypeRead])
-async def list_appointment_types(session: SessionDep) -> list[AppointmentTypeRead]:
+@router.get("/appointment-types", response_model=list[AppointmentTypeRead], responses=AUTH)
+async def list_appointment_types(
+    session: SessionDep, _: Annotated[Agent, Depends(Allowed(P.appointment_read))]
+) -> list[AppointmentTypeRead]:
     return [AppointmentTypeRead.model_validate(t) for t in await service.list_types(session)]
 
 
@@ -47,10 +57,19 @@ async def list_appointment_types(session: SessionDep) -> list[AppointmentTypeRea
     "/appointments",
     response_model=AppointmentRead,
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(404, 409, 422),
+    responses=AUTH | error_responses(404, 409, 422),
 )
-async def book_appointment(data: AppointmentCreate, session: SessionDep) -> AppointmentRead:
-    return AppointmentRead.from_view(await service.book(session, data=data))
+async def book_appointment(
+    data: AppointmentCreate,
+    session: SessionDep,
+    agent: Annotated[Agent, Depends(Allowed(P.appointment_write))],
+) -> AppointmentRead:
+    person = await person_service.get_person(session, data.person_id)
+    access.ensure_scope(agent, person.spip_id, PersonNotFound)
+    place = await spip_service.get_place(session, data.place_id)
+    access.ensure_scope(agent, place.spip_id, PlaceNotFound)
+    view = await service.book(session, data=data, created_by_id=agent.id)
+    return AppointmentRead.from_view(view)
 
 
 def appointment_filters(
@@ -78,14 +97,20 @@ def appointment_filters(
 
 
 @router.get(
-    "/appointments", response_model=Page[AppointmentRead], responses=error_responses(404, 422)
+    "/appointments",
+    response_model=Page[AppointmentRead],
+    responses=AUTH | error_responses(404, 422),
 )
 async def list_appointments(
     session: SessionDep,
+    agent: Annotated[Agent, Depends(Allowed(P.appointment_read))],
     filters: Annotated[AppointmentFilters, Depends(appointment_filters)],
     page: Annotated[PageParams, Depends(page_params)],
 ) -> Page[AppointmentRead]:
-    views, total = await service.list_appointments(session, filters=filters, page=page)
+    scope = access.list_scope(agent, filters.spip_id, SpipNotFound)
+    views, total = await service.list_appointments(
+        session, filters=filters.within_spip(scope), page=page
+    )
     return Page(
         items=[AppointmentRead.from_view(v) for v in views],
         total=total,
@@ -95,21 +120,29 @@ async def list_appointments(
 
 
 @router.get(
-    "/appointments/{appointment_id}", response_model=AppointmentRead, responses=error_responses(404)
+    "/appointments/{appointment_id}",
+    response_model=AppointmentRead,
+    responses=AUTH | error_responses(404),
 )
-async def get_appointment(appointment_id: IdPath, session: SessionDep) -> AppointmentRead:
-    return AppointmentRead.from_view(await service.get_view(session, appointment_id))
+async def get_appointment(
+    appointment: ScopedAppointment,
+    _: Annotated[Agent, Depends(Allowed(P.appointment_read))],
+    session: SessionDep,
+) -> AppointmentRead:
+    return AppointmentRead.from_view(await service.get_view(session, appointment.id))
 
 
 @router.post(
     "/appointments/{appointment_id}/cancel",
     response_model=AppointmentRead,
-    responses=error_responses(404, 409),
+    responses=AUTH | error_responses(404, 409),
 )
 async def cancel_appointment(
-    appointment_id: IdPath, session: SessionDep, data: AppointmentCancel | None = None
+    appointment: ScopedAppointment,
+    _: Annotated[Agent, Depends(Allowed(P.appointment_write))],
+    session: SessionDep,
+    data: AppointmentCancel | None = None,
 ) -> AppointmentRead:
-    appointment = await service.get_appointment(session, appointment_id)
     await service.cancel(
         session, appointment=appointment, notify=data.notify if data is not None else True
     )
@@ -120,30 +153,40 @@ async def cancel_appointment(
     "/appointments/{appointment_id}/reschedule",
     response_model=AppointmentRead,
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(404, 409, 422),
+    responses=AUTH | error_responses(404, 409, 422),
 )
 async def reschedule_appointment(
-    appointment_id: IdPath, data: AppointmentReschedule, session: SessionDep
+    appointment: ScopedAppointment,
+    agent: Annotated[Agent, Depends(Allowed(P.appointment_write))],
+    data: AppointmentReschedule,
+    session: SessionDep,
 ) -> AppointmentRead:
-    appointment = await service.get_appointment(session, appointment_id)
+    if data.place_id is not None:
+        place = await spip_service.get_place(session, data.place_id)
+        access.ensure_scope(agent, place.spip_id, PlaceNotFound)
     return AppointmentRead.from_view(
-        await service.reschedule(session, appointment=appointment, data=data)
+        await service.reschedule(
+            session, appointment=appointment, data=data, created_by_id=agent.id
+        )
     )
 
 
 @router.post(
     "/appointments/{appointment_id}/outcome",
     response_model=AppointmentRead,
-    responses=error_responses(404, 409, 422),
+    responses=AUTH | error_responses(404, 409, 422),
 )
 async def record_outcome(
-    appointment_id: IdPath, data: AppointmentOutcome, session: SessionDep
+    appointment: ScopedAppointment,
+    agent: Annotated[Agent, Depends(Allowed(P.appointment_write))],
+    data: AppointmentOutcome,
+    session: SessionDep,
 ) -> AppointmentRead:
-    appointment = await service.get_appointment(session, appointment_id)
     await service.record_outcome(
         session,
         appointment=appointment,
         outcome=AppointmentStatus(data.outcome),
         notify_missed=data.notify,
+        recorded_by_id=agent.id,
     )
     return AppointmentRead.from_view(await service.get_view(session, appointment.id))

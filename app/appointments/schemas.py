@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Annotated, Literal
 
@@ -135,3 +135,6 @@ class AppointmentFilters:
     status: AppointmentStatus | None = None
     starts_from: datetime | date | None = None
     starts_to: datetime | date | None = None
+
+    def within_spip(self, spip_id: int | None) -> AppointmentFilters:
+        return replace(self, spip_id=spip_id)

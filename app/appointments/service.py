@@ -157,7 +157,9 @@ async def _bookable_place(session: AsyncSession, place_id: int, person: Person) 
     return place
 
 
-async def book(session: AsyncSession, *, data: AppointmentCreate) -> AppointmentView:
+async def book(
+    session: AsyncSession, *, data: AppointmentCreate, created_by_id: int | None = None
+) -> AppointmentView:
     now = utcnow()
     person = await person_service.get_person(session, data.person_id)
     if person.archived:
@@ -178,11 +180,12 @@ async def book(session: AsyncSession, *, data: AppointmentCreate) -> Appointment
         duration_minutes=data.duration_minutes or appointment_type.default_duration_minutes,
         status=AppointmentStatus.booked.value,
         summons_requested=data.send_summons,
+        created_by_id=created_by_id,
     )
     session.add(appointment)
     await session.flush()
     await reminder_service.on_booked(
-        session, appointment=appointment, send_summons=data.send_summons
+        session, appointment=appointment, send_summons=data.send_summons, agent_id=created_by_id
     )
     return (await _views(session, [appointment]))[0]
 
@@ -203,7 +206,11 @@ def _mark_cancelled(appointment: Appointment, reason: CancelReason, now: datetim
 
 
 async def reschedule(
-    session: AsyncSession, *, appointment: Appointment, data: AppointmentReschedule
+    session: AsyncSession,
+    *,
+    appointment: Appointment,
+    data: AppointmentReschedule,
+    created_by_id: int | None = None,
 ) -> AppointmentView:
     """Cancel the convocation (reason ``rescheduled``) and book its replacement, linked to it."""
     now = utcnow()
@@ -225,6 +232,7 @@ async def reschedule(
         duration_minutes=appointment.duration_minutes,
         status=AppointmentStatus.booked.value,
         rescheduled_from_id=appointment.id,
+        created_by_id=created_by_id,
     )
     session.add(replacement)
     await session.flush()
@@ -240,6 +248,7 @@ async def record_outcome(
     appointment: Appointment,
     outcome: AppointmentStatus,
     notify_missed: bool = False,
+    recorded_by_id: int | None = None,
 ) -> Appointment:
     now = utcnow()
     current = AppointmentStatus(appointment.status)
@@ -248,6 +257,9 @@ async def record_outcome(
     rules.check_can_record(current, outcome, appointment.starts_at, now)
     appointment.status = outcome.value
     appointment.outcome_recorded_at = None if outcome is AppointmentStatus.booked else now
+    appointment.outcome_recorded_by_id = (
+        None if outcome is AppointmentStatus.booked else recorded_by_id
+    )
     await session.flush()
     await reminder_service.on_outcome(
         session, appointment=appointment, previous=current, notify_missed=notify_missed

@@ -13,6 +13,7 @@ class AppError(Exception):
     code: ClassVar[str] = "error"
     status_code: ClassVar[int] = 400
     message: ClassVar[str] = "Requête invalide."
+    headers: ClassVar[dict[str, str]] = {}
 
     def __init__(self, message: str | None = None, **extra: Any) -> None:
         self.detail = message or self.message

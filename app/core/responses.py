@@ -27,6 +27,7 @@ _DESCRIPTIONS = {
     409: "Transition ou action interdite dans l'état actuel",
     413: "Requête trop volumineuse",
     422: "Données invalides",
+    429: "Trop de tentatives",
     503: "Service momentanément indisponible",
 }
 

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import text
 
+from app.agents.deps import PUBLIC
 from app.core.errors import ServiceUnavailable
 from app.core.responses import error_responses
 from app.db import SessionDep
@@ -15,13 +16,18 @@ class HealthRead(BaseModel):
     status: str
 
 
-@router.get("/health", response_model=HealthRead)
+@router.get("/health", response_model=HealthRead, dependencies=[PUBLIC])
 async def alive() -> HealthRead:
     """The process answers (liveness)."""
     return HealthRead(status="ok")
 
 
-@router.get("/health/ready", response_model=HealthRead, responses=error_responses(503))
+@router.get(
+    "/health/ready",
+    response_model=HealthRead,
+    responses=error_responses(503),
+    dependencies=[PUBLIC],
+)
 async def ready(session: SessionDep) -> HealthRead:
     """The database answers (readiness)."""
     try:

@@ -1,4 +1,4 @@
-from app.core.errors import NotFound, Unprocessable
+from app.core.errors import Conflict, NotFound, Unprocessable
 
 
 class PersonNotFound(NotFound):
@@ -14,3 +14,8 @@ class PhoneRequired(Unprocessable):
 class PhoneStatusConflict(Unprocessable):
     code = "phone_status_conflict"
     message = "Le statut « none » (sans téléphone) ne peut pas accompagner un numéro."
+
+
+class PersonHasAppointments(Conflict):
+    code = "person_has_appointments"
+    message = "Cette personne a des convocations : archivez-la plutôt que de la supprimer."

@@ -4,29 +4,41 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
+from app.agents import access
+from app.agents.access import Permission as P
+from app.agents.deps import Allowed, ScopedPerson
 from app.core.pagination import Page, PageParams
 from app.core.responses import error_responses
-from app.core.schemas import IdPath, IdQuery, page_params
+from app.core.schemas import IdQuery, page_params
 from app.db import SessionDep
+from app.models import Agent
 from app.persons import service
 from app.persons.schemas import PersonCreate, PersonRead, PersonUpdate
+from app.spips.errors import SpipNotFound
 
 router = APIRouter(tags=["Personnes suivies"])
+AUTH = error_responses(401, 403)
 
 
 @router.post(
     "/persons",
     response_model=PersonRead,
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(404, 422),
+    responses=AUTH | error_responses(404, 422),
 )
-async def create_person(data: PersonCreate, session: SessionDep) -> PersonRead:
+async def create_person(
+    data: PersonCreate,
+    session: SessionDep,
+    agent: Annotated[Agent, Depends(Allowed(P.person_write))],
+) -> PersonRead:
+    access.ensure_scope(agent, data.spip_id, SpipNotFound)
     return PersonRead.model_validate(await service.create_person(session, data=data))
 
 
-@router.get("/persons", response_model=Page[PersonRead])
+@router.get("/persons", response_model=Page[PersonRead], responses=AUTH | error_responses(404))
 async def list_persons(
     session: SessionDep,
+    agent: Annotated[Agent, Depends(Allowed(P.person_read))],
     page: Annotated[PageParams, Depends(page_params)],
     spip_id: IdQuery = None,
     q: Annotated[str | None, Query(max_length=100, description="Recherche sur les noms")] = None,
@@ -38,7 +50,7 @@ async def list_persons(
     persons, total = await service.list_persons(
         session,
         page=page,
-        spip_id=spip_id,
+        spip_id=access.list_scope(agent, spip_id, SpipNotFound),
         q=q,
         referent_agent_id=referent_agent_id,
         archived=archived,
@@ -51,14 +63,38 @@ async def list_persons(
     )
 
 
-@router.get("/persons/{person_id}", response_model=PersonRead, responses=error_responses(404))
-async def get_person(person_id: IdPath, session: SessionDep) -> PersonRead:
-    return PersonRead.model_validate(await service.get_person(session, person_id))
+@router.get(
+    "/persons/{person_id}", response_model=PersonRead, responses=AUTH | error_responses(404)
+)
+async def get_person(
+    person: ScopedPerson, _: Annotated[Agent, Depends(Allowed(P.person_read))]
+) -> PersonRead:
+    return PersonRead.model_validate(person)
 
 
 @router.patch(
-    "/persons/{person_id}", response_model=PersonRead, responses=error_responses(404, 422)
+    "/persons/{person_id}", response_model=PersonRead, responses=AUTH | error_responses(404, 422)
 )
-async def update_person(person_id: IdPath, data: PersonUpdate, session: SessionDep) -> PersonRead:
-    person = await service.get_person(session, person_id)
+async def update_person(
+    person: ScopedPerson,
+    agent: Annotated[Agent, Depends(Allowed(P.person_write))],
+    data: PersonUpdate,
+    session: SessionDep,
+) -> PersonRead:
+    if "archived" in data.model_fields_set:
+        access.require(agent, P.person_archive)  # archiving is for administrators
     return PersonRead.model_validate(await service.update_person(session, person=person, data=data))
+
+
+@router.delete(
+    "/persons/{person_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=AUTH | error_responses(404, 409),
+)
+async def delete_person(
+    person: ScopedPerson,
+    _: Annotated[Agent, Depends(Allowed(P.person_archive))],
+    session: SessionDep,
+) -> None:
+    """Delete a person entered by mistake (one with convocations is archived instead)."""
+    await service.delete_person(session, person=person)

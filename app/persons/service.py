@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents import service as agent_service
 from app.core.clock import utcnow
 from app.core.pagination import PageParams
 from app.core.repository import apply_changes, get_or_raise, paginate
-from app.models import Person, PhoneStatus, Spip
-from app.persons.errors import PersonNotFound, PhoneRequired, PhoneStatusConflict
+from app.models import Appointment, Person, PhoneStatus, Spip
+from app.persons.errors import (
+    PersonHasAppointments,
+    PersonNotFound,
+    PhoneRequired,
+    PhoneStatusConflict,
+)
 from app.persons.phones import normalize_mobile
 from app.persons.schemas import PersonCreate, PersonUpdate
 from app.spips import service as spip_service
@@ -123,3 +128,13 @@ async def _phone_changes(
     spip = await spip_service.get_spip(session, person.spip_id)
     phone, new_status = resolve_phone(spip=spip, raw_phone=data.phone, status=status)
     return {"phone": phone, "phone_status": new_status.value}
+
+
+async def delete_person(session: AsyncSession, *, person: Person) -> None:
+    booked = await session.scalar(
+        select(func.count()).select_from(Appointment).where(Appointment.person_id == person.id)
+    )
+    if booked:
+        raise PersonHasAppointments()
+    await session.delete(person)
+    await session.flush()

@@ -2,14 +2,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 
+from app.agents import access
+from app.agents.access import Permission as P
+from app.agents.deps import Allowed, ScopedAppointment, ScopedNotification, ScopedSpip
 from app.appointments import service as appointment_service
 from app.core.localtime import to_utc, zone
 from app.core.responses import error_responses
-from app.core.schemas import IdPath
 from app.db import SessionDep
-from app.models import NotificationKind
+from app.models import Agent, NotificationKind
 from app.reminders import policies, service, templates
 from app.reminders.schemas import (
     NotificationRead,
@@ -21,8 +23,10 @@ from app.reminders.schemas import (
     TemplateRead,
 )
 from app.spips import service as spip_service
+from app.spips.errors import SpipNotFound
 
 router = APIRouter(tags=["Rappels SMS"])
+AUTH = error_responses(401, 403)
 
 TypeFilter = Annotated[
     str | None,
@@ -33,13 +37,14 @@ TypeFilter = Annotated[
 @router.get(
     "/appointments/{appointment_id}/notifications",
     response_model=list[NotificationRead],
-    responses=error_responses(404),
+    responses=AUTH | error_responses(404),
 )
 async def appointment_notifications(
-    appointment_id: IdPath, session: SessionDep
+    appointment: ScopedAppointment,
+    _: Annotated[Agent, Depends(Allowed(P.appointment_read))],
+    session: SessionDep,
 ) -> list[NotificationRead]:
     """The convocation's SMS timeline: planned, sent, delivered, skipped (and why)."""
-    appointment = await appointment_service.get_appointment(session, appointment_id)
     return await service.timeline(session, appointment)
 
 
@@ -47,10 +52,14 @@ async def appointment_notifications(
     "/notifications/{notification_id}/resend",
     response_model=NotificationRead,
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(404, 409),
+    responses=AUTH | error_responses(404, 409),
 )
-async def resend_notification(notification_id: IdPath, session: SessionDep) -> NotificationRead:
-    row = await service.resend(session, notification_id=notification_id)
+async def resend_notification(
+    notification: ScopedNotification,
+    agent: Annotated[Agent, Depends(Allowed(P.notification_resend))],
+    session: SessionDep,
+) -> NotificationRead:
+    row = await service.resend(session, notification_id=notification.id, agent_id=agent.id)
     appointment = await appointment_service.get_appointment(session, row.appointment_id)
     return next(n for n in await service.timeline(session, appointment) if n.id == row.id)
 
@@ -64,23 +73,26 @@ def _policy_read(spip_id: int, policy: policies.SpipPolicy) -> ReminderPolicyRea
 @router.get(
     "/spips/{spip_id}/reminder-policy",
     response_model=ReminderPolicyRead,
-    responses=error_responses(404),
+    responses=AUTH | error_responses(404),
 )
-async def get_reminder_policy(spip_id: IdPath, session: SessionDep) -> ReminderPolicyRead:
-    spip = await spip_service.get_spip(session, spip_id)
+async def get_reminder_policy(
+    spip: ScopedSpip, _: Annotated[Agent, Depends(Allowed(P.policy_read))], session: SessionDep
+) -> ReminderPolicyRead:
     return _policy_read(spip.id, await policies.get_policy(session, spip.id))
 
 
 @router.put(
     "/spips/{spip_id}/reminder-policy",
     response_model=ReminderPolicyRead,
-    responses=error_responses(404, 422),
+    responses=AUTH | error_responses(404, 422),
 )
 async def put_reminder_policy(
-    spip_id: IdPath, body: ReminderPolicyBody, session: SessionDep
+    spip: ScopedSpip,
+    _: Annotated[Agent, Depends(Allowed(P.policy_write))],
+    body: ReminderPolicyBody,
+    session: SessionDep,
 ) -> ReminderPolicyRead:
     """Replace the policy; the unsent reminders of future convocations are planned again."""
-    spip = await spip_service.get_spip(session, spip_id)
     policy = await policies.save_policy(session, spip=spip, body=body)
     await service.replan_spip(session, spip.id)
     return _policy_read(spip.id, policy)
@@ -89,56 +101,63 @@ async def put_reminder_policy(
 @router.get(
     "/spips/{spip_id}/templates/{kind}",
     response_model=TemplateRead,
-    responses=error_responses(404, 422),
+    responses=AUTH | error_responses(404, 422),
 )
 async def get_template(
-    spip_id: IdPath,
+    spip: ScopedSpip,
+    _: Annotated[Agent, Depends(Allowed(P.policy_read))],
     kind: NotificationKind,
     session: SessionDep,
     appointment_type: TypeFilter = None,
 ) -> TemplateRead:
-    spip = await spip_service.get_spip(session, spip_id)
     return await policies.template_read(session, spip=spip, kind=kind, type_code=appointment_type)
 
 
 @router.put(
     "/spips/{spip_id}/templates/{kind}",
     response_model=TemplateRead,
-    responses=error_responses(404, 422),
+    responses=AUTH | error_responses(404, 422),
 )
 async def put_template(
-    spip_id: IdPath,
+    spip: ScopedSpip,
+    agent: Annotated[Agent, Depends(Allowed(P.template_write))],
     kind: NotificationKind,
     body: TemplateBody,
     session: SessionDep,
     appointment_type: TypeFilter = None,
 ) -> TemplateRead:
-    spip = await spip_service.get_spip(session, spip_id)
     return await policies.save_template(
-        session, spip=spip, kind=kind, type_code=appointment_type, body=body.body
+        session, spip=spip, kind=kind, type_code=appointment_type, body=body.body, agent_id=agent.id
     )
 
 
 @router.delete(
     "/spips/{spip_id}/templates/{kind}",
     response_model=TemplateRead,
-    responses=error_responses(404, 422),
+    responses=AUTH | error_responses(404, 422),
 )
 async def delete_template(
-    spip_id: IdPath,
+    spip: ScopedSpip,
+    _: Annotated[Agent, Depends(Allowed(P.template_write))],
     kind: NotificationKind,
     session: SessionDep,
     appointment_type: TypeFilter = None,
 ) -> TemplateRead:
-    """Go back to the SPIP-wide (or national default) wording."""
-    spip = await spip_service.get_spip(session, spip_id)
+    """Go back to the SPIP-wide (or default) wording."""
     return await policies.delete_template(session, spip=spip, kind=kind, type_code=appointment_type)
 
 
-@router.post("/templates/preview", response_model=PreviewRead, responses=error_responses(404, 422))
-async def preview_template(data: PreviewRequest, session: SessionDep) -> PreviewRead:
+@router.post(
+    "/templates/preview", response_model=PreviewRead, responses=AUTH | error_responses(404, 422)
+)
+async def preview_template(
+    data: PreviewRequest,
+    session: SessionDep,
+    agent: Annotated[Agent, Depends(Allowed(P.policy_read))],
+) -> PreviewRead:
     """Render a template (the one in force, or a draft) with a real place and date."""
     spip = await spip_service.get_spip(session, data.spip_id)
+    access.ensure_scope(agent, spip.id, SpipNotFound)
     policy = await policies.get_policy(session, spip.id)
     if data.body is not None:
         templates.validate(data.body)

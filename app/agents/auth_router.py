@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel, Field
+
+from app.agents import auth
+from app.agents.access import Permission as P
+from app.agents.deps import PUBLIC, Allowed, client_address
+from app.agents.errors import InvalidCredentials
+from app.agents.schemas import AgentRead
+from app.core.responses import error_responses
+from app.core.schemas import InputModel
+from app.db import SessionDep
+from app.models import Agent
+
+router = APIRouter(prefix="/auth", tags=["Authentification"])
+
+
+class TokenRead(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int = Field(description="Secondes d'inactivité avant expiration")
+
+
+class ActivationBody(InputModel):
+    token: str = Field(min_length=10, max_length=200)
+    password: str = Field(min_length=1, max_length=256)
+
+
+@router.post(
+    "/token",
+    response_model=TokenRead,
+    dependencies=[PUBLIC],
+    responses=error_responses(401, 422, 429),
+)
+async def login(
+    request: Request,
+    session: SessionDep,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+) -> TokenRead:
+    """Log in with an email (``username``) and a password; returns an opaque bearer token."""
+    issued = await auth.login(
+        session,
+        email=form.username,
+        password=form.password,
+        client=client_address(request),
+        settings=request.app.state.settings,
+    )
+    if issued is None:
+        # The failure must count (lock-out, rate limit, audit) although the answer is an error.
+        await session.commit()
+        raise InvalidCredentials()
+    return TokenRead(access_token=issued.token, expires_in=issued.expires_in)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401))
+async def logout(
+    request: Request,
+    agent: Annotated[Agent, Depends(Allowed(P.own_account))],
+    session: SessionDep,
+) -> None:
+    """Revoke the token used for this request."""
+    await auth.logout(session, request.state.token_row, agent)
+
+
+@router.get("/me", response_model=AgentRead, responses=error_responses(401))
+async def me(agent: Annotated[Agent, Depends(Allowed(P.own_account))]) -> AgentRead:
+    return AgentRead.model_validate(agent)
+
+
+@router.post(
+    "/activate",
+    response_model=AgentRead,
+    dependencies=[PUBLIC],
+    responses=error_responses(400, 422),
+)
+async def activate(request: Request, body: ActivationBody, session: SessionDep) -> AgentRead:
+    """Set the password of a new account with its one-time activation token."""
+    agent = await auth.activate(
+        session, token=body.token, password=body.password, settings=request.app.state.settings
+    )
+    return AgentRead.model_validate(agent)

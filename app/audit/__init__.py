@@ -1,0 +1,1 @@
+"""The audit trail: who did what, when — append-only, without personal values."""

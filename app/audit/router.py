@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.agents import access
+from app.agents.access import Permission as P
+from app.agents.deps import Allowed, ScopedAppointment, ScopedPerson
+from app.core.pagination import Page, PageParams
+from app.core.repository import paginate
+from app.core.responses import error_responses
+from app.core.schemas import IdQuery, ReadModel, page_params
+from app.db import SessionDep
+from app.models import Agent, AuditEvent
+from app.spips.errors import SpipNotFound
+
+router = APIRouter(tags=["Journal d'audit"])
+AUTH = error_responses(401, 403)
+
+
+class AuditEventRead(ReadModel):
+    id: int
+    occurred_at: datetime
+    agent_id: int | None
+    spip_id: int | None
+    action: str
+    entity: str
+    entity_id: int | None
+    changes: dict[str, Any] | None
+    client: str | None
+
+
+async def _page(
+    session: AsyncSession, stmt: Select[AuditEvent], page: PageParams
+) -> Page[AuditEventRead]:
+    rows, total = await paginate(
+        session,
+        stmt.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()),
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return Page(
+        items=[AuditEventRead.model_validate(r) for r in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.get("/audit", response_model=Page[AuditEventRead], responses=AUTH | error_responses(404))
+async def audit_log(
+    session: SessionDep,
+    agent: Annotated[Agent, Depends(Allowed(P.audit_read))],
+    page: Annotated[PageParams, Depends(page_params)],
+    spip_id: IdQuery = None,
+    entity: Annotated[str | None, Query(max_length=40)] = None,
+    entity_id: IdQuery = None,
+    agent_id: IdQuery = None,
+    since: Annotated[datetime | None, Query(alias="from")] = None,
+    until: Annotated[datetime | None, Query(alias="to")] = None,
+) -> Page[AuditEventRead]:
+    """The audit trail of one's SPIP (all SPIPs for national administrators)."""
+    stmt = select(AuditEvent)
+    scope = access.list_scope(agent, spip_id, SpipNotFound)
+    if scope is not None:
+        stmt = stmt.where(AuditEvent.spip_id == scope)
+    if entity is not None:
+        stmt = stmt.where(AuditEvent.entity == entity)
+    if entity_id is not None:
+        stmt = stmt.where(AuditEvent.entity_id == entity_id)
+    if agent_id is not None:
+        stmt = stmt.where(AuditEvent.agent_id == agent_id)
+    if since is not None:
+        stmt = stmt.where(AuditEvent.occurred_at >= since)
+    if until is not None:
+        stmt = stmt.where(AuditEvent.occurred_at < until)
+    return await _page(session, stmt, page)
+
+
+def _history(entity: str, entity_id: int) -> Select[AuditEvent]:
+    return select(AuditEvent).where(AuditEvent.entity == entity, AuditEvent.entity_id == entity_id)
+
+
+@router.get(
+    "/persons/{person_id}/history",
+    response_model=Page[AuditEventRead],
+    responses=AUTH | error_responses(404),
+)
+async def person_history(
+    person: ScopedPerson,
+    _: Annotated[Agent, Depends(Allowed(P.history_read))],
+    session: SessionDep,
+    page: Annotated[PageParams, Depends(page_params)],
+) -> Page[AuditEventRead]:
+    """Who changed this person's record, and when (personal values are never shown)."""
+    return await _page(session, _history("person", person.id), page)
+
+
+@router.get(
+    "/appointments/{appointment_id}/history",
+    response_model=Page[AuditEventRead],
+    responses=AUTH | error_responses(404),
+)
+async def appointment_history(
+    appointment: ScopedAppointment,
+    _: Annotated[Agent, Depends(Allowed(P.history_read))],
+    session: SessionDep,
+    page: Annotated[PageParams, Depends(page_params)],
+) -> Page[AuditEventRead]:
+    return await _page(session, _history("appointment", appointment.id), page)

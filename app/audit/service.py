@@ -1,0 +1,160 @@
+"""Recording the audit trail.
+
+Changes to audited models are captured automatically at flush time, for the agent acting in the
+session (``session.info["actor"]``, set by the authentication dependency). Background jobs have no
+actor: what the dispatcher does is recorded in the notification rows themselves. For personal
+data only the fact of a change is kept, never the values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import event, insert, inspect
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, UOWTransaction
+
+from app.core.clock import utcnow
+from app.models import (
+    Agent,
+    Appointment,
+    AuditEvent,
+    MessageTemplate,
+    Person,
+    Place,
+    ReminderPolicy,
+    Spip,
+)
+
+AUDITED: dict[type, str] = {
+    Spip: "spip",
+    Place: "place",
+    Agent: "agent",
+    Person: "person",
+    Appointment: "appointment",
+    ReminderPolicy: "reminder_policy",
+    MessageTemplate: "message_template",
+}
+PERSONAL_FIELDS = {"person": frozenset({"first_name", "last_name", "birth_date", "phone"})}
+# Never in the trail, not even as "changed": secrets and bookkeeping.
+HIDDEN_FIELDS = frozenset(
+    {"password_hash", "failed_logins", "locked_until", "last_login_at", "created_at", "updated_at"}
+)
+
+
+@dataclass(frozen=True)
+class Actor:
+    agent_id: int
+    spip_id: int | None
+    client: str | None = None
+
+
+def set_actor(session: AsyncSession, actor: Actor) -> None:
+    session.info["actor"] = actor
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _spip_of(obj: Any) -> int | None:
+    if isinstance(obj, Spip):
+        return obj.id
+    return getattr(obj, "spip_id", None)
+
+
+def _changes(obj: Any, entity: str, *, created: bool) -> dict[str, Any]:
+    personal = PERSONAL_FIELDS.get(entity, frozenset())
+    changes: dict[str, Any] = {}
+    state = inspect(obj)
+    for attr in state.mapper.column_attrs:
+        name = attr.key
+        if name in HIDDEN_FIELDS or name == "id":
+            continue
+        history = state.attrs[name].history
+        if created:
+            new = getattr(obj, name)
+            if new is None:
+                continue
+            changes[name] = {"changed": True} if name in personal else {"new": _jsonable(new)}
+        elif history.has_changes():
+            if name in personal:
+                changes[name] = {"changed": True}
+            else:
+                old = history.deleted[0] if history.deleted else None
+                new = history.added[0] if history.added else None
+                changes[name] = {"old": _jsonable(old), "new": _jsonable(new)}
+    return changes
+
+
+@event.listens_for(Session, "after_flush")
+def _capture(session: Session, flush_context: UOWTransaction) -> None:
+    actor: Actor | None = session.info.get("actor")
+    if actor is None:
+        return
+    rows: list[dict[str, Any]] = []
+    now = utcnow()
+    for objects, action in (
+        (session.new, "create"),
+        (session.dirty, "update"),
+        (session.deleted, "delete"),
+    ):
+        for obj in objects:
+            entity = AUDITED.get(type(obj))
+            if entity is None:
+                continue
+            changes = (
+                _changes(obj, entity, created=action == "create") if action != "delete" else {}
+            )
+            if action == "update" and not changes:
+                continue
+            rows.append(
+                {
+                    "occurred_at": now,
+                    "agent_id": actor.agent_id,
+                    "spip_id": _spip_of(obj) if _spip_of(obj) is not None else actor.spip_id,
+                    "action": action,
+                    "entity": entity,
+                    "entity_id": obj.id,
+                    "changes": changes or None,
+                    "client": actor.client,
+                }
+            )
+    if rows:
+        session.connection().execute(insert(AuditEvent), rows)
+
+
+def record(
+    session: AsyncSession,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    *,
+    agent: Agent | None = None,
+    client: str | None = None,
+    changes: dict[str, Any] | None = None,
+) -> None:
+    """An explicit event (logins, lock-outs…) that is not a change of an audited row."""
+    actor: Actor | None = session.info.get("actor")
+    session.add(
+        AuditEvent(
+            occurred_at=utcnow(),
+            agent_id=agent.id if agent else (actor.agent_id if actor else None),
+            spip_id=agent.spip_id if agent else (actor.spip_id if actor else None),
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            changes=changes,
+            client=(client or (actor.client if actor else None) or "")[:64] or None,
+        )
+    )
