@@ -116,5 +116,21 @@ def worker() -> None:
     asyncio.run(run_worker(settings))
 
 
+reports_cli = typer.Typer(help="Rapports de présence.", no_args_is_help=True)
+cli.add_typer(reports_cli, name="reports")
+
+
+@reports_cli.command("rebuild")
+def reports_rebuild(
+    month: list[str] = typer.Option(
+        None, "--month", help="Mois AAAA-MM à recalculer (répétable) ; tous par défaut"
+    ),
+) -> None:
+    """Rebuild the monthly attendance aggregates (all closed months by default)."""
+    from app.reports.attendance import rebuild_command
+
+    typer.echo(asyncio.run(rebuild_command(get_settings(), months=month or None)))
+
+
 def main() -> None:
     cli()

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     # Login attempts allowed per client address within the window (all accounts together).
     login_rate_limit: int = Field(default=30, ge=1, le=10_000)
     login_rate_window_minutes: int = Field(default=5, ge=1, le=24 * 60)
+    # Estimated price of one SMS segment, for the SMS report (euros).
+    sms_price_per_segment_eur: float = Field(default=0.045, ge=0, le=10)
     # Convocations may be booked at most this far ahead (guards against typos such as year 2207).
     max_booking_horizon_days: int = Field(default=730, ge=1)
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.config import Settings, to_async_url
+from app.core.sqlfunc import sqlite_local_date
 
 
 def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
@@ -46,6 +47,10 @@ def _make_sqlite_transactional(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+        # SQLite knows no time zones: reports compute local calendars with this function.
+        dbapi_connection.create_function(
+            "convoc_local_date", 2, sqlite_local_date, deterministic=True
+        )
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:

@@ -25,6 +25,8 @@ from app.logging import configure_logging
 from app.persons.router import router as persons_router
 from app.reminders.jobs import DispatchScheduler, build_sender, dispatch_config
 from app.reminders.router import router as reminders_router
+from app.reports.router import router as reports_router
+from app.sms.router import router as sms_router
 from app.spips.router import router as spips_router
 
 log = logging.getLogger("convoc.api")
@@ -39,7 +41,9 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     persons_router,
     appointments_router,
     reminders_router,
+    sms_router,
     audit_router,
+    reports_router,
     health_router,
 )
 

@@ -16,10 +16,14 @@ from app.models.notification import (
     Notification,
     NotificationAttempt,
     NotificationKind,
+    NotificationPart,
     NotificationStatus,
+    PartStatus,
+    PendingReceipt,
     ReminderPolicy,
 )
 from app.models.person import Person, PhoneStatus
+from app.models.report import AttendanceMonthly, AttendanceMonthRefresh
 from app.models.spip import Place, Spip
 
 __all__ = [
@@ -30,6 +34,8 @@ __all__ = [
     "Appointment",
     "AppointmentStatus",
     "AppointmentType",
+    "AttendanceMonthRefresh",
+    "AttendanceMonthly",
     "AuditEvent",
     "Base",
     "CancelReason",
@@ -38,7 +44,10 @@ __all__ = [
     "Notification",
     "NotificationAttempt",
     "NotificationKind",
+    "NotificationPart",
     "NotificationStatus",
+    "PartStatus",
+    "PendingReceipt",
     "Person",
     "PhoneStatus",
     "Place",

@@ -4,11 +4,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.types import UtcDateTime
 from app.models.base import Base, IdMixin, TimestampMixin, enum_check
+from app.sms.base import AttemptOutcome
 
 
 class NotificationKind(StrEnum):
@@ -87,18 +88,83 @@ class Notification(IdMixin, TimestampMixin, Base):
 
 
 class NotificationAttempt(IdMixin, Base):
-    """Every try at a provider: which, how it went, how long it took."""
+    """Every try at a provider: which, how it went, how long it took.
+
+    ``outcome`` is one of ``app.sms.base.AttemptOutcome`` (accepted, temporary, throttled,
+    permanent, skipped); ``latency_ms`` is wire time only.
+    """
 
     __tablename__ = "notification_attempt"
+    __table_args__ = (enum_check("outcome", AttemptOutcome),)
 
     notification_id: Mapped[int] = mapped_column(
         ForeignKey("notification.id", ondelete="CASCADE"), index=True
     )
     provider: Mapped[str] = mapped_column(String(30))
-    outcome: Mapped[str] = mapped_column(String(20))  # accepted | temporary | throttled | permanent
+    outcome: Mapped[str] = mapped_column(String(20))
     error_code: Mapped[str | None] = mapped_column(String(60))
     latency_ms: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PartStatus(StrEnum):
+    """Delivery status of one provider message, as its receipts tell it."""
+
+    sent = "sent"  # accepted, no news yet (and forever, with a provider that gives no receipt)
+    delivered = "delivered"
+    undelivered = "undelivered"
+    expired = "expired"  # the network gave up (phone off for days…)
+    failed = "failed"  # rejected by the provider or the network
+
+
+class NotificationPart(IdMixin, Base):
+    """One provider message id of a notification: receipts find their message through it.
+
+    A provider may answer one id for the whole text (http, Brevo, Twilio) or one per SMS part
+    (LINK Mobility); either way every id is a row, and the notification's status is folded from
+    its rows (the worst part wins).
+    """
+
+    __tablename__ = "notification_part"
+    __table_args__ = (
+        enum_check("status", PartStatus),
+        UniqueConstraint(
+            "provider", "provider_message_id", name="uq_notification_part_provider_message_id"
+        ),
+    )
+
+    notification_id: Mapped[int] = mapped_column(
+        ForeignKey("notification.id", ondelete="CASCADE"), index=True
+    )
+    provider: Mapped[str] = mapped_column(String(30))
+    provider_message_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(12))
+    error_code: Mapped[str | None] = mapped_column(String(60))
+    # When the status happened (the provider's event time if it gave one, else when we heard).
+    status_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PendingReceipt(IdMixin, Base):
+    """A verified receipt whose message id is not recorded yet (the receipt beat the dispatcher's
+    write). Applied, then deleted, as soon as the id appears; dropped after a retention period.
+    """
+
+    __tablename__ = "pending_receipt"
+    __table_args__ = (
+        enum_check("status", PartStatus),
+        Index("ix_pending_receipt_provider_message_id", "provider", "provider_message_id"),
+    )
+
+    provider: Mapped[str] = mapped_column(String(30))
+    provider_message_id: Mapped[str | None] = mapped_column(String(100))
+    # Our reference (the notification id) when the receipt carries no provider id; no foreign
+    # key: it is the provider's word until a part confirms it.
+    notification_id: Mapped[int | None] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(12))
+    error_code: Mapped[str | None] = mapped_column(String(60))
+    occurred_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class ReminderPolicy(IdMixin, TimestampMixin, Base):

@@ -36,5 +36,9 @@ class Person(IdMixin, TimestampMixin, Base):
     # E.164 (+33612345678), always a valid mobile; never anything else.
     phone: Mapped[str | None] = mapped_column(String(20))
     phone_status: Mapped[str] = mapped_column(String(10), default=PhoneStatus.none.value)
+    # Set when a provider refused an SMS to this number for good ("<provider>:<code>"), so the
+    # agent checks the number; cleared when the number changes.
+    phone_problem: Mapped[str | None] = mapped_column(String(60))
+    phone_problem_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     archived: Mapped[bool] = mapped_column(default=False)
     archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -61,6 +61,14 @@ class PersonRead(ReadModel):
     birth_date: date | None
     phone: str | None = Field(description="Numéro E.164, toujours un mobile valide")
     phone_status: PhoneStatus
+    phone_problem: str | None = Field(
+        description=(
+            "Un fournisseur a refusé définitivement un SMS vers ce numéro (« fournisseur:code », "
+            "par ex. « http:invalid_destination ») : vérifiez le numéro avec la personne. "
+            "Effacé quand le numéro change."
+        ),
+    )
+    phone_problem_at: datetime | None
     archived: bool
     archived_at: datetime | None
     created_at: datetime

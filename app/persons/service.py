@@ -101,6 +101,9 @@ async def update_person(session: AsyncSession, *, person: Person, data: PersonUp
         )
     if "phone" in changes or "phone_status" in changes:
         changes.update(await _phone_changes(session, person, data))
+        if changes.get("phone", person.phone) != person.phone:
+            # A new (or no) number: a provider's refusal of the old one no longer applies.
+            changes.update(phone_problem=None, phone_problem_at=None)
     if "archived" in changes:
         changes["archived_at"] = utcnow() if changes["archived"] else None
         if changes["archived"] == person.archived:

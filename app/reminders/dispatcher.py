@@ -7,6 +7,9 @@
 - Network I/O happens outside any database transaction; the result is written back only if this
   worker still holds the lease.
 - Each message is processed in isolation: one failure never stops the batch.
+- What happened is recorded by ``app.reminders.outcomes`` (every provider attempt, the provider
+  message ids, a flag on the person's number after a permanent refusal); receipts that beat
+  that write are applied by ``app.reminders.delivery``, at once and by a sweep in each tick.
 """
 
 from __future__ import annotations
@@ -39,10 +42,11 @@ from app.models import (
     Place,
     Spip,
 )
-from app.reminders import planning
+from app.reminders import delivery, planning
+from app.reminders.outcomes import Target, attempts_of, error_text, record
 from app.reminders.policies import effective_template, get_policy, placeholder_values
 from app.reminders.templates import render_info
-from app.sms.base import OutgoingSms, PermanentError, SmsError, SubmitResult, ThrottledError
+from app.sms.base import DeadlinePassed, OutgoingSms, PermanentError, SubmitResult
 
 log = logging.getLogger("convoc.dispatcher")
 
@@ -78,6 +82,7 @@ class TickStats:
     retried: int = 0
     failed: int = 0
     expired: int = 0
+    receipts: int = 0  # pending receipts applied by the sweep
 
     def add(self, outcome: str) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
@@ -138,6 +143,7 @@ class Prepared:
     message: OutgoingSms
     not_after: datetime
     attempts: int
+    target: Target
 
 
 async def _prepare(
@@ -204,9 +210,11 @@ async def _prepare(
             body=rendered.text,
             sender=policy.body.sender or config.default_sender,
             reference=str(n.id),
+            not_after=n.send_not_after,
         ),
         n.send_not_after,
         n.attempts,
+        Target(n.id, config.worker_id, person.id, person.phone),
     )
 
 
@@ -214,26 +222,6 @@ def backoff(attempt: int, config: DispatchConfig, rng: random.Random) -> timedel
     """Exponential back-off with full jitter."""
     ceiling = min(config.retry_cap_seconds, config.retry_base_seconds * 2 ** max(attempt - 1, 0))
     return timedelta(seconds=rng.uniform(ceiling / 2, ceiling))
-
-
-async def _record(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    notification_id: int,
-    config: DispatchConfig,
-    **values: object,
-) -> bool:
-    """Write the outcome only if this worker still holds the lease."""
-    async with session_scope(sessionmaker) as session:
-        result = await session.execute(
-            update(Notification)
-            .where(
-                Notification.id == notification_id,
-                Notification.status == SENDING,
-                Notification.lease_owner == config.worker_id,
-            )
-            .values(lease_owner=None, updated_at=utcnow(), **values)
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def process(
@@ -247,61 +235,80 @@ async def process(
         prepared = await _prepare(session, notification_id, config)
     if isinstance(prepared, str):
         return prepared
+    target = prepared.target
     try:
         result = await sender.send(prepared.message)
-    except PermanentError as exc:
-        await _record(
+    except DeadlinePassed as exc:  # rate limit or failover took it past its useful moment
+        await record(
             sessionmaker,
-            notification_id,
-            config,
-            status=NotificationStatus.failed.value,
-            reason="permanent_error",
-            last_error=_error_text(exc),
+            target,
+            attempts=attempts_of(exc),
+            values=_settled(NotificationStatus.expired, "expired", exc),
+        )
+        return "expired"
+    except PermanentError as exc:
+        await record(
+            sessionmaker,
+            target,
+            attempts=attempts_of(exc),
+            permanent=exc,
+            values=_settled(NotificationStatus.failed, "permanent_error", exc),
         )
         log.warning("sms.permanent_failure notification=%s code=%s", notification_id, exc.code)
         return "failed"
     except Exception as exc:  # temporary, throttled, or a bug: retry while there is time
-        delay = backoff(prepared.attempts, config, rng)
-        if isinstance(exc, ThrottledError) and exc.retry_after:
-            delay = max(delay, timedelta(seconds=exc.retry_after))
-        retry_at = utcnow() + delay
-        if retry_at > prepared.not_after:
-            await _record(
-                sessionmaker,
-                notification_id,
-                config,
-                status=NotificationStatus.failed.value,
-                reason="retries_exhausted",
-                last_error=_error_text(exc),
-            )
-            return "failed"
-        await _record(
-            sessionmaker,
-            notification_id,
-            config,
-            status=PLANNED,
-            send_at=retry_at,
-            last_error=_error_text(exc),
-        )
-        log.info("sms.retry_planned notification=%s error=%s", notification_id, type(exc).__name__)
-        return "retried"
-    await _record(
-        sessionmaker,
-        notification_id,
-        config,
-        status=NotificationStatus.sent.value,
-        provider=result.provider,
-        provider_message_id=",".join(result.message_ids)[:100],
-        segments=result.segments,
-        sent_at=utcnow(),
-        last_error=None,
-    )
+        return await _retry_or_fail(sessionmaker, prepared, exc, config, rng)
+    values: dict[str, object] = {
+        "status": NotificationStatus.sent.value,
+        "provider": result.provider,
+        # The first id; every id (one per part with some providers) is a notification_part.
+        "provider_message_id": result.message_ids[0][:100] if result.message_ids else None,
+        "sent_at": utcnow(),
+        "last_error": None,
+    }
+    if result.segments:  # the provider's count, when it gives one, over ours
+        values["segments"] = result.segments
+    await record(sessionmaker, target, attempts=attempts_of(result), sent=result, values=values)
     return "sent"
 
 
-def _error_text(exc: Exception) -> str:
-    code = exc.code if isinstance(exc, SmsError) and exc.code else type(exc).__name__
-    return code[:200]
+def _settled(status: NotificationStatus, reason: str, exc: Exception) -> dict[str, object]:
+    return {"status": status.value, "reason": reason, "last_error": error_text(exc)}
+
+
+async def _retry_or_fail(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    prepared: Prepared,
+    exc: Exception,
+    config: DispatchConfig,
+    rng: random.Random,
+) -> str:
+    delay = backoff(prepared.attempts, config, rng)
+    retry_after = getattr(exc, "retry_after", None)  # throttled, or no provider available
+    if isinstance(retry_after, int | float) and retry_after > 0:
+        delay = max(delay, timedelta(seconds=retry_after))
+    retry_at = utcnow() + delay
+    attempts = attempts_of(exc)
+    if retry_at > prepared.not_after:
+        await record(
+            sessionmaker,
+            prepared.target,
+            attempts=attempts,
+            values=_settled(NotificationStatus.failed, "retries_exhausted", exc),
+        )
+        return "failed"
+    await record(
+        sessionmaker,
+        prepared.target,
+        attempts=attempts,
+        values={"status": PLANNED, "send_at": retry_at, "last_error": error_text(exc)},
+    )
+    log.info(
+        "sms.retry_planned notification=%s error=%s",
+        prepared.target.notification_id,
+        type(exc).__name__,
+    )
+    return "retried"
 
 
 async def tick(
@@ -315,6 +322,7 @@ async def tick(
     stats = TickStats()
     async with session_scope(sessionmaker) as session:
         stats.expired += await expire_overdue(session, utcnow())
+        stats.receipts += await delivery.sweep_pending(session, utcnow())
     semaphore = asyncio.Semaphore(config.concurrency)
 
     async def one(notification_id: int) -> None:

@@ -16,22 +16,30 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.reminders.dispatcher import DispatchConfig, Sender, tick
-from app.sms.providers.console import ConsoleProvider
+from app.sms.config import SmsSettings, get_sms_settings
+from app.sms.gateway import SmsGateway
 
 log = logging.getLogger("convoc.worker")
 
 
-def dispatch_config(settings: Settings) -> DispatchConfig:
+def dispatch_config(settings: Settings, sms: SmsSettings | None = None) -> DispatchConfig:
+    sms = sms or get_sms_settings()
     return DispatchConfig(
         batch_size=settings.worker_batch_size,
         concurrency=settings.worker_concurrency,
         lease=timedelta(seconds=settings.worker_lease_seconds),
+        retry_base_seconds=sms.retry_base_seconds,
+        retry_cap_seconds=sms.retry_cap_seconds,
+        default_sender=sms.default_sender,
     )
 
 
-def build_sender(settings: Settings) -> Sender:
-    """The SMS sender for this process (the console provider until a gateway is configured)."""
-    return ConsoleProvider()
+def build_sender(settings: Settings, sms: SmsSettings | None = None) -> SmsGateway:
+    """The SMS gateway ``CONVOC_SMS_*`` describes (the console provider by default).
+
+    The scheduler that receives it owns it and closes it when it stops.
+    """
+    return SmsGateway.from_settings(sms or get_sms_settings())
 
 
 class DispatchScheduler:
@@ -59,6 +67,16 @@ class DispatchScheduler:
             coalesce=True,
             next_run_time=datetime.now(UTC),
         )
+        # Attendance aggregates: once a day, at a quiet hour for every French time zone.
+        self.scheduler.add_job(
+            self._refresh_reports,
+            "cron",
+            hour=3,
+            minute=17,
+            id="reports",
+            max_instances=1,
+            coalesce=True,
+        )
         self.scheduler.start()
         log.info("worker.started id=%s interval=%ss", self.config.worker_id, self.interval_seconds)
 
@@ -71,8 +89,20 @@ class DispatchScheduler:
         finally:
             self._running = None
 
+    async def _refresh_reports(self) -> None:
+        from app.db import session_scope
+        from app.reports.attendance import rebuild_recent
+
+        try:
+            async with session_scope(self.sessionmaker) as session:
+                months = await rebuild_recent(session)
+            log.info("reports.aggregates_refreshed months=%s", len(months))
+        except Exception:  # retried tomorrow; reports fall back to live data meanwhile
+            log.exception("reports.refresh_failed")
+
     async def stop(self, grace_seconds: float = 30.0) -> None:
-        """Stop ticking and let the tick in progress finish (its leases cover a hard kill)."""
+        """Stop ticking, let the tick in progress finish (its leases cover a hard kill), then
+        close the sender (the gateway's HTTP clients)."""
         self.scheduler.shutdown(wait=False)
         running = self._running
         if running is not None:
@@ -80,6 +110,9 @@ class DispatchScheduler:
                 await asyncio.wait_for(asyncio.shield(running), grace_seconds)
             except (TimeoutError, asyncio.CancelledError):
                 log.warning("worker.stop_timeout id=%s", self.config.worker_id)
+        close = getattr(self.sender, "aclose", None)
+        if close is not None:
+            await close()
         log.info("worker.stopped id=%s", self.config.worker_id)
 
 
@@ -104,7 +137,4 @@ async def run_worker(settings: Settings) -> None:
         await stop.wait()
     finally:
         await worker.stop()
-        close = getattr(sender, "aclose", None)
-        if close is not None:
-            await close()
         await engine.dispose()

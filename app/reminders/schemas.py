@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from datetime import datetime, time
 from typing import Annotated, Literal
 
@@ -8,10 +7,11 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from app.core.schemas import IdRef, InputModel, ReadModel
-from app.models import NotificationKind, NotificationStatus
+from app.models import NotificationKind, NotificationStatus, PartStatus
+from app.sms.base import AttemptOutcome
+from app.sms.sender import InvalidSender, validate_sender
 
 HourMinute = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
-SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 .\-]{1,11}$")
 
 
 class DaysBeforeRule(InputModel):
@@ -58,19 +58,23 @@ class ReminderPolicyBody(InputModel):
     max_segments: int = Field(default=4, ge=1, le=10)
     gsm7_friendly: bool = True
     sender: str | None = Field(
-        default=None, description="Émetteur alphanumérique (11 caractères, au moins une lettre)"
+        default=None,
+        description=(
+            "Émetteur alphanumérique des SMS (3 à 11 caractères sans accent, au moins une "
+            "lettre) ; par défaut celui des réglages (CONVOC_SMS_DEFAULT_SENDER)"
+        ),
+        examples=["SPIP92"],
     )
 
     @field_validator("sender")
     @classmethod
     def _sender(cls, value: str | None) -> str | None:
-        if value is not None and not SENDER.match(value):
-            raise PydanticCustomError(
-                "invalid_sender",
-                "Émetteur invalide : 1 à 11 caractères (lettres, chiffres, espace, point, tiret) "
-                "dont au moins une lettre.",
-            )
-        return value
+        if value is None:
+            return None
+        try:
+            return validate_sender(value)
+        except InvalidSender as exc:
+            raise PydanticCustomError("invalid_sender", str(exc)) from None
 
 
 class ReminderPolicyRead(ReminderPolicyBody):
@@ -112,6 +116,29 @@ class PreviewRead(ReadModel):
     max_segments: int
 
 
+class ProviderAttemptRead(ReadModel):
+    """One try at one SMS provider."""
+
+    provider: str
+    outcome: AttemptOutcome = Field(
+        description="accepted, temporary (réessai), throttled (ralenti), permanent (refus "
+        "définitif) ou skipped (fournisseur non essayé : indisponible, trop de parties…)"
+    )
+    error_code: str | None
+    latency_ms: int | None = Field(description="Durée de l'échange avec le fournisseur, en ms")
+    created_at: datetime
+
+
+class MessagePartRead(ReadModel):
+    """One message id given by the provider, and what its delivery receipts said."""
+
+    provider: str
+    provider_message_id: str
+    status: PartStatus
+    error_code: str | None
+    status_at: datetime
+
+
 class NotificationRead(ReadModel):
     id: int
     appointment_id: int
@@ -133,6 +160,14 @@ class NotificationRead(ReadModel):
     delivered_at: datetime | None
     last_error: str | None
     created_at: datetime
+    provider_attempts: list[ProviderAttemptRead] = Field(
+        default_factory=list,
+        description="Chaque essai auprès d'un fournisseur SMS, dans l'ordre",
+    )
+    parts: list[MessagePartRead] = Field(
+        default_factory=list,
+        description="Identifiants du message chez le fournisseur et accusés de réception",
+    )
 
 
 def parse_hhmm(value: str) -> time:

@@ -6,6 +6,7 @@ planned messages are committed together or not at all.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -21,13 +22,15 @@ from app.models import (
     AppointmentStatus,
     AppointmentType,
     Notification,
+    NotificationAttempt,
     NotificationKind,
+    NotificationPart,
     NotificationStatus,
     Place,
 )
 from app.reminders import planning
 from app.reminders.policies import SpipPolicy, get_policy
-from app.reminders.schemas import NotificationRead
+from app.reminders.schemas import MessagePartRead, NotificationRead, ProviderAttemptRead
 
 MISSED_NOTICE_DAYS = 30
 SENT_STATUSES = (
@@ -342,18 +345,39 @@ async def replan_spip(session: AsyncSession, spip_id: int) -> int:
 
 
 async def timeline(session: AsyncSession, appointment: Appointment) -> list[NotificationRead]:
+    """The convocation's messages, each with its provider attempts and delivery parts."""
     place = await session.get_one(Place, appointment.place_id)
     tz = zone(place.timezone)
-    rows = await session.scalars(
-        select(Notification)
-        .where(Notification.appointment_id == appointment.id)
-        .order_by(Notification.planned_at, Notification.id)
+    rows = list(
+        await session.scalars(
+            select(Notification)
+            .where(Notification.appointment_id == appointment.id)
+            .order_by(Notification.planned_at, Notification.id)
+        )
     )
+    ids = [n.id for n in rows]
+    attempts: dict[int, list[ProviderAttemptRead]] = defaultdict(list)
+    for a in await session.scalars(
+        select(NotificationAttempt)
+        .where(NotificationAttempt.notification_id.in_(ids))
+        .order_by(NotificationAttempt.id)
+    ):
+        attempts[a.notification_id].append(ProviderAttemptRead.model_validate(a))
+    parts: dict[int, list[MessagePartRead]] = defaultdict(list)
+    for p in await session.scalars(
+        select(NotificationPart)
+        .where(NotificationPart.notification_id.in_(ids))
+        .order_by(NotificationPart.id)
+    ):
+        parts[p.notification_id].append(MessagePartRead.model_validate(p))
+    columns = [c for c in NotificationRead.model_fields if c not in ("provider_attempts", "parts")]
     return [
         NotificationRead.model_validate(
             {
-                **{c: getattr(n, c) for c in NotificationRead.model_fields if hasattr(n, c)},
+                **{c: getattr(n, c) for c in columns if hasattr(n, c)},
                 "send_at_local": n.send_at.astimezone(tz).isoformat(),
+                "provider_attempts": attempts[n.id],
+                "parts": parts[n.id],
             }
         )
         for n in rows

@@ -19,7 +19,12 @@ class OutgoingSms:
     body: str
     sender: str  # alphanumeric sender (≤ 11 characters)
     reference: str  # our own reference, echoed in receipts (the notification's id)
+    # Where this message's receipts go. Usually left unset: each provider then uses its own
+    # receipt URL from the settings, which is what failover needs (the gateway picks the
+    # provider, so the caller cannot know which URL applies).
     callback_url: str | None = None
+    # The last instant the message is still useful: the gateway starts no attempt after it.
+    not_after: datetime | None = None
 
 
 class AttemptOutcome(StrEnum):
@@ -62,6 +67,11 @@ class SmsError(Exception):
         self.code = code
         self.provider = provider
         self.attempts: tuple[Attempt, ...] = ()
+
+
+class DeadlinePassed(SmsError):
+    """The message's ``not_after`` passed before an attempt could start (rate limit, failover):
+    nothing was sent, and it is too late to send."""
 
 
 class PermanentError(SmsError):

@@ -9,12 +9,17 @@ rate limiter, and a record of every attempt.
 * before a call, the provider's token bucket spaces messages to its rate limit;
 * a **temporary** or **throttled** error moves on to the next provider;
 * a **permanent** error is raised at once and never retried elsewhere;
+* no attempt starts after the message's ``not_after`` (a rate-limit wait or a failover can
+  take time): :class:`~app.sms.base.DeadlinePassed` is raised instead, nothing having gone out;
 * when every provider failed or was skipped, the last temporary/throttled error is raised (a
   throttled one carries the smallest wait before a provider is usable again); when none could
   even be tried, :class:`ProvidersUnavailable` (temporary) says how long to wait.
 
 Success returns the provider's :class:`SubmitResult` with ``attempts`` filled; an error raised
-by ``send`` carries the same list in ``.attempts``. The dispatcher stores them and schedules
+by ``send`` carries the same list in ``.attempts``. The receipt URL is each provider's own
+(``CONVOC_SMS_PUBLIC_BASE_URL`` + ``/api/v1/sms/receipts/{provider}[/{token}]``, built into
+its configuration): callers leave ``OutgoingSms.callback_url`` unset, since only the gateway
+knows which provider will carry the message. The dispatcher stores them and schedules
 its retry with :func:`next_retry_delay` (exponential back-off, full jitter, ``Retry-After``
 honoured) until the message's ``send_not_after``.
 """
@@ -30,9 +35,11 @@ from typing import Protocol
 
 import httpx
 
+from app.core import clock
 from app.sms.base import (
     Attempt,
     AttemptOutcome,
+    DeadlinePassed,
     OutgoingSms,
     PermanentError,
     SmsError,
@@ -197,7 +204,7 @@ class SmsGateway:
                 continue
             try:
                 result = await self._attempt(slot, message, attempts)
-            except PermanentError as exc:
+            except (PermanentError, DeadlinePassed) as exc:
                 exc.attempts = tuple(attempts)
                 raise
             except (TemporaryError, ThrottledError) as exc:
@@ -232,8 +239,15 @@ class SmsGateway:
         try:
             if slot.limiter is not None:
                 await slot.limiter.acquire()
+            if message.not_after is not None and clock.utcnow() > message.not_after:
+                raise DeadlinePassed(
+                    "Trop tard pour envoyer ce message.", code="deadline_passed", provider=name
+                )
             started = self._monotonic()
             result = await slot.provider.send(message)
+        except DeadlinePassed:
+            slot.circuit.release()  # the provider was not called: tells nothing about it
+            raise
         except PermanentError as exc:
             slot.circuit.record_success()  # the provider answered: it works
             self._record(attempts, message, name, AttemptOutcome.permanent, exc.code, started)

@@ -159,6 +159,9 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ),
     ("POST", "/templates/preview"): lambda s: ("/templates/preview", {"spip_id": s.spip}, None),
     ("GET", "/audit"): lambda s: ("/audit", None, {"spip_id": s.spip}),
+    ("GET", "/reports/attendance"): lambda s: ("/reports/attendance", None, {"spip_id": s.spip}),
+    ("GET", "/reports/sms"): lambda s: ("/reports/sms", None, {"spip_id": s.spip}),
+    ("GET", "/reports/unrecorded"): lambda s: ("/reports/unrecorded", None, {"spip_id": s.spip}),
 }
 # Routes about no SPIP in particular: only "own side" and "no token" apply.
 SIDELESS = {

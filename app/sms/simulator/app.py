@@ -11,8 +11,9 @@ See ``app.sms.providers.http`` for the format. On top of it the simulator offers
 * a down switch: ``down_for_seconds`` answers 503 to everything for that long;
 * delivery receipts POSTed to ``callback_url`` after ``receipt_delay_ms``, signed with the
   shared webhook secret, ``undelivered`` being the share reported undelivered;
-* bookkeeping: ``GET /_stats`` (accepted count per reference, totals, duplicates — references
-  accepted more than once — rejections by class, receipts sent/failed), ``POST /_reset``,
+* bookkeeping: ``GET /_stats`` (accepted count per reference, when each reference was last
+  accepted, totals, duplicates — references accepted more than once — rejections by class,
+  receipts sent/failed), ``POST /_reset``,
   ``POST /_control`` (change any setting above at runtime, e.g. ``{"down_for_seconds": 30}``),
   ``GET /_health``.
 """
@@ -95,6 +96,7 @@ class SimulatorState:
 
     def reset(self) -> None:
         self.accepted: Counter[str] = Counter()
+        self.accepted_at: dict[str, str] = {}  # reference -> last acceptance (ISO 8601, UTC)
         self.rejected: Counter[str] = Counter()
         self.receipts_sent = 0
         self.receipts_failed = 0
@@ -106,6 +108,7 @@ class SimulatorState:
     def stats(self) -> dict[str, Any]:
         return {
             "accepted": dict(self.accepted),
+            "accepted_at": dict(self.accepted_at),
             "accepted_total": sum(self.accepted.values()),
             "references": len(self.accepted),
             "duplicates": {ref: n for ref, n in self.accepted.items() if n > 1},
@@ -178,6 +181,7 @@ def create_app(config: SimulatorConfig | None = None) -> Starlette:
             return failure
         message_id = f"sim-{uuid.uuid4().hex}"
         state.accepted[payload["reference"]] += 1
+        state.accepted_at[payload["reference"]] = clock.utcnow().isoformat()
         if payload.get("callback_url") and cfg.webhook_secret:
             _schedule_receipt(state, message_id, payload["reference"], payload["callback_url"])
         segments = analyze(payload["body"]).segments

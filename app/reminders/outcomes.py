@@ -1,0 +1,170 @@
+"""Writing back what happened to a message the dispatcher tried to send.
+
+One transaction per message, after the network call:
+
+* the notification row is updated only if this worker still holds its lease (otherwise another
+  worker owns the row now, and its outcome will be written by that worker);
+* every provider attempt (accepted, temporary, throttled, permanent, skipped) becomes a
+  ``notification_attempt`` row — even when the lease was lost: the attempts happened;
+* on success, every provider message id becomes a ``notification_part`` row and receipts that
+  arrived first (pending) are applied at once;
+* on a permanent error, the person's number is flagged for the agent (``phone_problem``), if it
+  is still the number the message went to.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.core.clock import utcnow
+from app.db import session_scope
+from app.models import Notification, NotificationAttempt, NotificationStatus, Person
+from app.reminders import delivery
+from app.sms.base import (
+    Attempt,
+    AttemptOutcome,
+    PermanentError,
+    SmsError,
+    SubmitResult,
+    ThrottledError,
+)
+
+log = logging.getLogger("convoc.dispatcher")
+
+SENDING = NotificationStatus.sending.value
+# A permanent error raised by the gateway itself, not by a provider about this number.
+NOT_ABOUT_THE_NUMBER = frozenset({"message_unsupported"})
+
+
+@dataclass(frozen=True)
+class Target:
+    """The row being recorded, and whom the message went to."""
+
+    notification_id: int
+    worker_id: str
+    person_id: int
+    phone: str
+
+
+def attempts_of(outcome: SubmitResult | BaseException) -> tuple[Attempt, ...]:
+    """The provider attempts behind a result or an error.
+
+    The gateway fills them; a bare provider (tests, tools) does not, so one attempt is inferred
+    from the result or the error's class.
+    """
+    if isinstance(outcome, SubmitResult):
+        return outcome.attempts or (Attempt(outcome.provider, AttemptOutcome.accepted),)
+    if not isinstance(outcome, SmsError):
+        return ()
+    if outcome.attempts:
+        return outcome.attempts
+    if outcome.provider is None:
+        return ()
+    if isinstance(outcome, PermanentError):
+        kind = AttemptOutcome.permanent
+    elif isinstance(outcome, ThrottledError):
+        kind = AttemptOutcome.throttled
+    else:
+        kind = AttemptOutcome.temporary
+    return (Attempt(outcome.provider, kind, outcome.code),)
+
+
+def error_text(exc: BaseException) -> str:
+    code = exc.code if isinstance(exc, SmsError) and exc.code else type(exc).__name__
+    return code[:200]
+
+
+async def record(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    target: Target,
+    *,
+    attempts: Sequence[Attempt] = (),
+    sent: SubmitResult | None = None,
+    permanent: PermanentError | None = None,
+    values: Mapping[str, Any],
+) -> bool:
+    """Write the outcome (``values``: notification columns) if this worker still holds the
+    lease; see the module docstring."""
+    async with session_scope(sessionmaker) as session:
+        now = utcnow()
+        result = await session.execute(
+            update(Notification)
+            .where(
+                Notification.id == target.notification_id,
+                Notification.status == SENDING,
+                Notification.lease_owner == target.worker_id,
+            )
+            .values(lease_owner=None, updated_at=now, **values)
+        )
+        held = bool(result.rowcount)  # type: ignore[attr-defined]
+        await _add_attempts(session, target.notification_id, attempts, held=held)
+        if not held:
+            log.warning("dispatcher.lease_lost notification=%s", target.notification_id)
+            return False
+        if sent is not None:
+            await delivery.record_parts(
+                session,
+                notification_id=target.notification_id,
+                provider=sent.provider,
+                message_ids=sent.message_ids,
+            )
+        if permanent is not None:
+            await _flag_phone(session, target, permanent)
+    return True
+
+
+async def _add_attempts(
+    session: AsyncSession, notification_id: int, attempts: Sequence[Attempt], *, held: bool
+) -> None:
+    if not attempts:
+        return
+    if not held and await session.get(Notification, notification_id) is None:
+        return  # the row is gone (its convocation was deleted): nothing to attach them to
+    now = utcnow()
+    await session.execute(
+        insert(NotificationAttempt),
+        [
+            {
+                "notification_id": notification_id,
+                "provider": a.provider[:30],
+                "outcome": a.outcome.value,
+                "error_code": a.error_code[:60] if a.error_code else None,
+                "latency_ms": a.latency_ms,
+                "created_at": now,
+            }
+            for a in attempts
+        ],
+    )
+
+
+def phone_problem_code(error: PermanentError) -> str | None:
+    """``<provider>:<code>`` for the agent, or ``None`` when the number is not to blame."""
+    if error.code in NOT_ABOUT_THE_NUMBER:
+        return None
+    provider = error.provider or "sms"
+    return f"{provider}:{error.code or 'refused'}"[:60]
+
+
+async def _flag_phone(session: AsyncSession, target: Target, error: PermanentError) -> None:
+    problem = phone_problem_code(error)
+    if problem is None:
+        return
+    # Only the number the message went to: if the agent changed it meanwhile, it is not flagged.
+    await session.execute(
+        update(Person)
+        .where(Person.id == target.person_id, Person.phone == target.phone)
+        .values(phone_problem=problem, phone_problem_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    log.warning(
+        "sms.phone_flagged person=%s notification=%s problem=%s",
+        target.person_id,
+        target.notification_id,
+        problem,
+    )

@@ -1,0 +1,1 @@
+"""Attendance and SMS reports for SPIP managers, computed in the database."""

@@ -1,0 +1,207 @@
+"""Attendance reports: closed months from the aggregates, the rest from live data."""
+
+from __future__ import annotations
+
+import calendar
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import delete, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.core.clock import utcnow
+from app.core.sqlfunc import local_date, month_key
+from app.db import create_engine, create_sessionmaker, session_scope
+from app.models import Appointment, AttendanceMonthly, AttendanceMonthRefresh, Spip
+from app.reports import queries
+from app.reports.queries import OUTCOMES, REMINDER_OUTCOMES, Cell, GroupBy
+from app.reports.schemas import AttendanceReport, AttendanceRow, Counts
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    year, number = (int(part) for part in month.split("-"))
+    return date(year, number, 1), date(year, number, calendar.monthrange(year, number)[1])
+
+
+def months_between(start: date, end: date) -> list[str]:
+    months, cursor = [], date(start.year, start.month, 1)
+    while cursor <= end:
+        months.append(f"{cursor:%Y-%m}")
+        cursor = (cursor + timedelta(days=32)).replace(day=1)
+    return months
+
+
+async def _covered_months(
+    session: AsyncSession, start: date, end: date, now: datetime
+) -> list[str]:
+    """Whole months of the period that are closed everywhere and present in the aggregates."""
+    closed_before = (now - timedelta(days=1)).date().replace(day=1)
+    candidates = [
+        m
+        for m in months_between(start, end)
+        if month_bounds(m)[0] >= start
+        and month_bounds(m)[1] <= end
+        and month_bounds(m)[1] < closed_before
+    ]
+    if not candidates:
+        return []
+    covered = await session.scalars(
+        select(AttendanceMonthRefresh.month).where(AttendanceMonthRefresh.month.in_(candidates))
+    )
+    return sorted(covered)
+
+
+async def _cells(
+    session: AsyncSession, *, spip_id: int | None, start: date, end: date, group_by: GroupBy
+) -> list[Cell]:
+    now = utcnow()
+    from_aggregates: list[str] = []
+    if group_by in ("month", "appointment_type"):
+        from_aggregates = await _covered_months(session, start, end, now)
+    cells: list[Cell] = []
+    if from_aggregates:
+        stmt = queries.aggregate_cells_stmt(
+            spip_id=spip_id, months=from_aggregates, group_by=group_by
+        )
+        cells += [Cell(*row) for row in await session.execute(stmt)]
+    # Live data for whatever the aggregates do not cover (partial or open months).
+    for live_start, live_end in _gaps(start, end, from_aggregates):
+        stmt = queries.live_cells_stmt(
+            spip_id=spip_id, start=live_start, end=live_end, group_by=group_by, now=now
+        )
+        cells += [Cell(*row) for row in await session.execute(stmt)]
+    return cells
+
+
+def _gaps(start: date, end: date, covered: list[str]) -> list[tuple[date, date]]:
+    gaps, cursor = [], start
+    for month in covered:
+        first, last = month_bounds(month)
+        if cursor < first:
+            gaps.append((cursor, first - timedelta(days=1)))
+        cursor = last + timedelta(days=1)
+    if cursor <= end:
+        gaps.append((cursor, end))
+    return gaps
+
+
+def _counts(values: dict[str, int]) -> Counts:
+    return Counts.from_counts({o: values.get(o, 0) for o in OUTCOMES})
+
+
+async def attendance(
+    session: AsyncSession, *, spip_id: int | None, start: date, end: date, group_by: GroupBy
+) -> AttendanceReport:
+    cells = await _cells(session, spip_id=spip_id, start=start, end=end, group_by=group_by)
+    per_row: dict[tuple[int, str], Table] = defaultdict(_table)
+    per_key: dict[str, Table] = defaultdict(_table)
+    overall = _table()
+    for cell in cells:
+        for table in (
+            per_row[(cell.spip_id, str(cell.key))],
+            per_key[str(cell.key)],
+            overall,
+        ):
+            table[cell.reminder_outcome][cell.outcome] += cell.count
+    codes = {sid: code for sid, code in await session.execute(select(Spip.id, Spip.code))}
+    return AttendanceReport(
+        spip_id=spip_id,
+        start=start,
+        end=end,
+        group_by=group_by,
+        rows=[_row(sid, codes.get(sid), key, t) for (sid, key), t in sorted(per_row.items())],
+        totals=[]
+        if spip_id is not None
+        else [_row(None, None, key, t) for key, t in sorted(per_key.items())],
+        total=_row(None, None, "total", overall),
+    )
+
+
+Table = dict[str, dict[str, int]]  # reminder outcome -> outcome -> count
+
+
+def _table() -> Table:
+    return defaultdict(lambda: defaultdict(int))
+
+
+def _row(spip_id: int | None, code: str | None, key: str, by_reminder: Table) -> AttendanceRow:
+    merged: dict[str, int] = defaultdict(int)
+    for outcomes in by_reminder.values():
+        for outcome, n in outcomes.items():
+            merged[outcome] += n
+    return AttendanceRow(
+        spip_id=spip_id,
+        spip_code=code,
+        key=key,
+        counts=_counts(merged),
+        by_reminder={r: _counts(dict(by_reminder.get(r, {}))) for r in REMINDER_OUTCOMES},
+    )
+
+
+async def rebuild(session: AsyncSession, *, months: list[str] | None = None) -> list[str]:
+    """Recompute the aggregates of closed months (all months with convocations by default)."""
+    now = utcnow()
+    closed_before = f"{(now - timedelta(days=1)).date():%Y-%m}"
+    if months is None:
+        day = local_date(Appointment.starts_at, Spip.timezone)
+        found = await session.scalars(
+            select(month_key(day)).join(Spip, Spip.id == Appointment.spip_id).distinct()
+        )
+        months = sorted(m for m in found if m)
+    months = [m for m in months if m < closed_before]
+    for month in months:
+        first, last = month_bounds(month)
+        await session.execute(delete(AttendanceMonthly).where(AttendanceMonthly.month == month))
+        live = (
+            queries.live_cells_stmt(spip_id=None, start=first, end=last, group_by="month", now=now)
+            .add_columns(Appointment.appointment_type_id)
+            .group_by(Appointment.appointment_type_id)
+        )
+        rows = [
+            {
+                "spip_id": spip_id,
+                "month": key,
+                "outcome": outcome,
+                "reminder_outcome": reminder,
+                "count": count,
+                "appointment_type_id": type_id,
+                "refreshed_at": now,
+            }
+            for spip_id, key, outcome, reminder, count, type_id in await session.execute(live)
+        ]
+        if rows:
+            await session.execute(insert(AttendanceMonthly), rows)
+        await session.execute(
+            delete(AttendanceMonthRefresh).where(AttendanceMonthRefresh.month == month)
+        )
+        session.add(AttendanceMonthRefresh(month=month, refreshed_at=now))
+    await session.flush()
+    return months
+
+
+async def rebuild_recent(session: AsyncSession, *, months_back: int = 7) -> list[str]:
+    """The daily job: outcomes may be recorded up to six months late, so refresh that far back.
+
+    Several workers may run it at once: on PostgreSQL only the one holding the lock does.
+    """
+    if (await session.connection()).dialect.name == "postgresql":
+        got = await session.scalar(text("SELECT pg_try_advisory_xact_lock(7201730001)"))
+        if not got:
+            return []
+    today = utcnow().date()
+    index = today.year * 12 + today.month - 1 - months_back
+    start = date(index // 12, index % 12 + 1, 1)
+    return await rebuild(session, months=months_between(start, today))
+
+
+async def rebuild_command(settings: Settings, *, months: list[str] | None) -> str:
+    engine = create_engine(settings)
+    try:
+        async with session_scope(create_sessionmaker(engine)) as session:
+            done = await rebuild(session, months=months)
+    finally:
+        await engine.dispose()
+    if not done:
+        return "Aucun mois clos à recalculer."
+    return f"Agrégats recalculés pour {len(done)} mois : {done[0]} … {done[-1]}."

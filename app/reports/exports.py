@@ -1,0 +1,163 @@
+"""CSV for French spreadsheets, and the attendance chart."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+from matplotlib import rc_context
+from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
+
+from app.reports.schemas import (
+    AttendanceReport,
+    AttendanceRow,
+    Counts,
+    SmsReport,
+    UnrecordedReport,
+)
+
+REMINDER_LABELS = {
+    "delivered": "rappel distribué",
+    "sent_no_receipt": "envoyé sans accusé",
+    "failed_or_skipped": "échec ou non envoyé",
+    "no_reminder": "sans rappel",
+}
+
+
+def _number(value: float | None, *, percent: bool = False) -> str:
+    """A French decimal: comma separator; empty when undefined."""
+    if value is None:
+        return ""
+    if percent:
+        value *= 100
+    return f"{value:.1f}".replace(".", ",")
+
+
+def _csv(header: list[str], rows: list[list[object]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    # UTF-8 with BOM: what French spreadsheets need to read accents correctly.
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def attendance_csv(report: AttendanceReport) -> bytes:
+    header = [
+        "SPIP", "Période", "Honorées", "Non honorées", "Excusées", "Non renseignées",
+        "À venir", "Annulées", "Reportées", "Taux de présence (%)", "Part non renseignée (%)",
+    ] + [f"Taux de présence, {label} (%)" for label in REMINDER_LABELS.values()]  # fmt: skip
+    lines = [_row_cells(r) for r in report.rows] + [_row_cells(report.total)]
+    return _csv(header, lines)
+
+
+def _row_cells(row: AttendanceRow) -> list[object]:
+    c = row.counts
+    return [
+        row.spip_code or ("Total" if row.key == "total" else "Tous"),
+        "Total" if row.key == "total" else row.key,
+        c.honored,
+        c.missed,
+        c.excused,
+        c.unrecorded,
+        c.upcoming,
+        c.cancelled,
+        c.rescheduled,
+        _number(c.attendance_rate, percent=True),
+        _number(c.unrecorded_share, percent=True),
+    ] + [_number(row.by_reminder[k].attendance_rate, percent=True) for k in REMINDER_LABELS]
+
+
+def sms_csv(report: SmsReport) -> bytes:
+    header = ["Fournisseur", "Type", "Statut", "Messages", "Segments"]
+    rows: list[list[object]] = [
+        [r.provider or "", r.kind, r.status, r.messages, r.segments] for r in report.rows
+    ]
+    rows.append([])
+    rows.append(["Fournisseur", "Acceptés", "Distribués", "Taux de distribution (%)",
+                 "Segments", "Coût estimé (€)", "Délai médian de distribution (s)"])  # fmt: skip
+    rows += [
+        [p.provider, p.sent, p.delivered, _number(p.delivery_rate, percent=True), p.segments,
+         _number(p.estimated_cost_eur), _number(p.median_seconds_to_delivery)]
+        for p in report.providers
+    ]  # fmt: skip
+    return _csv(header, rows)
+
+
+def unrecorded_csv(report: UnrecordedReport) -> bytes:
+    return _csv(
+        ["Agent", "Convocations sans issue", "La plus ancienne"],
+        [[r.agent_name or "Sans agent", r.count, r.oldest_starts_at] for r in report.rows],
+    )
+
+
+# The usual French abbreviations, for axis labels.
+SHORT_MONTHS = (
+    "janv.", "févr.", "mars", "avr.", "mai", "juin",
+    "juil.", "août", "sept.", "oct.", "nov.", "déc.",
+)  # fmt: skip
+
+
+def _month_label(key: str) -> str:
+    """'2027-01' → 'janv. 2027'."""
+    year, month = key.split("-")
+    return f"{SHORT_MONTHS[int(month) - 1]} {year}"
+
+
+def _without_delivered(row: AttendanceRow) -> float | None:
+    others = [row.by_reminder[k] for k in ("sent_no_receipt", "failed_or_skipped", "no_reminder")]
+    honored = sum(c.honored for c in others)
+    missed = sum(c.missed for c in others)
+    return Counts.from_counts({"honored": honored, "missed": missed}).attendance_rate
+
+
+def attendance_chart(report: AttendanceReport, *, title: str, fmt: str) -> bytes:
+    """Monthly attendance rate, with and without a delivered reminder, as SVG or PNG."""
+    rows = report.rows if report.spip_id is not None else report.totals
+    labels = [_month_label(r.key) for r in rows]
+    series = {
+        "Avec un rappel distribué": [r.by_reminder["delivered"].attendance_rate for r in rows],
+        "Sans rappel distribué": [_without_delivered(r) for r in rows],
+        "Ensemble": [r.counts.attendance_rate for r in rows],
+    }
+    fig = Figure(figsize=(9, 4.8), dpi=110)  # no pyplot: no global state, safe in a server
+    ax = fig.subplots()
+    styles = {
+        "Avec un rappel distribué": ("#000091", "-"),
+        "Sans rappel distribué": ("#e1000f", "-"),
+        "Ensemble": ("#666666", "--"),
+    }
+    for name, values in series.items():
+        color, line = styles[name]
+        points = [(i, v) for i, v in enumerate(values) if v is not None]
+        if points:
+            ax.plot(
+                [p[0] for p in points],
+                [p[1] for p in points],
+                line,
+                marker="o",
+                color=color,
+                label=name,
+                linewidth=2,
+            )
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_ylabel("Taux de présence (honorées / (honorées + non honorées))")
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="lower right")
+    if not labels:
+        ax.text(0.5, 0.5, "Aucune convocation sur la période", ha="center", transform=ax.transAxes)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    # Keep SVG text as text: smaller, selectable, readable by screen readers.
+    with rc_context({"svg.fonttype": "none"}):
+        fig.savefig(buffer, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
+    return buffer.getvalue()
+
+
+def period_title(start: date, end: date) -> str:
+    return f"du {start:%d/%m/%Y} au {end:%d/%m/%Y}"

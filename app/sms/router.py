@@ -1,0 +1,145 @@
+"""Delivery receipts webhook: ``POST|GET /api/v1/sms/receipts/{provider}[/{token}]``.
+
+Called by SMS providers, not by agents: no agent token (``PUBLIC``), each provider's own proof
+instead — the ``http`` provider's HMAC signature, Twilio's signature, the secret path token
+(compared in constant time) for Brevo, which signs nothing. Order of checks, and nothing is
+written before the last one passes:
+
+1. the provider must be configured and able to send receipts, else 404 ``unknown_provider``;
+2. the request must be authentic (``verify``), else 401 ``receipt_not_authenticated``;
+3. it must be readable (``parse_receipts``), else 400 ``invalid_receipt`` — a batch with one
+   unreadable item is refused whole.
+
+Then every receipt is applied (``app.reminders.delivery``): statuses only move forward, and a
+receipt for a message id not recorded yet is kept until it appears.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel, Field
+
+from app.agents.deps import PUBLIC
+from app.core.errors import AppError, NotFound
+from app.core.responses import error_responses
+from app.db import SessionDep
+from app.reminders import delivery as delivery_service
+from app.sms.base import ReceiptError, SmsProvider
+from app.sms.config import get_sms_settings
+from app.sms.gateway import SmsGateway
+from app.sms.receipts import receipt_request_from
+
+log = logging.getLogger("convoc.sms.receipts")
+
+router = APIRouter(prefix="/sms", tags=["SMS"])
+
+# No length limits: anything that is not a configured provider is a 404, any wrong token a 401.
+ProviderName = Annotated[str, Path(description="Fournisseur, par ex. http")]
+Token = Annotated[str, Path(description="Jeton secret des accusés (CONVOC_SMS_RECEIPT_TOKEN)")]
+
+
+class UnknownProvider(NotFound):
+    code = "unknown_provider"
+    message = "Fournisseur SMS inconnu ou sans accusés de réception sur ce serveur."
+
+
+class ReceiptNotAuthenticated(AppError):
+    code = "receipt_not_authenticated"
+    status_code = 401
+    message = "Accusé de réception refusé : signature ou jeton invalide."
+
+
+class InvalidReceipt(AppError):
+    code = "invalid_receipt"
+    status_code = 400
+    message = "Accusé de réception illisible."
+
+
+class ReceiptAck(BaseModel):
+    applied: int = Field(description="Accusés qui ont fait avancer un statut")
+    ignored: int = Field(description="Doublons ou nouvelles plus anciennes que l'état connu")
+    pending: int = Field(description="Message pas encore enregistré : accusé gardé pour plus tard")
+
+
+def receipt_gateway(request: Request) -> SmsGateway:
+    """The configured providers, built once per application from ``CONVOC_SMS_*``.
+
+    Only their ``verify`` and ``parse_receipts`` are used here: no request ever goes out, so
+    their HTTP clients open no connection. Tests install their own on ``app.state``.
+    """
+    gateway: SmsGateway | None = getattr(request.app.state, "sms_gateway", None)
+    if gateway is None:
+        gateway = SmsGateway.from_settings(get_sms_settings())
+        request.app.state.sms_gateway = gateway
+    return gateway
+
+
+def _provider(request: Request, name: str) -> SmsProvider:
+    gateway = receipt_gateway(request)
+    if name not in gateway.provider_names:
+        raise UnknownProvider()
+    provider = gateway.provider(name)
+    if not provider.capabilities.receipts:
+        raise UnknownProvider()
+    return provider
+
+
+async def _receive(
+    request: Request, session: SessionDep, provider_name: str, token: str | None
+) -> ReceiptAck:
+    provider = _provider(request, provider_name)
+    try:
+        receipt_request = await receipt_request_from(request, path_token=token)
+    except ReceiptError as exc:
+        raise InvalidReceipt(f"Accusé de réception illisible : {exc}.") from None
+    if not provider.verify(receipt_request):
+        log.warning("sms.receipt_refused provider=%s reason=not_authenticated", provider.name)
+        raise ReceiptNotAuthenticated()
+    try:
+        receipts = provider.parse_receipts(receipt_request)
+    except ReceiptError as exc:
+        log.warning("sms.receipt_refused provider=%s reason=unreadable", provider.name)
+        raise InvalidReceipt(f"Accusé de réception illisible : {exc}.") from None
+    outcome = await delivery_service.apply_receipts(
+        session, provider=provider.name, receipts=receipts
+    )
+    log.info(
+        "sms.receipts provider=%s applied=%s ignored=%s pending=%s",
+        provider.name,
+        outcome.applied,
+        outcome.ignored,
+        outcome.pending,
+    )
+    return ReceiptAck(applied=outcome.applied, ignored=outcome.ignored, pending=outcome.pending)
+
+
+_RESPONSES = error_responses(400, 401, 404)
+
+
+@router.api_route(
+    "/receipts/{provider}",
+    methods=["POST", "GET"],
+    response_model=ReceiptAck,
+    responses=_RESPONSES,
+    dependencies=[PUBLIC],
+)
+async def receipts(provider: ProviderName, request: Request, session: SessionDep) -> ReceiptAck:
+    """Delivery receipts from a provider that signs its callbacks (http, Twilio)."""
+    return await _receive(request, session, provider, None)
+
+
+@router.api_route(
+    "/receipts/{provider}/{token}",
+    methods=["POST", "GET"],
+    response_model=ReceiptAck,
+    responses=_RESPONSES,
+    dependencies=[PUBLIC],
+)
+async def receipts_with_token(
+    provider: ProviderName, token: Token, request: Request, session: SessionDep
+) -> ReceiptAck:
+    """Delivery receipts with the secret token in the URL (required for Brevo)."""
+    return await _receive(request, session, provider, token)
