@@ -10,7 +10,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 	>/dev/null 2>&1 && echo $$p && break; done)
 
-.PHONY: install run migrate demo serve lint format test test-sqlite test-postgres clean
+.PHONY: install run migrate demo serve lint format test test-sqlite test-postgres bench clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 ou plus récent est requis."; exit 1; }
@@ -50,6 +50,10 @@ test-sqlite: install
 
 test-postgres: install
 	CONVOC_TEST_BACKENDS=postgres $(BIN)/pytest
+
+## make bench: every benchmark on PostgreSQL (long: minutes), then a table against the targets
+bench: install
+	$(BIN)/python -m bench.run_all
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
