@@ -30,6 +30,7 @@ class Permission(StrEnum):
     policy_read = "policy:read"
     policy_write = "policy:write"
     template_write = "template:write"
+    national_template_write = "template:national"  # national administrators only
     report_read = "report:read"
     audit_read = "audit:read"
     history_read = "history:read"

@@ -185,13 +185,16 @@ class ReminderPolicy(IdMixin, TimestampMixin, Base):
 
 
 class MessageTemplate(IdMixin, TimestampMixin, Base):
-    """A SPIP's wording for one kind of SMS, optionally for one appointment type only."""
+    """The wording of one kind of SMS: national (no SPIP), or a SPIP's, optionally for one
+    appointment type only."""
 
     __tablename__ = "message_template"
 
-    # "<spip_id>:<type code or *>:<kind>": unique, and portable (NULLs never collide in UNIQUE).
+    # "<spip_id or *>:<type code or *>:<kind>": unique and portable (NULLs never collide).
     scope_key: Mapped[str] = mapped_column(String(100), unique=True)
-    spip_id: Mapped[int] = mapped_column(ForeignKey("spip.id", ondelete="CASCADE"), index=True)
+    spip_id: Mapped[int | None] = mapped_column(
+        ForeignKey("spip.id", ondelete="CASCADE"), index=True
+    )
     appointment_type_id: Mapped[int | None] = mapped_column(
         ForeignKey("appointment_type.id", ondelete="CASCADE")
     )

@@ -23,6 +23,7 @@ from app.reminders import planning, templates
 from app.reminders.schemas import (
     DaysBeforeRule,
     HoursBeforeRule,
+    NationalTemplateRead,
     ReminderPolicyBody,
     TemplateRead,
     parse_hhmm,
@@ -109,8 +110,11 @@ async def _check_type_codes(session: AsyncSession, codes: list[str]) -> None:
 # --- templates ------------------------------------------------------------------------------
 
 
-def scope_key(spip_id: int, type_code: str | None, kind: NotificationKind) -> str:
-    return f"{spip_id}:{type_code or '*'}:{kind.value}"
+def scope_key(spip_id: int | None, type_code: str | None, kind: NotificationKind) -> str:
+    return f"{spip_id or '*'}:{type_code or '*'}:{kind.value}"
+
+
+TemplateSource = Literal["default", "national", "spip", "appointment_type"]
 
 
 async def _type_id(session: AsyncSession, code: str | None) -> int | None:
@@ -124,21 +128,89 @@ async def _type_id(session: AsyncSession, code: str | None) -> int | None:
 
 async def effective_template(
     session: AsyncSession, *, spip_id: int, kind: NotificationKind, type_code: str | None
-) -> tuple[str, Literal["default", "spip", "appointment_type"]]:
-    """The wording in force and where it comes from: type-specific, SPIP-wide, or default."""
-    keys = [scope_key(spip_id, type_code, kind)] if type_code else []
-    keys.append(scope_key(spip_id, None, kind))
+) -> tuple[str, TemplateSource]:
+    """The wording in force and where it comes from, most specific first: the SPIP's for this
+    appointment type, the SPIP's, the national one (set by national administrators), the
+    built-in default."""
+    candidates: list[tuple[str, TemplateSource]] = [
+        (scope_key(spip_id, None, kind), "spip"),
+        (scope_key(None, None, kind), "national"),
+    ]
+    if type_code:
+        candidates.insert(0, (scope_key(spip_id, type_code, kind), "appointment_type"))
     rows = {
         t.scope_key: t.body
         for t in await session.scalars(
-            select(MessageTemplate).where(MessageTemplate.scope_key.in_(keys))
+            select(MessageTemplate).where(MessageTemplate.scope_key.in_([k for k, _ in candidates]))
         )
     }
-    if type_code and keys[0] in rows:
-        return rows[keys[0]], "appointment_type"
-    if keys[-1] in rows:
-        return rows[keys[-1]], "spip"
+    for key, source in candidates:
+        if key in rows:
+            return rows[key], source
     return templates.DEFAULT_TEMPLATES[kind], "default"
+
+
+async def national_template(session: AsyncSession, kind: NotificationKind) -> NationalTemplateRead:
+    stored = await session.scalar(
+        select(MessageTemplate.body).where(MessageTemplate.scope_key == scope_key(None, None, kind))
+    )
+    body = stored or templates.DEFAULT_TEMPLATES[kind]
+    worst = templates.render_info(
+        body, NATIONAL_LONGEST, gsm7_friendly=ReminderPolicyBody().gsm7_friendly
+    )
+    return NationalTemplateRead(
+        kind=kind,
+        body=body,
+        source="national" if stored else "default",
+        max_segments=ReminderPolicyBody().max_segments,
+        encoding=worst.info.encoding,
+        segments=worst.info.segments,
+    )
+
+
+async def save_national_template(
+    session: AsyncSession, *, kind: NotificationKind, body: str, agent_id: int | None
+) -> NationalTemplateRead:
+    """The wording every SPIP uses until it sets its own (national administrators only)."""
+    templates.validate(body)
+    templates.check_segment_cap(
+        body,
+        NATIONAL_LONGEST,
+        gsm7_friendly=ReminderPolicyBody().gsm7_friendly,
+        max_segments=ReminderPolicyBody().max_segments,
+    )
+    key = scope_key(None, None, kind)
+    row = await session.scalar(select(MessageTemplate).where(MessageTemplate.scope_key == key))
+    if row is None:
+        row = MessageTemplate(scope_key=key, spip_id=None, kind=kind.value, body=body)
+        session.add(row)
+    row.body, row.updated_by_id = body, agent_id
+    await session.flush()
+    return await national_template(session, kind)
+
+
+async def delete_national_template(
+    session: AsyncSession, kind: NotificationKind
+) -> NationalTemplateRead:
+    row = await session.scalar(
+        select(MessageTemplate).where(MessageTemplate.scope_key == scope_key(None, None, kind))
+    )
+    if row is not None:
+        await session.delete(row)
+        await session.flush()
+    return await national_template(session, kind)
+
+
+# Generous worst cases for a template that any SPIP may use.
+NATIONAL_LONGEST: dict[str, str | None] = {
+    "rdv.date": templates.LONGEST_DATE,
+    "rdv.heure": templates.LONGEST_HOUR,
+    "lieu.nom": "x" * 40,
+    "lieu.adresse": "x" * 70,
+    "lieu.telephone": "x" * 14,
+    "lieu.lien_info": "x" * 40,
+    "spip.nom": "x" * 40,
+}
 
 
 async def longest_values(session: AsyncSession, spip: Spip) -> dict[str, str | None]:

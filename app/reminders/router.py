@@ -14,6 +14,7 @@ from app.db import SessionDep
 from app.models import Agent, NotificationKind
 from app.reminders import policies, service, templates
 from app.reminders.schemas import (
+    NationalTemplateRead,
     NotificationRead,
     PreviewRead,
     PreviewRequest,
@@ -145,6 +146,50 @@ async def delete_template(
 ) -> TemplateRead:
     """Go back to the SPIP-wide (or default) wording."""
     return await policies.delete_template(session, spip=spip, kind=kind, type_code=appointment_type)
+
+
+@router.get(
+    "/templates/{kind}",
+    response_model=NationalTemplateRead,
+    responses=AUTH | error_responses(422),
+)
+async def get_national_template(
+    kind: NotificationKind,
+    _: Annotated[Agent, Depends(Allowed(P.policy_read))],
+    session: SessionDep,
+) -> NationalTemplateRead:
+    """The national wording (or the built-in default) that SPIPs inherit."""
+    return await policies.national_template(session, kind)
+
+
+@router.put(
+    "/templates/{kind}",
+    response_model=NationalTemplateRead,
+    responses=AUTH | error_responses(422),
+)
+async def put_national_template(
+    kind: NotificationKind,
+    body: TemplateBody,
+    agent: Annotated[Agent, Depends(Allowed(P.national_template_write))],
+    session: SessionDep,
+) -> NationalTemplateRead:
+    return await policies.save_national_template(
+        session, kind=kind, body=body.body, agent_id=agent.id
+    )
+
+
+@router.delete(
+    "/templates/{kind}",
+    response_model=NationalTemplateRead,
+    responses=AUTH | error_responses(422),
+)
+async def delete_national_template(
+    kind: NotificationKind,
+    _: Annotated[Agent, Depends(Allowed(P.national_template_write))],
+    session: SessionDep,
+) -> NationalTemplateRead:
+    """Go back to the built-in default."""
+    return await policies.delete_national_template(session, kind)
 
 
 @router.post(

@@ -91,10 +91,19 @@ class TemplateRead(ReadModel):
     kind: NotificationKind
     appointment_type: str | None
     body: str
-    source: Literal["default", "spip", "appointment_type"]
+    source: Literal["default", "national", "spip", "appointment_type"]
     max_segments: int
     encoding: str = Field(description="Encodage de la version la plus longue")
     segments: int = Field(description="Nombre de SMS de la version la plus longue")
+
+
+class NationalTemplateRead(ReadModel):
+    kind: NotificationKind
+    body: str
+    source: Literal["default", "national"]
+    max_segments: int
+    encoding: str
+    segments: int
 
 
 class PreviewRequest(InputModel):

@@ -158,6 +158,13 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         None,
     ),
     ("POST", "/templates/preview"): lambda s: ("/templates/preview", {"spip_id": s.spip}, None),
+    ("GET", "/templates/{kind}"): lambda s: ("/templates/reminder", None, None),
+    ("PUT", "/templates/{kind}"): lambda s: (
+        "/templates/reminder",
+        {"body": "Rappel national le {rdv.date} à {rdv.heure}."},
+        None,
+    ),
+    ("DELETE", "/templates/{kind}"): lambda s: ("/templates/reminder", None, None),
     ("GET", "/audit"): lambda s: ("/audit", None, {"spip_id": s.spip}),
     ("GET", "/reports/attendance"): lambda s: ("/reports/attendance", None, {"spip_id": s.spip}),
     ("GET", "/reports/sms"): lambda s: ("/reports/sms", None, {"spip_id": s.spip}),
@@ -170,6 +177,9 @@ SIDELESS = {
     ("POST", "/spips"),
     ("GET", "/spips"),
     ("GET", "/appointment-types"),
+    ("GET", "/templates/{kind}"),
+    ("PUT", "/templates/{kind}"),
+    ("DELETE", "/templates/{kind}"),
 }
 
 

@@ -315,3 +315,36 @@ async def test_resend_after_the_phone_is_fixed(
     provider = ConsoleProvider()
     await tick(sessionmaker, provider, DispatchConfig(concurrency=1))
     assert [m.to for m, _ in provider.sent.messages] == ["+33612345678"]
+
+
+async def test_national_templates_are_inherited_and_for_national_admins(
+    client: httpx.AsyncClient, client_for: Any, session: AsyncSession, world: World
+) -> None:
+    from tests.factories import make_agent
+
+    national = await client.put(
+        "/templates/reminder", json={"body": "Rappel : {rdv.date} à {rdv.heure}."}
+    )
+    assert national.status_code == 200, national.text
+    assert national.json()["source"] == "national"
+    inherited = (await client.get(f"/spips/{world.spip.id}/templates/reminder")).json()
+    assert (inherited["source"], inherited["body"]) == (
+        "national",
+        "Rappel : {rdv.date} à {rdv.heure}.",
+    )
+    await client.put(
+        f"/spips/{world.spip.id}/templates/reminder", json={"body": "Local {rdv.date}"}
+    )
+    assert (await client.get(f"/spips/{world.spip.id}/templates/reminder")).json()[
+        "source"
+    ] == "spip"
+    local_admin = await make_agent(session, world.spip, role="local_admin")
+    await session.commit()
+    async with client_for(local_admin) as as_local:
+        refused = await as_local.put("/templates/reminder", json={"body": "Rappel {rdv.date}"})
+        assert refused.status_code == 403
+        assert (await as_local.get("/templates/reminder")).json()["source"] == "national"
+    bad = await client.put("/templates/reminder", json={"body": "Bonjour {personne.prenom}"})
+    assert bad.json()["error"] == "unknown_placeholder"
+    reverted = await client.delete("/templates/reminder")
+    assert reverted.json()["source"] == "default"
