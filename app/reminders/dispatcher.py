@@ -154,9 +154,22 @@ async def _prepare(
     Returns what to send, or the outcome when the row was settled without sending (skipped,
     cancelled, deferred to the next window, expired).
     """
-    n = await session.get_one(Notification, notification_id)
-    if n.lease_owner != config.worker_id or n.status != SENDING:
-        return "skipped"  # another worker took it over
+    # Renew the lease, atomically and only if this worker still holds it: a slow batch must not
+    # let another worker take the row over between this check and the send.
+    renewed = await session.scalar(
+        update(Notification)
+        .where(
+            Notification.id == notification_id,
+            Notification.status == SENDING,
+            Notification.lease_owner == config.worker_id,
+        )
+        .values(lease_expires_at=utcnow() + config.lease)
+        .returning(Notification.id)
+        .execution_options(synchronize_session=False)
+    )
+    if renewed is None:
+        return "skipped"  # another worker took it over after our lease ran out
+    n = await session.get_one(Notification, notification_id, populate_existing=True)
     appointment = await session.get_one(Appointment, n.appointment_id)
     person = await session.get_one(Person, appointment.person_id)
     place = await session.get_one(Place, appointment.place_id)
