@@ -24,7 +24,7 @@ from app.config import Settings
 from app.core import clock
 from app.db import create_engine, create_sessionmaker
 from app.reports import attendance
-from bench.common import machine, recreate_database, run, save, timed
+from bench.common import database_url, machine, recreate_database, run, save, timed
 
 ZONES = [
     "Europe/Paris", "America/Cayenne", "Indian/Reunion", "Indian/Mayotte", "America/Guadeloupe",
@@ -86,10 +86,17 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--convocations", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--reuse", action="store_true", help="time the database filled by an earlier run"
+    )
     args = parser.parse_args()
-    url = await recreate_database("convoc_bench_reports")
-    await asyncio.to_thread(run_migrations, url)
-    fill_seconds = await fill(url, args.convocations)
+    fill_seconds = 0.0
+    if args.reuse:
+        url = database_url("convoc_bench_reports")
+    else:
+        url = await recreate_database("convoc_bench_reports")
+        await asyncio.to_thread(run_migrations, url)
+        fill_seconds = await fill(url, args.convocations)
     clock.set_clock(lambda: NOW)
     settings = Settings(env="test", secret_key="b" * 40, database_url=url)
     engine = create_engine(settings)
