@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     login_rate_window_minutes: int = Field(default=5, ge=1, le=24 * 60)
     # Estimated price of one SMS segment, for the SMS report (euros).
     sms_price_per_segment_eur: float = Field(default=0.045, ge=0, le=10)
+    # Request bodies larger than this are refused with 413 (the largest legitimate one is a
+    # template or a person: a few kilobytes).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=100 * 1024 * 1024)
     # Convocations may be booked at most this far ahead (guards against typos such as year 2207).
     max_booking_horizon_days: int = Field(default=730, ge=1)
 

@@ -17,7 +17,9 @@ from app.agents.router import router as agents_router
 from app.appointments.router import router as appointments_router
 from app.audit.router import router as audit_router
 from app.config import Settings, get_settings
+from app.core import openapi
 from app.core.errors import AppError
+from app.core.request_guard import RequestGuard
 from app.core.validation import field_errors, top_code
 from app.db import create_engine, create_sessionmaker
 from app.health.router import router as health_router
@@ -93,11 +95,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.sessionmaker = None
+    app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes)
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health_router, include_in_schema=False)  # for load balancers
     _add_exception_handlers(app)
+    openapi.install(app)
     return app
+
+
+_OUT_OF_RANGE = "Valeur hors des limites acceptées (date, nombre ou caractère invalide)."
+
+
+def _is_data_exception(exc: DBAPIError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith("22")
 
 
 def _error(status: int, code: str, detail: str, **extra: object) -> JSONResponse:
@@ -120,6 +132,8 @@ def _add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code, detail = _HTTP_CODES.get(exc.status_code, ("http_error", "Requête refusée."))
+        if exc.status_code == 413 and isinstance(exc.detail, str):
+            detail = exc.detail  # the request guard's French message, with the limit
         return JSONResponse(
             {"error": code, "detail": detail},
             status_code=exc.status_code,
@@ -134,12 +148,23 @@ def _add_exception_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        if _is_data_exception(exc):
+            # SQLSTATE class 22: the value sent cannot be stored (NUL byte, out-of-range number
+            # or date) — the client's mistake, not the server's.
+            log.warning("db.data_exception path=%s", request.url.path)
+            return _error(422, "invalid_value", _OUT_OF_RANGE)
         if not (exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)):
             return await _unexpected(request, exc)
         log.error("db.unavailable path=%s error=%s", request.url.path, type(exc.orig).__name__)
         return _error(
             503, "service_unavailable", "La base de données est momentanément indisponible."
         )
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> JSONResponse:
+        # Date arithmetic on absurd input (year 9999 plus an offset, a day after 9999-12-31).
+        log.warning("api.overflow path=%s", request.url.path)
+        return _error(422, "invalid_value", _OUT_OF_RANGE)
 
     @app.exception_handler(OSError)
     async def _os_error(request: Request, exc: OSError) -> JSONResponse:

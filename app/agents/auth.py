@@ -118,18 +118,23 @@ async def resolve(
 ) -> tuple[Agent, AccessToken]:
     """The agent behind a bearer token, or 401 (unknown, revoked, idle or expired)."""
     now = utcnow()
-    row = await session.scalar(
-        select(AccessToken).where(AccessToken.token_hash == _digest(token, settings))
-    )
+    # Token and agent in one query: this runs on every authenticated request.
+    found = (
+        await session.execute(
+            select(AccessToken, Agent)
+            .join(Agent, Agent.id == AccessToken.agent_id)
+            .where(AccessToken.token_hash == _digest(token, settings))
+        )
+    ).first()
+    if found is None:
+        raise Unauthenticated()
+    row, agent = found
     if (
-        row is None
-        or row.revoked_at is not None
+        row.revoked_at is not None
         or now >= row.expires_at
         or now >= row.last_used_at + timedelta(minutes=settings.token_idle_minutes)
+        or not agent.active
     ):
-        raise Unauthenticated()
-    agent = await session.get(Agent, row.agent_id)
-    if agent is None or not agent.active:
         raise Unauthenticated()
     if now - row.last_used_at >= TOUCH_EVERY:
         row.last_used_at = now

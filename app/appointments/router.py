@@ -21,7 +21,7 @@ from app.appointments.schemas import (
 )
 from app.core.pagination import Page, PageParams
 from app.core.responses import error_responses
-from app.core.schemas import IdQuery, page_params
+from app.core.schemas import IdQuery, IsoText, page_params
 from app.db import SessionDep
 from app.models import Agent, AppointmentStatus
 from app.persons import service as person_service
@@ -43,7 +43,7 @@ def _day_or_instant(value: object) -> object:
     return value
 
 
-PeriodBound = Annotated[datetime | date | None, BeforeValidator(_day_or_instant)]
+PeriodBound = Annotated[datetime | date | None, IsoText, BeforeValidator(_day_or_instant)]
 
 
 @router.get("/appointment-types", response_model=list[AppointmentTypeRead], responses=AUTH)

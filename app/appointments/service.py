@@ -187,7 +187,15 @@ async def book(
     await reminder_service.on_booked(
         session, appointment=appointment, send_summons=data.send_summons, agent_id=created_by_id
     )
-    return (await _views(session, [appointment]))[0]
+    # The place and type are at hand and a new convocation has no successor: one query, not four.
+    upcoming = await reminder_service.next_notification_at(session, [appointment.id])
+    return AppointmentView(
+        appointment=appointment,
+        timezone=place.timezone,
+        type_code=appointment_type.code,
+        type_label=appointment_type.label,
+        next_notification_at=upcoming.get(appointment.id),
+    )
 
 
 async def cancel(session: AsyncSession, *, appointment: Appointment, notify: bool) -> Appointment:

@@ -13,7 +13,7 @@ from app.agents.deps import Allowed, ScopedAppointment, ScopedPerson
 from app.core.pagination import Page, PageParams
 from app.core.repository import paginate
 from app.core.responses import error_responses
-from app.core.schemas import IdQuery, ReadModel, page_params
+from app.core.schemas import IdQuery, ReadModel, UtcInstant, page_params
 from app.db import SessionDep
 from app.models import Agent, AuditEvent
 from app.spips.errors import SpipNotFound
@@ -60,8 +60,10 @@ async def audit_log(
     entity: Annotated[str | None, Query(max_length=40)] = None,
     entity_id: IdQuery = None,
     agent_id: IdQuery = None,
-    since: Annotated[datetime | None, Query(alias="from")] = None,
-    until: Annotated[datetime | None, Query(alias="to")] = None,
+    since: Annotated[
+        UtcInstant | None, Query(alias="from", description="Instant (UTC sans décalage)")
+    ] = None,
+    until: Annotated[UtcInstant | None, Query(alias="to")] = None,
 ) -> Page[AuditEventRead]:
     """The audit trail of one's SPIP (all SPIPs for national administrators)."""
     stmt = select(AuditEvent)

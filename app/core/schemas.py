@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from app.core.localtime import is_valid_timezone
@@ -17,13 +27,38 @@ class InputModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_nul(cls, value: Any) -> Any:
+        """PostgreSQL cannot store U+0000 in text, and no agent types one: refuse it here."""
+        if _has_nul(value):
+            raise PydanticCustomError("nul_character", NUL_MESSAGE)
+        return value
+
     def patch_values(self, *, nullable: frozenset[str] = frozenset()) -> dict[str, Any]:
         """PATCH semantics: fields sent are applied; null clears only fields that may be empty.
 
         Values are JSON-mode (URLs become strings) so they can go straight into a model.
         """
         sent = self.model_dump(mode="json", exclude_unset=True)
+        # ...except dates and times, which the database types want as Python objects.
+        for key, value in self.model_dump(exclude_unset=True).items():
+            if isinstance(value, date | time):
+                sent[key] = value
         return {k: v for k, v in sent.items() if v is not None or k in nullable}
+
+
+NUL_MESSAGE = "Le caractère nul (\\u0000) n'est pas accepté."
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return False
 
 
 class ReadModel(BaseModel):
@@ -42,6 +77,38 @@ def _check_timezone(value: str) -> str:
 TimezoneName = Annotated[
     str, StringConstraints(min_length=1, max_length=64), AfterValidator(_check_timezone)
 ]
+
+
+_ISO_START = re.compile(r"\s*\d{4}-\d{2}-\d{2}")
+
+
+def _iso_text(value: Any) -> Any:
+    """Dates and instants are written AAAA-MM-JJ[THH:MM…]: refuse the Unix timestamps and
+    other forms pydantic would otherwise read ("0.0" would be 1970-01-01)."""
+    if isinstance(value, str) and not _ISO_START.match(value):
+        raise PydanticCustomError("date_parsing", "Date invalide (AAAA-MM-JJ).")
+    return value
+
+
+IsoText = BeforeValidator(_iso_text)
+# A calendar day in a query: strictly AAAA-MM-JJ.
+DayQuery = Annotated[date, IsoText]
+
+
+def _as_utc(value: datetime) -> datetime:
+    """A naive value is read as UTC; an offset that pushes it off the calendar is refused."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise PydanticCustomError(
+            "datetime_out_of_range", "Date et heure hors des limites du calendrier."
+        ) from None
+
+
+# An instant in a query or a body: with an offset, or UTC without one.
+UtcInstant = Annotated[datetime, IsoText, AfterValidator(_as_utc)]
 # Ids are 32-bit integers in the database: refuse larger ones before they reach it.
 MAX_ID = 2_147_483_647
 IdRef = Annotated[int, Field(ge=1, le=MAX_ID)]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, get_args
+
+from pydantic_core.core_schema import ErrorType
 
 _MESSAGES = {
     "missing": "Champ obligatoire.",
@@ -38,7 +40,19 @@ _MESSAGES = {
     "url_scheme": "L'adresse web doit commencer par http:// ou https://.",
     "url_type": "Adresse web attendue.",
     "list_type": "Liste attendue.",
+    "finite_number": "Nombre fini attendu.",
+    "float_type": "Nombre attendu.",
+    "float_parsing": "Nombre attendu.",
+    "int_parsing_size": "Nombre trop grand.",
+    "string_unicode": "Texte invalide (UTF-8 attendu).",
+    "too_long": "Liste trop longue.",
+    "too_short": "Liste trop courte.",
+    "json_type": "JSON attendu.",
+    "timezone_aware": "Date et heure avec décalage UTC attendues.",
+    "timezone_naive": "Date et heure sans décalage UTC attendues.",
 }
+# Every error type pydantic itself raises: its English message must never reach an agent.
+_PYDANTIC_TYPES = frozenset(get_args(ErrorType))
 
 
 def _message(error: dict[str, Any]) -> str:
@@ -55,7 +69,7 @@ def _message(error: dict[str, Any]) -> str:
         elif kind in ("less_than_equal", "less_than") and ctx:
             message = f"Valeur trop grande (maximum {next(iter(ctx.values()))})."
         return message
-    if kind == "value_error" or (kind.endswith("_error") and kind not in _MESSAGES):
+    if kind in _PYDANTIC_TYPES or kind.endswith("_error"):
         return "Valeur invalide."
     # Our own PydanticCustomError types carry a French message already.
     return str(error.get("msg", "Valeur invalide."))
@@ -72,7 +86,7 @@ def field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
     ]
 
 
-BUILTIN_TYPES = frozenset(_MESSAGES)
+BUILTIN_TYPES = frozenset(_MESSAGES) | _PYDANTIC_TYPES
 
 
 def top_code(fields: list[dict[str, str]]) -> str:

@@ -60,7 +60,8 @@ class Notification(IdMixin, TimestampMixin, Base):
             sqlite_where=text("status = 'sending'"),
         ),
         Index("ix_notification_appointment_id_kind", "appointment_id", "kind"),
-        Index("ix_notification_provider_message_id", "provider", "provider_message_id"),
+        # No index on (provider, provider_message_id): receipts find their message through
+        # notification_part; one index fewer to maintain on every claim and every send.
     )
 
     appointment_id: Mapped[int] = mapped_column(ForeignKey("appointment.id", ondelete="CASCADE"))

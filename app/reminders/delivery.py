@@ -249,47 +249,70 @@ async def record_parts(
 ) -> int:
     """Store the ids the provider gave for a message just sent, then apply their pending
     receipts. Returns how many pending receipts were applied."""
+    return await record_parts_many(session, [(notification_id, provider, message_ids)])
+
+
+async def record_parts_many(
+    session: AsyncSession, sent: Sequence[tuple[int, str, Sequence[str]]]
+) -> int:
+    """``record_parts`` for several messages (notification id, provider, message ids) at once:
+    one insert, one look-up of pending receipts."""
     now = utcnow()
-    ids = list(dict.fromkeys(_cut(i, 100) or "" for i in message_ids if i))
-    if not ids:
+    rows = []
+    for notification_id, provider, message_ids in sent:
+        ids = list(dict.fromkeys(_cut(i, 100) or "" for i in message_ids if i))
+        rows += [
+            {
+                "notification_id": notification_id,
+                "provider": provider,
+                "provider_message_id": message_id,
+                "status": PartStatus.sent.value,
+                "status_at": now,
+                "updated_at": now,
+            }
+            for message_id in ids
+        ]
+    if not rows:
         return 0
-    inserted = set(
-        await session.scalars(
-            _insert_ignoring_duplicates(session)
-            .values(
-                [
-                    {
-                        "notification_id": notification_id,
-                        "provider": provider,
-                        "provider_message_id": message_id,
-                        "status": PartStatus.sent.value,
-                        "status_at": now,
-                        "updated_at": now,
-                    }
-                    for message_id in ids
-                ]
-            )
-            .returning(NotificationPart.provider_message_id)
-        )
+    result = await session.execute(
+        _insert_ignoring_duplicates(session)
+        .values(rows)
+        .returning(NotificationPart.provider, NotificationPart.provider_message_id)
     )
-    if len(inserted) < len(ids):
-        # Never fail the write over it: losing the send record would send the SMS again.
-        log.error("sms.duplicate_message_id provider=%s notification=%s", provider, notification_id)
-    pending = await session.scalars(
+    inserted = {(provider, message_id) for provider, message_id in result}
+    for row in rows:
+        if (row["provider"], row["provider_message_id"]) not in inserted:
+            # Never fail the write over it: losing the send record would send the SMS again.
+            log.error(
+                "sms.duplicate_message_id provider=%s notification=%s",
+                row["provider"],
+                row["notification_id"],
+            )
+    keys = {(r["provider"], r["provider_message_id"]) for r in rows}
+    notifications = {(r["provider"], r["notification_id"]) for r in rows}
+    candidates = await session.scalars(
         select(PendingReceipt)
         .where(
-            PendingReceipt.provider == provider,
+            PendingReceipt.provider.in_({provider for provider, _ in keys}),
             or_(
-                PendingReceipt.provider_message_id.in_(ids),
+                PendingReceipt.provider_message_id.in_({i for _, i in keys}),
                 and_(
                     PendingReceipt.provider_message_id.is_(None),
-                    PendingReceipt.notification_id == notification_id,
+                    PendingReceipt.notification_id.in_({n for _, n in notifications}),
                 ),
             ),
         )
         .order_by(PendingReceipt.id)
     )
-    return await _apply_pending(session, list(pending))
+    pending = [
+        row
+        for row in candidates
+        if (row.provider, row.provider_message_id) in keys
+        or (
+            row.provider_message_id is None and (row.provider, row.notification_id) in notifications
+        )
+    ]
+    return await _apply_pending(session, pending)
 
 
 async def _apply_pending(session: AsyncSession, rows: list[PendingReceipt]) -> int:

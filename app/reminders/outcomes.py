@@ -1,6 +1,8 @@
 """Writing back what happened to a message the dispatcher tried to send.
 
-One transaction per message, after the network call:
+One transaction per group of messages recorded together (``record_many``: the dispatcher
+groups the results that arrive while the previous group is being written; a lone result is a
+group of one), after the network call:
 
 * the notification row is updated only if this worker still holds its lease (otherwise another
   worker owns the row now, and its outcome will be written by that worker);
@@ -10,6 +12,9 @@ One transaction per message, after the network call:
   arrived first (pending) are applied at once;
 * on a permanent error, the person's number is flagged for the agent (``phone_problem``), if it
   is still the number the message went to.
+
+If writing a group fails (a deadlock, a dropped connection), each of its messages is recorded
+again on its own (``record``), so one bad row never loses the others' results.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import utcnow
@@ -50,6 +55,17 @@ class Target:
     worker_id: str
     person_id: int
     phone: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to record for one message: see :func:`record`."""
+
+    target: Target
+    values: Mapping[str, Any]
+    attempts: Sequence[Attempt] = ()
+    sent: SubmitResult | None = None
+    permanent: PermanentError | None = None
 
 
 def attempts_of(outcome: SubmitResult | BaseException) -> tuple[Attempt, ...]:
@@ -119,6 +135,117 @@ async def record(
     return True
 
 
+async def record_many(
+    sessionmaker: async_sessionmaker[AsyncSession], outcomes: Sequence[Outcome]
+) -> list[bool | BaseException]:
+    """``record`` for several messages in one transaction; for each, whether the lease was
+    still held (or the error that recording it alone raised, after a failed group)."""
+    if len(outcomes) == 1:
+        return await _record_alone(sessionmaker, outcomes)
+    try:
+        async with session_scope(sessionmaker) as session:
+            return list(await _record_group(session, outcomes))
+    except Exception as exc:
+        log.warning(
+            "dispatcher.group_record_failed size=%s error=%s", len(outcomes), type(exc).__name__
+        )
+        return await _record_alone(sessionmaker, outcomes)
+
+
+async def _record_alone(
+    sessionmaker: async_sessionmaker[AsyncSession], outcomes: Sequence[Outcome]
+) -> list[bool | BaseException]:
+    results: list[bool | BaseException] = []
+    for o in outcomes:
+        try:
+            results.append(
+                await record(
+                    sessionmaker,
+                    o.target,
+                    attempts=o.attempts,
+                    sent=o.sent,
+                    permanent=o.permanent,
+                    values=o.values,
+                )
+            )
+        except Exception as exc:  # the lease will bring the row back
+            results.append(exc)
+    return results
+
+
+async def _record_group(session: AsyncSession, outcomes: Sequence[Outcome]) -> list[bool]:
+    now = utcnow()
+    ids = [o.target.notification_id for o in outcomes]
+    # Lock the rows still ``sending`` (in id order: two workers never deadlock on each other),
+    # then write only those whose lease this worker still holds.
+    owners = dict(
+        (
+            await session.execute(
+                select(Notification.id, Notification.lease_owner)
+                .where(Notification.id.in_(ids), Notification.status == SENDING)
+                .order_by(Notification.id)
+                .with_for_update()
+            )
+        ).all()
+    )
+    held = [o for o in outcomes if owners.get(o.target.notification_id, "") == o.target.worker_id]
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for o in held:
+        row = {"lease_owner": None, "updated_at": now, **o.values}
+        shapes.setdefault(tuple(sorted(row)), []).append({"_nid": o.target.notification_id, **row})
+    connection = await session.connection()
+    for rows in shapes.values():
+        await connection.execute(
+            update(Notification.__table__).where(  # type: ignore[arg-type]
+                Notification.__table__.c.id == bindparam("_nid")
+            ),
+            rows,
+        )
+    held_ids = {o.target.notification_id for o in held}
+    lost = [o for o in outcomes if o.target.notification_id not in held_ids]
+    existing = set(held_ids)
+    if lost:
+        existing |= set(
+            await session.scalars(
+                select(Notification.id).where(
+                    Notification.id.in_([o.target.notification_id for o in lost])
+                )
+            )
+        )
+    attempts = [
+        _attempt_row(o.target.notification_id, a, now)
+        for o in outcomes
+        if o.target.notification_id in existing  # else its convocation was deleted
+        for a in o.attempts
+    ]
+    if attempts:
+        await session.execute(insert(NotificationAttempt), attempts)
+    for o in lost:
+        log.warning("dispatcher.lease_lost notification=%s", o.target.notification_id)
+    sent = [
+        (o.target.notification_id, o.sent.provider, o.sent.message_ids)
+        for o in held
+        if o.sent is not None
+    ]
+    if sent:
+        await delivery.record_parts_many(session, sent)
+    for o in held:
+        if o.permanent is not None:
+            await _flag_phone(session, o.target, o.permanent)
+    return [o.target.notification_id in held_ids for o in outcomes]
+
+
+def _attempt_row(notification_id: int, a: Attempt, now: Any) -> dict[str, Any]:
+    return {
+        "notification_id": notification_id,
+        "provider": a.provider[:30],
+        "outcome": a.outcome.value,
+        "error_code": a.error_code[:60] if a.error_code else None,
+        "latency_ms": a.latency_ms,
+        "created_at": now,
+    }
+
+
 async def _add_attempts(
     session: AsyncSession, notification_id: int, attempts: Sequence[Attempt], *, held: bool
 ) -> None:
@@ -128,18 +255,7 @@ async def _add_attempts(
         return  # the row is gone (its convocation was deleted): nothing to attach them to
     now = utcnow()
     await session.execute(
-        insert(NotificationAttempt),
-        [
-            {
-                "notification_id": notification_id,
-                "provider": a.provider[:30],
-                "outcome": a.outcome.value,
-                "error_code": a.error_code[:60] if a.error_code else None,
-                "latency_ms": a.latency_ms,
-                "created_at": now,
-            }
-            for a in attempts
-        ],
+        insert(NotificationAttempt), [_attempt_row(notification_id, a, now) for a in attempts]
     )
 
 

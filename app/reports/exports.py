@@ -148,7 +148,8 @@ def attendance_chart(report: AttendanceReport, *, title: str, fmt: str) -> bytes
     ax.set_ylabel("Taux de présence (honorées / (honorées + non honorées))")
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="lower right")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="lower right")
     if not labels:
         ax.text(0.5, 0.5, "Aucune convocation sur la période", ha="center", transform=ax.transAxes)
     fig.tight_layout()

@@ -12,7 +12,7 @@ from app.agents.deps import Allowed
 from app.core.clock import utcnow
 from app.core.errors import Unprocessable
 from app.core.responses import error_responses
-from app.core.schemas import IdQuery
+from app.core.schemas import DayQuery, IdQuery
 from app.db import SessionDep
 from app.models import Agent
 from app.reports import attendance as attendance_service
@@ -52,8 +52,10 @@ def _file(content: bytes, fmt: str, name: str) -> Response:
     )
 
 
-Since = Annotated[date | None, Query(alias="from", description="Premier jour (local), AAAA-MM-JJ")]
-Until = Annotated[date | None, Query(alias="to", description="Dernier jour inclus (local)")]
+Since = Annotated[
+    DayQuery | None, Query(alias="from", description="Premier jour (local), AAAA-MM-JJ")
+]
+Until = Annotated[DayQuery | None, Query(alias="to", description="Dernier jour inclus (local)")]
 FILES: dict[int | str, dict[str, Any]] = {
     200: {"content": {m: {} for m in MEDIA.values()}, "description": "JSON, CSV ou graphique"}
 }

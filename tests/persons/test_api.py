@@ -157,3 +157,16 @@ async def test_birth_date_must_be_plausible(
     response = await client.post("/persons", json=body)
     assert response.status_code == 422
     assert response.json()["error"] == "invalid_birth_date"
+
+
+async def test_birth_date_can_be_corrected(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """Found by schemathesis: the PATCH handed the date to the database as text (500 on SQLite)."""
+    spip = await make_spip(session)
+    person = await make_person(session, spip)
+    await session.commit()
+    response = await client.patch(f"/persons/{person.id}", json={"birth_date": "1990-04-12"})
+    assert response.status_code == 200, response.text
+    assert response.json()["birth_date"] == "1990-04-12"
+    assert (await client.get(f"/persons/{person.id}")).json()["birth_date"] == "1990-04-12"

@@ -1,0 +1,178 @@
+"""Chaos benchmark (the long version of the CI chaos test): 20,000 due messages, 4 worker
+processes, the simulator failing 20 % of requests temporarily, a random worker SIGKILLed every
+few seconds and restarted until everything is out.
+
+    python -m bench.chaos [--messages 20000] [--workers 4] [--kill-every 2,4]
+
+Afterwards, from the simulator's own counts: every message accepted (none lost), none accepted
+after its ``send_not_after``, and duplicates — possible only for messages in flight in a worker
+at the instant it was killed (accepted by the provider, result not yet written) — measured and
+compared to their bound, kills × per-worker concurrency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from app.cli import run_migrations
+from app.config import Settings
+from app.db import create_engine
+from bench.common import machine, recreate_database, run, save
+from bench.dispatch import (
+    API_KEY,
+    SECRET_KEY,
+    WEBHOOK_SECRET,
+    busy_neighbours,
+    count_status,
+    count_unsettled,
+    free_port,
+    load_average,
+    seed,
+    spawn,
+    terminate,
+    wait_for_line,
+    wait_http,
+)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--kill-every", default="2,4", help="seconds, min,max")
+    parser.add_argument("--limit", type=float, default=900.0)
+    args = parser.parse_args()
+    low, high = (float(x) for x in args.kill_every.split(","))
+    rng = random.Random(20)
+    load_before, neighbours = load_average(), busy_neighbours()
+    url = await recreate_database("convoc_bench_chaos")
+    await asyncio.to_thread(run_migrations, url)
+    engine = create_engine(Settings(env="test", secret_key=SECRET_KEY), url)
+    port = free_port()
+    simulator_url = f"http://127.0.0.1:{port}"
+    env = {
+        "CONVOC_ENV": "test",
+        "CONVOC_SECRET_KEY": SECRET_KEY,
+        "CONVOC_DATABASE_URL": url,
+        "CONVOC_LOG_LEVEL": "INFO",
+        "CONVOC_WORKER_INTERVAL_SECONDS": "0.5",
+        "CONVOC_WORKER_LEASE_SECONDS": "10",
+        "CONVOC_WORKER_CONCURRENCY": str(args.concurrency),
+        "CONVOC_SMS_PROVIDERS": "http",
+        "CONVOC_SMS_HTTP_BASE_URL": simulator_url,
+        "CONVOC_SMS_HTTP_API_KEY": API_KEY,
+        "CONVOC_SMS_HTTP_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "CONVOC_SMS_HTTP_RATE_LIMIT": "1000",
+        "CONVOC_SMS_HTTP_READ_TIMEOUT": "2",
+        "CONVOC_SMS_RETRY_BASE_SECONDS": "0.5",
+        "CONVOC_SMS_RETRY_CAP_SECONDS": "5",
+        "CONVOC_SMS_CIRCUIT_COOLDOWN_SECONDS": "1",
+    }
+    kills = 0
+    with tempfile.TemporaryDirectory(prefix="convoc-bench-chaos-") as folder:
+        logs = Path(folder)
+        simulator = spawn(
+            [sys.executable, "-m", "app.sms.simulator", "--port", str(port),
+             "--latency-ms", "20", "--error-5xx", "0.2", "--seed", "20"],
+            logs / "simulator.log",
+            {"CONVOC_SIM_API_KEY": API_KEY},
+        )  # fmt: skip
+        workers: list[Any] = []
+        try:
+            await wait_http(f"{simulator_url}/_health", simulator)
+            t0 = datetime.now(UTC).replace(microsecond=0)
+            await seed(engine, args.messages, t0)
+            for i in range(args.workers):
+                log = logs / f"worker{i}-0.log"
+                workers.append(spawn([sys.executable, "-m", "app", "worker"], log, env))
+                await wait_for_line(log, "worker.started", 1)
+            start = time.monotonic()
+            while time.monotonic() - start < args.limit:
+                await asyncio.sleep(rng.uniform(low, high))
+                if await count_unsettled(engine) == 0:
+                    break
+                victim = rng.randrange(len(workers))
+                workers[victim].kill()
+                workers[victim].wait(timeout=10)
+                kills += 1
+                log = logs / f"worker{victim}-{kills}.log"
+                workers[victim] = spawn([sys.executable, "-m", "app", "worker"], log, env)
+            elapsed = time.monotonic() - start
+            async with httpx.AsyncClient(timeout=30) as client:
+                stats = (await client.get(f"{simulator_url}/_stats")).json()
+            statuses = await count_status(engine)
+            async with engine.connect() as conn:
+                not_after = {
+                    str(i): at
+                    for i, at in await conn.execute(
+                        text("SELECT id, send_not_after FROM notification")
+                    )
+                }
+        finally:
+            terminate(*workers, simulator)
+    await engine.dispose()
+    accepted = stats["accepted"]
+    expected = {str(i) for i in range(1, args.messages + 1)}
+    missing = len(expected - set(accepted))
+    duplicates = sum(n - 1 for n in accepted.values())
+    late = sum(
+        1 for ref, at in stats["accepted_at"].items() if datetime.fromisoformat(at) > not_after[ref]
+    )
+    bound = kills * args.concurrency
+    result = {
+        "machine": machine(),
+        "load": {
+            "loadavg_before": load_before,
+            "loadavg_after": load_average(),
+            "other_benchmarks_running": neighbours,
+        },
+        "parameters": {
+            "messages": args.messages,
+            "workers": args.workers,
+            "concurrency": args.concurrency,
+            "simulator": {"latency_ms": 20, "error_5xx": 0.2},
+            "kill_every_seconds": [low, high],
+            "lease_seconds": 10,
+        },
+        "seconds": round(elapsed, 1),
+        "kills": kills,
+        "accepted_references": len(accepted),
+        "missing": missing,
+        "duplicates": duplicates,
+        "duplicate_bound": bound,
+        "accepted_after_send_not_after": late,
+        "rejected": stats["rejected"],
+        "statuses": statuses,
+        "summary": [
+            {"metric": "messages lost", "value": missing, "unit": "", "target": "= 0",
+             "ok": missing == 0},
+            {"metric": "accepted after send_not_after", "value": late, "unit": "", "target": "= 0",
+             "ok": late == 0},
+            {"metric": f"duplicates ({kills} kills)", "value": duplicates, "unit": "",
+             "target": f"<= {bound}", "ok": duplicates <= bound},
+            {"metric": "chaos run duration", "value": round(elapsed, 1), "unit": "s",
+             "target": "-", "ok": None},
+        ],
+    }  # fmt: skip
+    path = save("chaos", result)
+    print(f"chaos benchmark → {path}")
+    print(
+        f"  {args.messages} messages, {kills} kills in {elapsed:.0f} s: lost {missing}, "
+        f"late {late}, duplicates {duplicates} (bound {bound}), 5xx {stats['rejected']}"
+    )
+
+
+if __name__ == "__main__":
+    run(main)
