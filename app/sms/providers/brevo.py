@@ -116,20 +116,7 @@ class BrevoProvider(HttpProviderBase):
         error = self._error_for(response, code=body_error_code(response, "code"))
         if error is not None:
             raise error
-        data = self._json(response)
-        message_id = data.get("messageId")
-        if (
-            not isinstance(message_id, int | str)
-            or isinstance(message_id, bool)
-            or message_id == ""
-        ):
-            raise self._temporary("bad_response", "réponse sans messageId")
-        sms_count = data.get("smsCount")
-        return SubmitResult(
-            provider=self.name,
-            message_ids=(str(message_id),),
-            segments=sms_count if isinstance(sms_count, int) and sms_count > 0 else None,
-        )
+        return self._accepted(self._json(response), id_key="messageId", segments_key="smsCount")
 
     def verify(self, request: ReceiptRequest) -> bool:
         return token_matches(self.config.receipt_token, request.path_token)

@@ -31,7 +31,14 @@ import httpx
 from pydantic import SecretStr
 
 from app.core import clock
-from app.sms.base import PermanentError, ReceiptError, SmsError, TemporaryError, ThrottledError
+from app.sms.base import (
+    PermanentError,
+    ReceiptError,
+    SmsError,
+    SubmitResult,
+    TemporaryError,
+    ThrottledError,
+)
 from app.sms.config import ProviderConfig
 
 log = logging.getLogger("convoc.sms.providers")
@@ -117,6 +124,22 @@ class HttpProviderBase:
             log.error("sms.unreadable_response provider=%s", self.name)
             raise self._temporary("bad_response", "réponse illisible")
         return data
+
+    def _accepted(self, data: dict[str, Any], *, id_key: str, segments_key: str) -> SubmitResult:
+        """The result of an accepted send, from the provider's id and part count fields."""
+        message_id = data.get(id_key)
+        if (
+            not isinstance(message_id, int | str)
+            or isinstance(message_id, bool)
+            or message_id == ""
+        ):
+            raise self._temporary("bad_response", f"réponse sans {id_key}")
+        segments = data.get(segments_key)
+        return SubmitResult(
+            provider=self.name,
+            message_ids=(str(message_id),),
+            segments=segments if isinstance(segments, int) and segments > 0 else None,
+        )
 
 
 def require_secret(value: SecretStr | str | None, variable: str) -> str:

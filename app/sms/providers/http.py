@@ -114,20 +114,7 @@ class HttpProvider(HttpProviderBase):
         error = self._error_for(response, code=body_error_code(response, "error"))
         if error is not None:
             raise error
-        data = self._json(response)
-        message_id = data.get("id")
-        if (
-            not isinstance(message_id, str | int)
-            or isinstance(message_id, bool)
-            or message_id == ""
-        ):
-            raise self._temporary("bad_response", "réponse sans identifiant de message")
-        segments = data.get("segments")
-        return SubmitResult(
-            provider=self.name,
-            message_ids=(str(message_id),),
-            segments=segments if isinstance(segments, int) and segments > 0 else None,
-        )
+        return self._accepted(self._json(response), id_key="id", segments_key="segments")
 
     def verify(self, request: ReceiptRequest) -> bool:
         if not token_ok_if_configured(self.config.receipt_token, request.path_token):
