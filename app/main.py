@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.agents.auth_router import router as auth_router
@@ -145,6 +146,19 @@ def _add_exception_handlers(app: FastAPI) -> None:
         # A race between two requests that the service's checks could not see.
         log.warning("db.integrity_error path=%s", request.url.path)
         return _error(409, "conflict", "Conflit avec une modification simultanée : réessayez.")
+
+    @app.exception_handler(PoolTimeout)
+    async def _overloaded(request: Request, exc: PoolTimeout) -> JSONResponse:
+        # Every connection busy for the whole pool timeout: the server is overloaded.
+        log.error("db.pool_exhausted path=%s", request.url.path)
+        return JSONResponse(
+            {
+                "error": "service_overloaded",
+                "detail": "Le service est momentanément surchargé : réessayez dans un instant.",
+            },
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:

@@ -101,3 +101,27 @@ def test_cli_migrate_and_demo_are_repeatable(tmp_path: Path) -> None:
     assert "déjà des données" in second.stdout
     refused = _cli(["demo"], db, CONVOC_ENV="production", CONVOC_SECRET_KEY="s" * 40)
     assert refused.returncode != 0
+
+
+async def test_an_exhausted_connection_pool_answers_503_not_500(settings: Settings) -> None:
+    """Under overload every connection is busy: the agent gets a clean 'try again', not a 500."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from app.config import to_async_url
+
+    engine = create_async_engine(
+        to_async_url(settings.database_url), pool_size=1, max_overflow=0, pool_timeout=0.2
+    )
+    app = create_app(settings)
+    app.state.sessionmaker = create_sessionmaker(engine)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with engine.connect() as held:  # the only connection, held for the whole request
+        await held.exec_driver_sql("SELECT 1")
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.get(
+                "/api/v1/spips", headers={"Authorization": "Bearer some-token"}
+            )
+    await engine.dispose()
+    assert response.status_code == 503
+    assert response.json()["error"] == "service_overloaded"
+    assert response.headers["retry-after"] == "5"
