@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import func, insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.models import Agent, Appointment, Notification, Person, Place, Spip
 
@@ -37,6 +37,13 @@ def zone_at_noon() -> str:
     return f"Etc/GMT{'-' if offset >= 0 else '+'}{abs(offset)}"  # Etc/GMT-3 is UTC+3
 
 
+async def _insert_one(conn: AsyncConnection, model: Any, **values: Any) -> int:
+    """Insert one row and return its id."""
+    return int(
+        (await conn.execute(insert(model).values(**values).returning(model.id))).scalar_one()
+    )
+
+
 async def seed_due_messages(
     engine: AsyncEngine, count: int, *, not_after: Callable[[int], timedelta] | None = None
 ) -> list[int]:
@@ -48,67 +55,22 @@ async def seed_due_messages(
     not_after = not_after or (lambda i: timedelta(days=1))
     async with engine.begin() as conn:
         tz = zone_at_noon()
-        spip_id = (
-            await conn.execute(
-                insert(Spip)
-                .values(
-                    code="SPIP-W",
-                    name="SPIP W",
-                    timezone=tz,
-                    phone_region="FR",
-                    created_at=now,
-                    updated_at=now,
-                )
-                .returning(Spip.id)
-            )
-        ).scalar_one()
-        place_id = (
-            await conn.execute(
-                insert(Place)
-                .values(
-                    spip_id=spip_id,
-                    name="Antenne",
-                    address="1 rue",
-                    timezone=tz,
-                    active=True,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .returning(Place.id)
-            )
-        ).scalar_one()
-        agent_id = (
-            await conn.execute(
-                insert(Agent)
-                .values(
-                    spip_id=spip_id,
-                    name="A",
-                    email="a@w.fr",
-                    role="cpip",
-                    active=True,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .returning(Agent.id)
-            )
-        ).scalar_one()
-        person_id = (
-            await conn.execute(
-                insert(Person)
-                .values(
-                    spip_id=spip_id,
-                    referent_agent_id=agent_id,
-                    first_name="P",
-                    last_name="Q",
-                    phone="+33612345678",
-                    phone_status="valid",
-                    archived=False,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .returning(Person.id)
-            )
-        ).scalar_one()
+        stamps = {"created_at": now, "updated_at": now}
+        spip_id = await _insert_one(
+            conn, Spip, code="SPIP-W", name="SPIP W", timezone=tz, phone_region="FR", **stamps
+        )
+        place_id = await _insert_one(
+            conn, Place, spip_id=spip_id, name="Antenne", address="1 rue", timezone=tz,
+            active=True, **stamps,
+        )  # fmt: skip
+        agent_id = await _insert_one(
+            conn, Agent, spip_id=spip_id, name="A", email="a@w.fr", role="cpip", active=True,
+            **stamps,
+        )  # fmt: skip
+        person_id = await _insert_one(
+            conn, Person, spip_id=spip_id, referent_agent_id=agent_id, first_name="P",
+            last_name="Q", phone="+33612345678", phone_status="valid", archived=False, **stamps,
+        )  # fmt: skip
         type_id = (
             await conn.exec_driver_sql("SELECT id FROM appointment_type WHERE code='suivi_spip'")
         ).scalar_one()
