@@ -24,7 +24,6 @@ from app.core.responses import error_responses
 from app.core.schemas import IdQuery, IsoText, page_params
 from app.db import SessionDep
 from app.models import Agent, AppointmentStatus
-from app.persons import service as person_service
 from app.persons.errors import PersonNotFound
 from app.spips import service as spip_service
 from app.spips.errors import PlaceNotFound, SpipNotFound
@@ -64,11 +63,12 @@ async def book_appointment(
     session: SessionDep,
     agent: Annotated[Agent, Depends(Allowed(P.appointment_write))],
 ) -> AppointmentRead:
-    person = await person_service.get_person(session, data.person_id)
-    access.ensure_scope(agent, person.spip_id, PersonNotFound)
-    place = await spip_service.get_place(session, data.place_id)
-    access.ensure_scope(agent, place.spip_id, PlaceNotFound)
-    view = await service.book(session, data=data, created_by_id=agent.id)
+    inputs = await service.load_booking_inputs(session, data)
+    access.ensure_scope(agent, inputs.person.spip_id, PersonNotFound)
+    if inputs.place is None:
+        raise PlaceNotFound()
+    access.ensure_scope(agent, inputs.place.spip_id, PlaceNotFound)
+    view = await service.book(session, data=data, created_by_id=agent.id, inputs=inputs)
     return AppointmentRead.from_view(view)
 
 

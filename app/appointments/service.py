@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents import service as agent_service
@@ -37,10 +38,14 @@ from app.models import (
     CancelReason,
     Person,
     Place,
+    ReminderPolicy,
 )
 from app.persons import service as person_service
+from app.persons.errors import PersonNotFound
+from app.reminders import policies as reminder_policies
 from app.reminders import service as reminder_service
 from app.spips import service as spip_service
+from app.spips.errors import PlaceNotFound
 
 
 async def list_types(session: AsyncSession) -> list[AppointmentType]:
@@ -48,17 +53,6 @@ async def list_types(session: AsyncSession) -> list[AppointmentType]:
         select(AppointmentType).where(AppointmentType.active.is_(True)).order_by(AppointmentType.id)
     )
     return list((await session.scalars(stmt)).all())
-
-
-async def _type_by_code(session: AsyncSession, code: str) -> AppointmentType:
-    found = await session.scalar(
-        select(AppointmentType).where(
-            AppointmentType.code == code, AppointmentType.active.is_(True)
-        )
-    )
-    if found is None:
-        raise UnknownAppointmentType(field="appointment_type")
-    return found
 
 
 async def get_view(session: AsyncSession, appointment_id: int) -> AppointmentView:
@@ -148,8 +142,7 @@ def _check_start(starts_at: datetime, now: datetime, *, field: str = "starts_at"
         raise StartsTooFar(field=field)
 
 
-async def _bookable_place(session: AsyncSession, place_id: int, person: Person) -> Place:
-    place = await spip_service.get_place(session, place_id)
+def _check_bookable(place: Place, person: Person) -> Place:
     if place.spip_id != person.spip_id:
         raise PlaceNotInSpip(field="place_id")
     if not place.active:
@@ -157,15 +150,67 @@ async def _bookable_place(session: AsyncSession, place_id: int, person: Person) 
     return place
 
 
+async def _bookable_place(session: AsyncSession, place_id: int, person: Person) -> Place:
+    return _check_bookable(await spip_service.get_place(session, place_id), person)
+
+
+@dataclass(frozen=True)
+class BookingInputs:
+    """What a booking reads before it writes. ``None``: no such place, no active type of that
+    code, no policy of the person's SPIP (its defaults apply)."""
+
+    person: Person
+    place: Place | None
+    appointment_type: AppointmentType | None
+    policy: ReminderPolicy | None
+
+
+async def load_booking_inputs(session: AsyncSession, data: AppointmentCreate) -> BookingInputs:
+    """The person, place, type and reminder policy of a booking in one query (one round trip
+    instead of four: this runs for every convocation booked). 404 when the person is unknown;
+    the other checks are left to the caller, in their usual order."""
+    row = (
+        await session.execute(
+            select(Person, Place, AppointmentType, ReminderPolicy)
+            .select_from(Person)
+            .outerjoin(Place, Place.id == data.place_id)
+            .outerjoin(
+                AppointmentType,
+                and_(
+                    AppointmentType.code == data.appointment_type,
+                    AppointmentType.active.is_(True),
+                ),
+            )
+            .outerjoin(ReminderPolicy, ReminderPolicy.spip_id == Person.spip_id)
+            .where(Person.id == data.person_id)
+        )
+    ).first()
+    if row is None:
+        raise PersonNotFound()
+    person, place, appointment_type, policy = row
+    return BookingInputs(person, place, appointment_type, policy)
+
+
 async def book(
-    session: AsyncSession, *, data: AppointmentCreate, created_by_id: int | None = None
+    session: AsyncSession,
+    *,
+    data: AppointmentCreate,
+    created_by_id: int | None = None,
+    inputs: BookingInputs | None = None,
 ) -> AppointmentView:
+    """Book a convocation and plan its SMS. ``inputs``: from ``load_booking_inputs``, when the
+    caller has already loaded them (to check access)."""
     now = utcnow()
-    person = await person_service.get_person(session, data.person_id)
+    inputs = inputs or await load_booking_inputs(session, data)
+    person = inputs.person
     if person.archived:
         raise PersonArchived()
-    place = await _bookable_place(session, data.place_id, person)
-    appointment_type = await _type_by_code(session, data.appointment_type)
+    if inputs.place is None:
+        raise PlaceNotFound()
+    place = _check_bookable(inputs.place, person)
+    appointment_type = inputs.appointment_type
+    if appointment_type is None:
+        raise UnknownAppointmentType(field="appointment_type")
     if data.agent_id is not None:
         await agent_service.get_agent_in_spip(session, data.agent_id, spip_id=person.spip_id)
     starts_at = to_utc(data.starts_at, zone(place.timezone))
@@ -184,17 +229,21 @@ async def book(
     )
     session.add(appointment)
     await session.flush()
-    await reminder_service.on_booked(
-        session, appointment=appointment, send_summons=data.send_summons, agent_id=created_by_id
+    first_sms_at = await reminder_service.on_booked(
+        session,
+        appointment=appointment,
+        send_summons=data.send_summons,
+        agent_id=created_by_id,
+        policy=reminder_policies.policy_from_row(inputs.policy),
     )
-    # The place and type are at hand and a new convocation has no successor: one query, not four.
-    upcoming = await reminder_service.next_notification_at(session, [appointment.id])
+    # The place, type and planned messages are at hand and a new convocation has no successor:
+    # its view needs no query.
     return AppointmentView(
         appointment=appointment,
         timezone=place.timezone,
         type_code=appointment_type.code,
         type_label=appointment_type.label,
-        next_notification_at=upcoming.get(appointment.id),
+        next_notification_at=first_sms_at,
     )
 
 

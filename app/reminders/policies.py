@@ -59,6 +59,12 @@ def _rule(rule: DaysBeforeRule | HoursBeforeRule) -> planning.Rule:
 
 async def get_policy(session: AsyncSession, spip_id: int) -> SpipPolicy:
     row = await session.scalar(select(ReminderPolicy).where(ReminderPolicy.spip_id == spip_id))
+    return policy_from_row(row)
+
+
+def policy_from_row(row: ReminderPolicy | None) -> SpipPolicy:
+    """The policy a stored row sets, or the defaults when the SPIP has none (for callers that
+    load the row with other data, in one query)."""
     if row is None:
         return SpipPolicy(ReminderPolicyBody(), is_default=True)
     body = ReminderPolicyBody.model_validate(

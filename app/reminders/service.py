@@ -68,6 +68,7 @@ class _Plan:
         self.appointment = appointment
         self.agent_id = agent_id
         self.next_seq: dict[str, int] = {}
+        self.rows: list[Notification] = []
 
     async def load(self) -> _Plan:
         rows = await self.session.execute(
@@ -105,7 +106,13 @@ class _Plan:
             created_by_id=self.agent_id,
         )
         self.session.add(row)
+        self.rows.append(row)
         return row
+
+    def first_unsent_at(self) -> datetime | None:
+        """When the first message this plan added is due (what ``next_notification_at`` reads
+        from the database)."""
+        return min((r.send_at for r in self.rows if r.status in UNSENT), default=None)
 
     def add_notice(
         self,
@@ -138,11 +145,15 @@ class _Plan:
 
 
 async def _context(
-    session: AsyncSession, appointment: Appointment
+    session: AsyncSession, appointment: Appointment, policy: SpipPolicy | None = None
 ) -> tuple[Place, AppointmentType, SpipPolicy]:
+    # Place and type are usually in the session already (no query); the policy is read unless
+    # the caller loaded it with its own data.
     place = await session.get_one(Place, appointment.place_id)
     kind = await session.get_one(AppointmentType, appointment.appointment_type_id)
-    return place, kind, await get_policy(session, appointment.spip_id)
+    if policy is None:
+        policy = await get_policy(session, appointment.spip_id)
+    return place, kind, policy
 
 
 async def cancel_unsent(
@@ -174,13 +185,21 @@ async def on_booked(
     appointment: Appointment,
     send_summons: bool,
     agent_id: int | None = None,
-) -> None:
-    place, kind, policy = await _context(session, appointment)
+    policy: SpipPolicy | None = None,
+) -> datetime | None:
+    """Plan the messages of a convocation just booked; return when the first one still to send
+    is due (None if none).
+
+    ``policy``: the SPIP's policy, if the caller has already read it.
+    """
+    place, kind, policy = await _context(session, appointment, policy)
     if not kind.sms_enabled:
-        return
+        return None
     now = utcnow()
     rules = policy.for_type(kind.code)
-    plan = await _Plan(session, appointment, agent_id).load()
+    # A convocation flushed in this very transaction has no message yet: numbering starts at 1
+    # without asking the database.
+    plan = _Plan(session, appointment, agent_id)
     announced = None
     if send_summons:
         announced = plan.add_notice(
@@ -200,6 +219,7 @@ async def on_booked(
         )
     )
     await session.flush()
+    return plan.first_unsent_at()
 
 
 async def on_cancelled(
