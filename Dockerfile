@@ -17,9 +17,11 @@ RUN pip install . \
 
 USER convoc
 # Production by default: the app refuses to start until CONVOC_SECRET_KEY is set.
+# CONVOC_WORKERS: API processes, one per core given to the container (override with -e).
 ENV CONVOC_ENV=production \
     CONVOC_HOST=0.0.0.0 \
-    CONVOC_PORT=8000
+    CONVOC_PORT=8000 \
+    CONVOC_WORKERS=2
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"CONVOC_PORT\"]}/health', timeout=4)"
 CMD ["sh", "-c", "python -m app migrate && exec python -m app serve"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -66,17 +67,27 @@ def demo(
 def serve(
     host: str | None = typer.Option(None, help="Adresse d'écoute (CONVOC_HOST)"),
     port: int | None = typer.Option(None, help="Port (CONVOC_PORT)"),
+    workers: int | None = typer.Option(
+        None, min=1, max=64, help="Processus serveur, un par cœur (CONVOC_WORKERS)"
+    ),
 ) -> None:
-    """Serve the API (and its OpenAPI docs at /docs)."""
+    """Serve the API (and its OpenAPI docs at /docs), in one or several processes."""
     import uvicorn
 
     settings = get_settings()
+    processes = workers or settings.workers
+    if problem := settings.server_processes_problem(processes):
+        typer.echo(problem, err=True)
+        raise typer.Exit(code=2)
     _prepare_sqlite_dir(settings.database_url)
+    # Several processes share the listening socket (uvicorn's supervisor restarts one that
+    # dies); each builds its own application, database pool included, from the import string.
     uvicorn.run(
         "app.main:create_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
+        workers=processes,
         proxy_headers=True,
         server_header=False,
         log_level=settings.log_level.lower(),
@@ -113,7 +124,18 @@ def worker() -> None:
 
     settings = get_settings()
     configure_logging(settings.log_level)
-    asyncio.run(run_worker(settings))
+    # uvloop, as uvicorn uses for the API: the worker spends most of its time in socket I/O
+    # (provider requests, database), which uvloop does at a fraction of asyncio's cost.
+    with asyncio.Runner(loop_factory=_fast_event_loop()) as runner:
+        runner.run(run_worker(settings))
+
+
+def _fast_event_loop() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:  # not built for this platform: asyncio's own loop
+        return None
+    return uvloop.new_event_loop
 
 
 reports_cli = typer.Typer(help="Rapports de présence.", no_args_is_help=True)

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=10, ge=1, le=200)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # API server processes (`python -m app serve`): one per core. Each keeps its own database
+    # pool. More than one needs the dispatcher in its own processes (see ``embedded_worker``).
+    workers: int = Field(default=1, ge=1, le=64)
     secret_key: str = DEV_SECRET_KEY
     log_level: str = "INFO"
     # Reminder dispatcher. Embedded: the scheduler runs inside the API process (default in
@@ -68,7 +71,26 @@ class Settings(BaseSettings):
             )
         if self.env != Environment.development and len(self.secret_key) < 32:
             raise ValueError("CONVOC_SECRET_KEY doit faire au moins 32 caractères.")
+        if problem := self.server_processes_problem(self.workers):
+            raise ValueError(problem)
         return self
+
+    def server_processes_problem(self, workers: int) -> str | None:
+        """Why ``workers`` API processes cannot run with these settings (None: they can).
+
+        The embedded dispatcher starts with each API process: with several, each would run its
+        own scheduler (N ticks per interval, N times the connections, and on SQLite writers
+        contending for one file). Refused rather than silently switched off, so that nobody
+        waits for reminders that no process sends.
+        """
+        if workers > 1 and self.embedded_worker:
+            return (
+                f"Le répartiteur intégré (CONVOC_WORKER_EMBEDDED, actif par défaut en "
+                f"développement) tournerait dans chacun des {workers} processus serveur. "
+                "Mettez CONVOC_WORKER_EMBEDDED=false et lancez le répartiteur à part "
+                "(python -m app worker), ou gardez un seul processus serveur (CONVOC_WORKERS=1)."
+            )
+        return None
 
     @property
     def embedded_worker(self) -> bool:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -125,3 +128,66 @@ async def test_an_exhausted_connection_pool_answers_503_not_500(settings: Settin
     assert response.status_code == 503
     assert response.json()["error"] == "service_overloaded"
     assert response.headers["retry-after"] == "5"
+
+
+def test_several_server_processes_refuse_the_embedded_dispatcher() -> None:
+    """Each API process would start its own scheduler: refused, with the way out in French."""
+    with pytest.raises(ValidationError, match="CONVOC_WORKER_EMBEDDED=false"):
+        Settings(env="development", workers=2)
+    with pytest.raises(ValidationError, match="python -m app worker"):
+        Settings(env="production", secret_key="z" * 40, workers=4, worker_embedded=True)
+    assert Settings(env="development", workers=2, worker_embedded=False).workers == 2
+    assert Settings(env="production", secret_key="z" * 40, workers=4).embedded_worker is False
+    assert Settings(env="development").server_processes_problem(1) is None
+
+
+def test_serve_with_workers_refuses_the_embedded_dispatcher(tmp_path: Path) -> None:
+    refused = _cli(["serve", "--workers", "2", "--port", "9"], tmp_path / "convoc.db")
+    assert refused.returncode == 2
+    assert "CONVOC_WORKER_EMBEDDED=false" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_serve_runs_the_processes_asked_for(tmp_path: Path) -> None:
+    """``serve --workers 2``: a supervisor and two processes answering on one port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    environment = os.environ | {
+        "CONVOC_ENV": "test",
+        "CONVOC_SECRET_KEY": "w" * 40,
+        "CONVOC_DATABASE_URL": f"sqlite:///{tmp_path / 'convoc.db'}",
+        "CONVOC_WORKER_EMBEDDED": "false",
+        "CONVOC_LOG_LEVEL": "WARNING",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", "2"],
+        env=environment,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        children: list[str] = []
+        answered = False
+        while time.monotonic() < deadline and not (answered and len(children) == 2):
+            time.sleep(0.2)
+            assert server.poll() is None, "le serveur s'est arrêté"
+            children = _server_processes(server.pid)
+            try:
+                answered = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).is_success
+            except httpx.HTTPError:
+                answered = False
+        assert answered
+        assert len(children) == 2
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _server_processes(pid: int) -> list[str]:
+    """The supervisor's children that serve (not multiprocessing's resource tracker)."""
+    serving = []
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        with contextlib.suppress(OSError):  # a child that just exited
+            if b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes():
+                serving.append(child)
+    return serving
