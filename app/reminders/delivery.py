@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, bindparam, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -113,69 +113,149 @@ def _reference_id(reference: str | None) -> int | None:
 async def apply_receipts(
     session: AsyncSession, *, provider: str, receipts: Iterable[Receipt]
 ) -> ReceiptOutcome:
-    """Apply verified receipts from ``provider``; unknown ids are kept as pending."""
+    """Apply verified receipts from ``provider``, in order; unknown ids are kept as pending.
+
+    A batch costs a handful of statements whatever its size (look up the parts, lock their
+    notifications, read the parts' current statuses, write what moved, fold): providers that
+    post receipts in batches, and the sweep, apply hundreds per transaction.
+    """
+    items = [(provider, receipt) for receipt in receipts]
+    found = await _apply_batch(session, items)
     outcome = ReceiptOutcome()
-    for receipt in receipts:
-        outcome.add(await _apply_one(session, provider, receipt))
+    now = utcnow()
+    for (_, receipt), result in zip(items, found, strict=True):
+        if result is None:
+            session.add(_pending_row(provider, receipt, now))
+            outcome.pending += 1
+        elif result:
+            outcome.applied += 1
+        else:
+            outcome.ignored += 1
+    if outcome.pending:
+        log.info("sms.receipt_pending provider=%s count=%s", provider, outcome.pending)
     await session.flush()
     return outcome
 
 
-async def _apply_one(session: AsyncSession, provider: str, receipt: Receipt) -> ReceiptOutcome:
-    status = PartStatus(receipt.status.value)
-    parts = await _parts_for(session, provider, receipt)
-    if not parts:
-        session.add(
-            PendingReceipt(
-                provider=provider,
-                provider_message_id=_cut(receipt.provider_message_id, 100),
-                notification_id=(
-                    None if receipt.provider_message_id else _reference_id(receipt.reference)
-                ),
-                status=status.value,
-                error_code=_cut(receipt.error_code, 60),
-                occurred_at=receipt.occurred_at,
-                received_at=utcnow(),
-            )
-        )
-        log.info("sms.receipt_pending provider=%s status=%s", provider, status)
-        return ReceiptOutcome(pending=1)
-    if await _apply_to_parts(session, parts, status, receipt.error_code, receipt.occurred_at):
-        return ReceiptOutcome(applied=1)
-    return ReceiptOutcome(ignored=1)
+def _pending_row(provider: str, receipt: Receipt, now: datetime) -> PendingReceipt:
+    return PendingReceipt(
+        provider=provider,
+        provider_message_id=_cut(receipt.provider_message_id, 100),
+        notification_id=(None if receipt.provider_message_id else _reference_id(receipt.reference)),
+        status=PartStatus(receipt.status.value).value,
+        error_code=_cut(receipt.error_code, 60),
+        occurred_at=receipt.occurred_at,
+        received_at=now,
+    )
 
 
-async def _apply_to_parts(
-    session: AsyncSession,
-    parts: Sequence[NotificationPart],
-    status: PartStatus,
-    error_code: str | None,
-    occurred_at: datetime | None,
-) -> int:
-    """Move ``parts`` forward to ``status`` and fold their notifications; returns parts changed."""
-    notification_ids = sorted({p.notification_id for p in parts})
+@dataclass
+class _Part:
+    """A part's current state, read under its notification's lock."""
+
+    id: int
+    notification_id: int
+    status: PartStatus
+    error_code: str | None
+    status_at: datetime
+    changed: bool = False
+
+
+async def _apply_batch(
+    session: AsyncSession, items: Sequence[tuple[str, Receipt]]
+) -> list[bool | None]:
+    """Apply (provider, receipt) pairs in order. For each: ``True`` if it moved a part forward,
+    ``False`` if it was old news, ``None`` if no recorded part matches it (yet)."""
+    matches = await _matching_parts(session, items)
+    notification_ids = sorted({n for ids in matches for _, n in ids})
+    if not notification_ids:
+        return [None] * len(items)
     await _lock(session, notification_ids)
-    changed = 0
-    for part in parts:
-        changed += await _advance(session, part.id, status, error_code, occurred_at)
+    parts = {
+        row.id: _Part(
+            row.id, row.notification_id, PartStatus(row.status), row.error_code, row.status_at
+        )
+        for row in await session.execute(
+            select(
+                NotificationPart.id,
+                NotificationPart.notification_id,
+                NotificationPart.status,
+                NotificationPart.error_code,
+                NotificationPart.status_at,
+            ).where(NotificationPart.notification_id.in_(notification_ids))
+        )
+    }
+    now = utcnow()
+    results: list[bool | None] = []
+    for (_, receipt), ids in zip(items, matches, strict=True):
+        if not ids:
+            results.append(None)
+            continue
+        status = PartStatus(receipt.status.value)
+        moved = False
+        for part_id, _ in ids:
+            part = parts.get(part_id)
+            if part is None or _RANK[status] <= _RANK[part.status]:
+                continue  # gone meanwhile, or not news: statuses only move forward
+            part.status, part.error_code = status, _cut(receipt.error_code, 60)
+            part.status_at, part.changed, moved = receipt.occurred_at or now, True, True
+        results.append(moved)
+    changed = [p for p in parts.values() if p.changed]
     if changed:
-        for notification_id in notification_ids:
-            await refresh_notification(session, notification_id)
-    return changed
+        await _write_parts(session, changed, now)
+        touched = {p.notification_id for p in changed}
+        await _fold(session, [p for p in parts.values() if p.notification_id in touched], now)
+    return results
 
 
-async def _parts_for(
-    session: AsyncSession, provider: str, receipt: Receipt
-) -> Sequence[NotificationPart]:
-    stmt = select(NotificationPart).where(NotificationPart.provider == provider)
-    if receipt.provider_message_id is not None:
-        stmt = stmt.where(NotificationPart.provider_message_id == receipt.provider_message_id)
-    else:
-        notification_id = _reference_id(receipt.reference)
-        if notification_id is None:
-            return []
-        stmt = stmt.where(NotificationPart.notification_id == notification_id)
-    return (await session.scalars(stmt.order_by(NotificationPart.id))).all()
+async def _matching_parts(
+    session: AsyncSession, items: Sequence[tuple[str, Receipt]]
+) -> list[list[tuple[int, int]]]:
+    """For each receipt, the (part id, notification id) it is about: by the provider's message
+    id, or, without one, every part of the notification its reference names."""
+    by_id: dict[str, set[str]] = {}
+    by_reference: dict[str, set[int]] = {}
+    for provider, receipt in items:
+        if receipt.provider_message_id is not None:
+            by_id.setdefault(provider, set()).add(receipt.provider_message_id)
+        elif (notification_id := _reference_id(receipt.reference)) is not None:
+            by_reference.setdefault(provider, set()).add(notification_id)
+    found_by_id: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    found_by_reference: dict[tuple[str, int], list[tuple[int, int]]] = {}
+    columns = (
+        NotificationPart.id,
+        NotificationPart.notification_id,
+        NotificationPart.provider,
+        NotificationPart.provider_message_id,
+    )
+    for provider, message_ids in by_id.items():
+        for row in await session.execute(
+            select(*columns).where(
+                NotificationPart.provider == provider,
+                NotificationPart.provider_message_id.in_(message_ids),
+            )
+        ):
+            key = (row.provider, row.provider_message_id)
+            found_by_id.setdefault(key, []).append((row.id, row.notification_id))
+    for provider, notification_ids in by_reference.items():
+        for row in await session.execute(
+            select(*columns)
+            .where(
+                NotificationPart.provider == provider,
+                NotificationPart.notification_id.in_(notification_ids),
+            )
+            .order_by(NotificationPart.id)
+        ):
+            key_ref = (row.provider, row.notification_id)
+            found_by_reference.setdefault(key_ref, []).append((row.id, row.notification_id))
+    matches: list[list[tuple[int, int]]] = []
+    for provider, receipt in items:
+        if receipt.provider_message_id is not None:
+            matches.append(found_by_id.get((provider, receipt.provider_message_id), []))
+        else:
+            notification_id = _reference_id(receipt.reference)
+            matches.append(found_by_reference.get((provider, notification_id or 0), []))
+    return matches
 
 
 async def _lock(session: AsyncSession, notification_ids: list[int]) -> None:
@@ -187,57 +267,55 @@ async def _lock(session: AsyncSession, notification_ids: list[int]) -> None:
     )
 
 
-async def _advance(
-    session: AsyncSession,
-    part_id: int,
-    status: PartStatus,
-    error_code: str | None,
-    occurred_at: datetime | None,
-) -> int:
-    """Move one part forward, atomically (the WHERE re-checks the status under the row lock)."""
-    lower = [s.value for s, rank in _RANK.items() if rank < _RANK[status]]
-    if not lower:
-        return 0
-    now = utcnow()
-    result = await session.execute(
-        update(NotificationPart)
-        .where(NotificationPart.id == part_id, NotificationPart.status.in_(lower))
-        .values(
-            status=status.value,
-            error_code=_cut(error_code, 60),
-            status_at=occurred_at or now,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
+async def _write_parts(session: AsyncSession, parts: Sequence[_Part], now: datetime) -> None:
+    table = NotificationPart.__table__
+    connection = await session.connection()
+    await connection.execute(
+        update(table).where(table.c.id == bindparam("_pid")),  # type: ignore[arg-type]
+        [
+            {
+                "_pid": p.id,
+                "status": p.status.value,
+                "error_code": p.error_code,
+                "status_at": p.status_at,
+                "updated_at": now,
+            }
+            for p in parts
+        ],
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-async def refresh_notification(session: AsyncSession, notification_id: int) -> None:
-    """Fold the notification's status from its parts (the worst part wins)."""
-    parts = (
-        await session.execute(
-            select(
-                NotificationPart.status, NotificationPart.error_code, NotificationPart.status_at
-            ).where(NotificationPart.notification_id == notification_id)
+async def _fold(session: AsyncSession, parts: Sequence[_Part], now: datetime) -> None:
+    """Fold each notification's status from all its parts (the worst part wins)."""
+    by_notification: dict[int, list[_Part]] = {}
+    for part in parts:
+        by_notification.setdefault(part.notification_id, []).append(part)
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for notification_id, siblings in by_notification.items():
+        row = {"_nid": notification_id, "updated_at": now, **_folded(siblings)}
+        shapes.setdefault(tuple(sorted(row)), []).append(row)
+    table = Notification.__table__
+    connection = await session.connection()
+    for rows in shapes.values():
+        await connection.execute(
+            update(table).where(  # type: ignore[arg-type]
+                table.c.id == bindparam("_nid"),
+                # Not IN (…): an expanding list cannot be used in an executemany.
+                or_(*(table.c.status == status for status in _FOLDABLE)),
+            ),
+            rows,
         )
-    ).all()
-    if not parts:
-        return
-    worst = max(parts, key=lambda p: _SEVERITY[PartStatus(p.status)])
-    worst_status = PartStatus(worst.status)
-    values: dict[str, object] = {"status": _NOTIFICATION_STATUS[worst_status].value}
-    if worst_status is PartStatus.delivered:
+
+
+def _folded(parts: Sequence[_Part]) -> dict[str, object]:
+    worst = max(parts, key=lambda p: _SEVERITY[p.status])
+    values: dict[str, object] = {"status": _NOTIFICATION_STATUS[worst.status].value}
+    if worst.status is PartStatus.delivered:
         values["delivered_at"] = max(p.status_at for p in parts)
-    elif worst_status is not PartStatus.sent:
-        values["reason"] = "network_expired" if worst_status is PartStatus.expired else None
+    elif worst.status is not PartStatus.sent:
+        values["reason"] = "network_expired" if worst.status is PartStatus.expired else None
         values["last_error"] = worst.error_code
-    await session.execute(
-        update(Notification)
-        .where(Notification.id == notification_id, Notification.status.in_(_FOLDABLE))
-        .values(updated_at=utcnow(), **values)
-        .execution_options(synchronize_session=False)
-    )
+    return values
 
 
 async def record_parts(
@@ -316,22 +394,28 @@ async def record_parts_many(
 
 
 async def _apply_pending(session: AsyncSession, rows: list[PendingReceipt]) -> int:
-    applied = 0
-    for row in rows:
-        receipt = Receipt(
-            status=DeliveryStatus(row.status),
-            provider_message_id=row.provider_message_id,
-            reference=str(row.notification_id) if row.notification_id else None,
+    """Apply pending receipts whose message is now recorded, and forget them."""
+    if not rows:
+        return 0
+    found = await _apply_batch(session, [(row.provider, _receipt_of(row)) for row in rows])
+    done = [row.id for row, result in zip(rows, found, strict=True) if result is not None]
+    if done:
+        await session.execute(
+            delete(PendingReceipt)
+            .where(PendingReceipt.id.in_(done))
+            .execution_options(synchronize_session=False)
         )
-        parts = await _parts_for(session, row.provider, receipt)
-        if not parts:
-            continue
-        status = PartStatus(row.status)
-        await _apply_to_parts(session, parts, status, row.error_code, row.occurred_at)
-        await session.delete(row)
-        applied += 1
-    await session.flush()
-    return applied
+    return len(done)
+
+
+def _receipt_of(row: PendingReceipt) -> Receipt:
+    return Receipt(
+        status=DeliveryStatus(row.status),
+        provider_message_id=row.provider_message_id,
+        reference=str(row.notification_id) if row.notification_id else None,
+        error_code=row.error_code,
+        occurred_at=row.occurred_at,
+    )
 
 
 async def sweep_pending(session: AsyncSession, now: datetime) -> int:

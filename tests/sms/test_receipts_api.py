@@ -187,6 +187,38 @@ async def test_statuses_only_move_forward_whatever_the_order_of_receipts(
     assert (row.status, row.last_error) == ("failed", "blocked")
 
 
+async def test_a_batch_is_applied_in_order_as_if_posted_one_by_one(
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    provider_client: httpx.AsyncClient,
+    world: World,
+    clock: FrozenClock,
+) -> None:
+    one = await sent(session, sessionmaker, world, clock, "m-1")
+    two = await sent(session, sessionmaker, world, clock, "a", "b", week=1)
+    batch = [
+        receipt("m-1", "undelivered", error_code="absent_subscriber"),
+        receipt("m-1", "delivered", occurred_at="2027-01-18T09:02:00Z"),  # proof wins
+        receipt("m-1", "sent"),  # late news: ignored
+        receipt("a", "delivered"),
+        receipt("b", "failed", error_code="blocked"),
+        receipt("b", "expired"),  # a second failure report: the first stays
+        receipt("m-unknown", "delivered"),  # not recorded yet: kept
+        {"reference": str(two.id), "status": "delivered"},  # every part of `two`
+    ]
+    answer = await post(provider_client, batch)
+    assert answer.json() == {"applied": 5, "ignored": 2, "pending": 1}
+    row = await fresh(session, one.id)
+    assert (row.status, row.delivered_at) == ("delivered", datetime(2027, 1, 18, 9, 2, tzinfo=UTC))
+    assert await parts_of(session, two.id) == [
+        ("http", "a", "delivered"),
+        ("http", "b", "delivered"),
+    ]
+    row = await fresh(session, two.id)
+    assert row.status == "delivered"
+    assert await pending_count(session) == 1
+
+
 async def test_the_worst_part_of_a_message_wins(
     session: AsyncSession,
     sessionmaker: async_sessionmaker[AsyncSession],

@@ -10,7 +10,11 @@ See ``app.sms.providers.http`` for the format. On top of it the simulator offers
   that every message was accepted exactly once;
 * a down switch: ``down_for_seconds`` answers 503 to everything for that long;
 * delivery receipts POSTed to ``callback_url`` after ``receipt_delay_ms``, signed with the
-  shared webhook secret, ``undelivered`` being the share reported undelivered;
+  shared webhook secret, ``undelivered`` being the share reported undelivered. Receipts falling
+  due together for one callback URL go out as one JSON array of up to ``receipt_batch`` (the
+  ``http`` wire format accepts both), as high-volume providers do: one request per receipt
+  would cost the receiving API more than the sending itself. A receipt may wait up to
+  ``receipt_linger_ms`` more for others to join its batch;
 * bookkeeping: ``GET /_stats`` (accepted count per reference, when each reference was last
   accepted, totals, duplicates — references accepted more than once — rejections by class,
   receipts sent/failed), ``POST /_reset``,
@@ -28,7 +32,7 @@ import random
 import re
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, fields
@@ -49,6 +53,7 @@ log = logging.getLogger("convoc.sms.simulator")
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _RATES = ("error_5xx", "error_timeout", "error_429", "error_permanent", "undelivered")
 _RECEIPT_TRIES = 3
+_RECEIPT_POSTS = 4  # receipt requests in flight at once
 
 
 @dataclass
@@ -61,6 +66,8 @@ class SimulatorConfig:
     retry_after: float = 1.0
     timeout_sleep_ms: float = 30_000.0
     receipt_delay_ms: float = 200.0
+    receipt_batch: float = 100.0
+    receipt_linger_ms: float = 100.0
     undelivered: float = 0.0
     api_key: str | None = None
     webhook_secret: str | None = None
@@ -74,9 +81,17 @@ class SimulatorConfig:
         total = self.error_5xx + self.error_timeout + self.error_429 + self.error_permanent
         if total > 1.0:
             raise ValueError("la somme des taux d'erreur dépasse 1")
-        for name in ("latency_ms", "retry_after", "timeout_sleep_ms", "receipt_delay_ms"):
+        for name in (
+            "latency_ms",
+            "retry_after",
+            "timeout_sleep_ms",
+            "receipt_delay_ms",
+            "receipt_linger_ms",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} doit être positif")
+        if self.receipt_batch < 1:
+            raise ValueError("receipt_batch doit valoir au moins 1")
 
     def public(self) -> dict[str, Any]:
         data = asdict(self)
@@ -92,6 +107,10 @@ class SimulatorState:
         self.rng = random.Random(config.seed)
         self.receipt_client: httpx.AsyncClient | None = None
         self.tasks: set[asyncio.Task[None]] = set()
+        # Receipts waiting for their moment: (due, callback URL, JSON object), in due order.
+        self.receipts: deque[tuple[float, str, dict[str, Any]]] = deque()
+        self.receipts_added = asyncio.Event()
+        self.receipts_in_flight = 0
         self.reset()
 
     def reset(self) -> None:
@@ -100,6 +119,7 @@ class SimulatorState:
         self.rejected: Counter[str] = Counter()
         self.receipts_sent = 0
         self.receipts_failed = 0
+        self.receipt_requests = 0
         self.down_until = 0.0
 
     def down_for(self) -> float:
@@ -116,7 +136,8 @@ class SimulatorState:
             "rejected_total": sum(self.rejected.values()),
             "receipts_sent": self.receipts_sent,
             "receipts_failed": self.receipts_failed,
-            "receipts_pending": len(self.tasks),
+            "receipts_pending": len(self.receipts) + self.receipts_in_flight,
+            "receipt_requests": self.receipt_requests,
             "down_for_seconds": round(self.down_for(), 3),
         }
 
@@ -147,10 +168,15 @@ def create_app(config: SimulatorConfig | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        state.receipt_client = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
+        state.receipt_client = httpx.AsyncClient(
+            timeout=httpx.Timeout(5.0, connect=2.0),
+            limits=httpx.Limits(max_connections=_RECEIPT_POSTS),
+        )
+        poster = asyncio.create_task(_post_receipts(state))
         try:
             yield
         finally:
+            poster.cancel()
             for task in list(state.tasks):
                 task.cancel()
             await asyncio.gather(*state.tasks, return_exceptions=True)
@@ -183,7 +209,7 @@ def create_app(config: SimulatorConfig | None = None) -> Starlette:
         state.accepted[payload["reference"]] += 1
         state.accepted_at[payload["reference"]] = clock.utcnow().isoformat()
         if payload.get("callback_url") and cfg.webhook_secret:
-            _schedule_receipt(state, message_id, payload["reference"], payload["callback_url"])
+            _queue_receipt(state, message_id, payload["reference"], payload["callback_url"])
         segments = analyze(payload["body"]).segments
         return JSONResponse({"id": message_id, "segments": segments}, status_code=202)
 
@@ -266,36 +292,86 @@ def _numbers(changes: dict[str, Any], allowed: set[str]) -> dict[str, float]:
     return values
 
 
-def _schedule_receipt(state: SimulatorState, message_id: str, reference: str, url: str) -> None:
-    task = asyncio.create_task(_post_receipt(state, message_id, reference, url))
-    state.tasks.add(task)
-    task.add_done_callback(state.tasks.discard)
+def _queue_receipt(state: SimulatorState, message_id: str, reference: str, url: str) -> None:
+    undelivered = state.rng.random() < state.config.undelivered
+    item = {
+        "id": message_id,
+        "reference": reference,
+        "status": "undelivered" if undelivered else "delivered",
+        "error_code": "absent_subscriber" if undelivered else None,
+    }
+    due = time.monotonic() + state.config.receipt_delay_ms / 1000
+    state.receipts.append((due, url, item))
+    state.receipts_added.set()
 
 
-async def _post_receipt(state: SimulatorState, message_id: str, reference: str, url: str) -> None:
+async def _post_receipts(state: SimulatorState) -> None:
+    """Send queued receipts as they fall due, batched per callback URL; at most
+    ``_RECEIPT_POSTS`` requests in flight, so a slow receiver makes batches grow, not sockets."""
+    slots = asyncio.Semaphore(_RECEIPT_POSTS)
+    while True:
+        if not state.receipts:
+            state.receipts_added.clear()
+            await state.receipts_added.wait()
+            continue
+        linger = state.config.receipt_linger_ms / 1000
+        wait = state.receipts[0][0] + linger - time.monotonic()
+        if wait > 0 and not _full_batch_due(state):
+            await asyncio.sleep(min(wait, linger or wait, 0.05))
+            continue
+        await slots.acquire()
+        batch, url = _due_batch(state)
+        state.receipts_in_flight += len(batch)
+        task = asyncio.create_task(_post_batch(state, url, batch))
+        state.tasks.add(task)
+        task.add_done_callback(state.tasks.discard)
+        task.add_done_callback(lambda _: slots.release())
+
+
+def _full_batch_due(state: SimulatorState) -> bool:
+    size = int(state.config.receipt_batch)
+    return len(state.receipts) >= size and state.receipts[size - 1][0] <= time.monotonic()
+
+
+def _due_batch(state: SimulatorState) -> tuple[list[dict[str, Any]], str]:
+    """The due receipts at the head of the queue for one callback URL (the head's)."""
+    now, size = time.monotonic(), int(state.config.receipt_batch)
+    url = state.receipts[0][1]
+    batch: list[dict[str, Any]] = []
+    skipped: list[tuple[float, str, dict[str, Any]]] = []
+    while state.receipts and len(batch) < size and state.receipts[0][0] <= now:
+        entry = state.receipts.popleft()
+        if entry[1] == url:
+            batch.append(entry[2])
+        else:
+            skipped.append(entry)
+    state.receipts.extendleft(reversed(skipped))
+    return batch, url
+
+
+async def _post_batch(state: SimulatorState, url: str, batch: list[dict[str, Any]]) -> None:
     cfg = state.config
-    await asyncio.sleep(cfg.receipt_delay_ms / 1000)
-    undelivered = state.rng.random() < cfg.undelivered
-    body = json.dumps(
-        {
-            "id": message_id,
-            "reference": reference,
-            "status": "undelivered" if undelivered else "delivered",
-            "error_code": "absent_subscriber" if undelivered else None,
-            "occurred_at": clock.utcnow().isoformat(),
+    occurred_at = clock.utcnow().isoformat()
+    items = [{**item, "occurred_at": occurred_at} for item in batch]
+    body = json.dumps(items[0] if len(items) == 1 else items).encode()
+    try:
+        if cfg.webhook_secret is None or state.receipt_client is None:
+            return
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(cfg.webhook_secret, body),
         }
-    ).encode()
-    if cfg.webhook_secret is None or state.receipt_client is None:
-        return
-    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(cfg.webhook_secret, body)}
-    for attempt in range(_RECEIPT_TRIES):
-        try:
-            response = await state.receipt_client.post(url, content=body, headers=headers)
-            if response.is_success:
-                state.receipts_sent += 1
-                return
-        except httpx.HTTPError:
-            pass
-        await asyncio.sleep(0.2 * (attempt + 1))
-    state.receipts_failed += 1
-    log.warning("simulator.receipt_failed reference=%s", reference)
+        for attempt in range(_RECEIPT_TRIES):
+            try:
+                state.receipt_requests += 1
+                response = await state.receipt_client.post(url, content=body, headers=headers)
+                if response.is_success:
+                    state.receipts_sent += len(batch)
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2 * (attempt + 1))
+        state.receipts_failed += len(batch)
+        log.warning("simulator.receipt_failed count=%s", len(batch))
+    finally:
+        state.receipts_in_flight -= len(batch)
