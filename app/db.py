@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -21,7 +22,7 @@ from app.core.sqlfunc import sqlite_local_date
 
 def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
     async_url = to_async_url(url or settings.database_url)
-    kwargs: dict[str, Any] = {"echo": settings.database_echo, "pool_pre_ping": True}
+    kwargs: dict[str, Any] = {"echo": settings.database_echo}
     if async_url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30}
     else:
@@ -29,7 +30,27 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
     engine = create_async_engine(async_url, **kwargs)
     if async_url.startswith("sqlite"):
         _make_sqlite_transactional(engine)
+    else:
+        _drop_closed_connections(engine)
     return engine
+
+
+def _drop_closed_connections(engine: AsyncEngine) -> None:
+    """Never hand out a connection the server has closed (a restart, an administrator).
+
+    Not ``pool_pre_ping``: with asyncpg it costs three round trips (BEGIN, a query, ROLLBACK)
+    on every checkout, i.e. on every request and every dispatcher transaction. A server that
+    shuts down closes its sockets, which asyncpg notices on its own: checking that locally is
+    free. A connection that dies silently (a network cut) still fails its first statement;
+    SQLAlchemy then invalidates the whole pool, the API answers that one request 503 and the
+    dispatcher retries.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if dbapi_connection.driver_connection.is_closed():
+            # The pool discards it and checks out another (documented pool behaviour).
+            raise DisconnectionError("connexion fermée par le serveur")
 
 
 def _make_sqlite_transactional(engine: AsyncEngine) -> None:

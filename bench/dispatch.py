@@ -103,6 +103,13 @@ def cpu_seconds(pid: int) -> float:
     return 0.0
 
 
+def postgres_cpu_seconds() -> dict[int, float]:
+    """CPU time used so far by each PostgreSQL server process on this machine (its backends
+    serve the workers and the API; other databases' clients count too, if any run)."""
+    out = subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True, check=False)
+    return {int(pid): cpu_seconds(int(pid)) for pid in out.stdout.split()}
+
+
 def machine_cpu_seconds() -> float:
     """Busy CPU time of the whole machine (every process, all cores) so far."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -318,6 +325,7 @@ async def dispatch_run(
         watched = {"simulator": s.processes[0].pid, "api": s.processes[1].pid}
         watched |= {f"worker{i + 1}": p.pid for i, (p, _) in enumerate(procs)}
         cpu_before = {name: cpu_seconds(pid) for name, pid in watched.items()}
+        postgres_before = postgres_cpu_seconds()
         machine_before = machine_cpu_seconds()
         deadline = time.monotonic() + limit
         stats = await simulator(s, "stats")
@@ -328,6 +336,10 @@ async def dispatch_run(
             await asyncio.sleep(0.25)
         memory = [peak_memory_mib(p.pid) for p, _ in procs]
         cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in watched.items()}
+        cpu["postgres"] = sum(
+            seconds - postgres_before.get(pid, 0.0)
+            for pid, seconds in postgres_cpu_seconds().items()
+        )
         machine_cpu = machine_cpu_seconds() - machine_before
         # Receipts (posted back 200 ms after acceptance) applied by the API, bounded wait.
         receipts_deadline = time.monotonic() + 60
@@ -387,6 +399,8 @@ async def main() -> None:
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--interval", type=float, default=1.0, help="worker tick interval (s)")
+    parser.add_argument("--concurrency", type=int, default=20, help="sends in flight per worker")
+    parser.add_argument("--batch-size", type=int, default=200, help="rows per claim")
     parser.add_argument("--rate-limit", type=float, default=1000.0, help="per worker, SMS/s")
     parser.add_argument("--limit", type=float, default=300.0, help="give up a run after (s)")
     args = parser.parse_args()
@@ -401,6 +415,8 @@ async def main() -> None:
         flags = {"latency_ms": args.latency_ms, "receipt_delay_ms": 200}
         worker_env = {
             "CONVOC_WORKER_INTERVAL_SECONDS": str(args.interval),
+            "CONVOC_WORKER_CONCURRENCY": str(args.concurrency),
+            "CONVOC_WORKER_BATCH_SIZE": str(args.batch_size),
             "CONVOC_SMS_HTTP_RATE_LIMIT": str(args.rate_limit),
         }
         with stack(url, logs, simulator_flags=flags, **worker_env) as s:
@@ -473,6 +489,8 @@ async def main() -> None:
             "simulator_latency_ms": args.latency_ms,
             "receipts": True,
             "worker_interval_seconds": args.interval,
+            "worker_concurrency": args.concurrency,
+            "worker_batch_size": args.batch_size,
             "http_rate_limit_per_worker": args.rate_limit,
         },
         "runs": runs,
