@@ -7,6 +7,8 @@
 - Network I/O happens outside any database transaction; the result is written back only if this
   worker still holds the lease.
 - Each message is processed in isolation: one failure never stops the batch.
+- Re-checking and rendering at send time is ``app.reminders.preparation``; both it and the
+  recording run as group commits (``app.reminders.grouping``) shared by the messages in flight.
 - What happened is recorded by ``app.reminders.outcomes`` (every provider attempt, the provider
   message ids, a flag on the person's number after a permanent refusal); receipts that beat
   that write are applied by ``app.reminders.delivery``, at once and by a sweep in each tick.
@@ -21,10 +23,9 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -32,24 +33,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.core.clock import utcnow
-from app.core.localtime import zone
 from app.db import session_scope
-from app.models import (
-    Appointment,
-    AppointmentStatus,
-    AppointmentType,
-    Notification,
-    NotificationKind,
-    NotificationStatus,
-    Person,
-    PhoneStatus,
-    Place,
-    Spip,
-)
-from app.reminders import delivery, planning
-from app.reminders.outcomes import Outcome, Target, attempts_of, error_text, record_many
-from app.reminders.policies import SpipPolicy, effective_template, get_policy, placeholder_values
-from app.reminders.templates import render_info
+from app.models import Notification, NotificationStatus
+from app.reminders import delivery
+from app.reminders.grouping import GroupCommit
+from app.reminders.outcomes import Outcome, attempts_of, error_text, record_many
+from app.reminders.preparation import Prepared, TtlCache, prepare_many
 from app.sms.base import DeadlinePassed, OutgoingSms, PermanentError, SubmitResult
 
 log = logging.getLogger("convoc.dispatcher")
@@ -172,221 +161,10 @@ async def _take(
     return list(result.scalars().all())
 
 
-@dataclass(frozen=True)
-class Prepared:
-    message: OutgoingSms
-    not_after: datetime
-    attempts: int
-    target: Target
-
-
-class _TtlCache:
-    """Values read from the database for a few seconds (a SPIP's policy, a template's wording):
-    a busy tick reads each once instead of once per message, and an agent's edit is seen
-    within ``ttl`` seconds."""
-
-    def __init__(self, ttl: float = 5.0) -> None:
-        self.ttl = ttl
-        self._values: dict[object, tuple[float, object]] = {}
-
-    def get(self, key: object) -> object | None:
-        hit = self._values.get(key)
-        if hit is None or time.monotonic() - hit[0] > self.ttl:
-            return None
-        return hit[1]
-
-    def put(self, key: object, value: object) -> None:
-        self._values[key] = (time.monotonic(), value)
-
-
-@dataclass(frozen=True)
-class _Loaded:
-    n: Notification
-    appointment: Appointment
-    person: Person
-    place: Place
-    spip: Spip
-    kind: AppointmentType
-
-
-async def _prepare_many(
-    session: AsyncSession,
-    notification_ids: Sequence[int],
-    config: DispatchConfig,
-    cache: _TtlCache,
-) -> list[Prepared | str | BaseException]:
-    """Re-check everything at send time and render the text from current data, for a group of
-    rows about to be sent (the messages waiting for a sending slot together): a handful of
-    queries for the group instead of a dozen per message.
-
-    Returns, for each id, what to send, or the outcome when the row was settled without sending
-    (skipped, cancelled, deferred to the next window, expired), or the error that row raised
-    (one bad row never fails the others).
-    """
-    # Renew the leases, atomically and only where this worker still holds them: a slow batch
-    # must not let another worker take a row over between this check and the send.
-    renewed = set(
-        await session.scalars(
-            update(Notification)
-            .where(
-                Notification.id.in_(notification_ids),
-                Notification.status == SENDING,
-                Notification.lease_owner == config.worker_id,
-            )
-            .values(lease_expires_at=utcnow() + config.lease)
-            .returning(Notification.id)
-            .execution_options(synchronize_session=False)
-        )
-    )
-    loaded: dict[int, _Loaded] = {}
-    if renewed:
-        rows = await session.execute(
-            select(Notification, Appointment, Person, Place, Spip, AppointmentType)
-            .join(Appointment, Appointment.id == Notification.appointment_id)
-            .join(Person, Person.id == Appointment.person_id)
-            .join(Place, Place.id == Appointment.place_id)
-            .join(Spip, Spip.id == Appointment.spip_id)
-            .join(AppointmentType, AppointmentType.id == Appointment.appointment_type_id)
-            .where(Notification.id.in_(renewed))
-            .execution_options(populate_existing=True)
-        )
-        loaded = {row[0].id: _Loaded(*row) for row in rows}
-    results: list[Prepared | str | BaseException] = []
-    for notification_id in notification_ids:
-        item = loaded.get(notification_id)
-        if item is None:
-            results.append("skipped")  # another worker took it over after our lease ran out
-            continue
-        try:
-            results.append(await _prepare_one(session, item, config, cache))
-        except Exception as exc:  # isolate: the lease will bring the row back
-            results.append(exc)
-    return results
-
-
-async def _prepare_one(
-    session: AsyncSession, item: _Loaded, config: DispatchConfig, cache: _TtlCache
-) -> Prepared | str:
-    n, appointment, person, place, spip, kind = (
-        item.n,
-        item.appointment,
-        item.person,
-        item.place,
-        item.spip,
-        item.kind,
-    )
-    policy = cache.get(("policy", spip.id))
-    if not isinstance(policy, SpipPolicy):
-        policy = await get_policy(session, spip.id)
-        cache.put(("policy", spip.id), policy)
-    now = utcnow()
-
-    def settle(status: NotificationStatus, reason: str, outcome: str) -> str:
-        n.status, n.reason, n.lease_owner = status.value, reason, None
-        return outcome
-
-    expected = {
-        NotificationKind.cancellation.value: AppointmentStatus.cancelled.value,
-        NotificationKind.missed.value: AppointmentStatus.missed.value,
-    }.get(n.kind, AppointmentStatus.booked.value)
-    if appointment.status != expected:
-        return settle(
-            NotificationStatus.cancelled, f"appointment_{appointment.status}", "cancelled"
-        )
-    if not kind.sms_enabled:
-        return settle(NotificationStatus.skipped, "type_without_sms", "skipped")
-    if person.archived:
-        return settle(NotificationStatus.skipped, "person_archived", "skipped")
-    if person.phone_status == PhoneStatus.refused.value:
-        return settle(NotificationStatus.skipped, "refused", "skipped")
-    if person.phone is None or person.phone_status != PhoneStatus.valid.value:
-        return settle(NotificationStatus.skipped, "no_phone", "skipped")
-    if now > n.send_not_after:
-        return settle(NotificationStatus.expired, "expired", "expired")
-    tz = zone(place.timezone)
-    if not planning.in_window(now, policy.window, tz):
-        next_at = planning.next_in_window(now, policy.window, tz)
-        if next_at > n.send_not_after:
-            return settle(NotificationStatus.expired, "expired", "expired")
-        n.status, n.send_at, n.lease_owner = PLANNED, next_at, None
-        return "deferred"
-    template_key = ("template", spip.id, n.kind, kind.code)
-    body = cache.get(template_key)
-    if not isinstance(body, str):
-        body, _ = await effective_template(
-            session, spip_id=spip.id, kind=NotificationKind(n.kind), type_code=kind.code
-        )
-        cache.put(template_key, body)
-    starts_at = appointment.starts_at
-    rendered = render_info(
-        body,
-        placeholder_values(spip=spip, place=place, starts_at=starts_at),
-        gsm7_friendly=policy.body.gsm7_friendly,
-    )
-    n.body, n.encoding, n.segments = rendered.text, rendered.info.encoding, rendered.info.segments
-    return Prepared(
-        OutgoingSms(
-            to=person.phone,
-            body=rendered.text,
-            sender=policy.body.sender or config.default_sender,
-            reference=str(n.id),
-            not_after=n.send_not_after,
-        ),
-        n.send_not_after,
-        n.attempts,
-        Target(n.id, config.worker_id, person.id, person.phone),
-    )
-
-
 def backoff(attempt: int, config: DispatchConfig, rng: random.Random) -> timedelta:
     """Exponential back-off with full jitter."""
     ceiling = min(config.retry_cap_seconds, config.retry_base_seconds * 2 ** max(attempt - 1, 0))
     return timedelta(seconds=rng.uniform(ceiling / 2, ceiling))
-
-
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-class _Grouped(Generic[T, R]):
-    """Group commit: each caller submits one item and waits for its result; the items submitted
-    while a group is being handled form the next group. Alone, a message gets a group of its
-    own (no added delay); under load, one transaction serves many messages."""
-
-    def __init__(
-        self, handle: Callable[[list[T]], Awaitable[Sequence[R | BaseException]]], max_size: int
-    ) -> None:
-        self._handle = handle
-        self._max_size = max(1, max_size)
-        self._waiting: list[tuple[T, asyncio.Future[R]]] = []
-        self._task: asyncio.Task[None] | None = None
-
-    async def submit(self, item: T) -> R:
-        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._waiting.append((item, future))
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._drain())
-        return await future
-
-    async def _drain(self) -> None:
-        while self._waiting:
-            group = self._waiting[: self._max_size]
-            del self._waiting[: len(group)]
-            try:
-                results: Sequence[R | BaseException] = await self._handle([i for i, _ in group])
-            except Exception as exc:
-                results = [exc] * len(group)
-            except BaseException:
-                for _, future in group:
-                    future.cancel()
-                raise
-            for (_, future), result in zip(group, results, strict=True):
-                if future.done():  # its caller was cancelled
-                    continue
-                if isinstance(result, BaseException):
-                    future.set_exception(result)
-                else:
-                    future.set_result(result)
 
 
 @dataclass
@@ -396,8 +174,8 @@ class _Pipeline:
     sender: Sender
     config: DispatchConfig
     rng: random.Random
-    prepare: _Grouped[int, Prepared | str]
-    record: _Grouped[Outcome, bool]
+    prepare: GroupCommit[int, Prepared | str]
+    record: GroupCommit[Outcome, bool]
 
 
 def _pipeline(
@@ -406,11 +184,11 @@ def _pipeline(
     config: DispatchConfig,
     rng: random.Random,
 ) -> _Pipeline:
-    cache = _TtlCache()
+    cache = TtlCache()
 
     async def prepare(ids: list[int]) -> list[Prepared | str | BaseException]:
         async with session_scope(sessionmaker) as session:
-            return await _prepare_many(session, ids, config, cache)
+            return await prepare_many(session, ids, config, cache)
 
     async def record(outcomes: list[Outcome]) -> list[bool | BaseException]:
         return await _record_until_reachable(sessionmaker, outcomes, config)
@@ -419,8 +197,8 @@ def _pipeline(
         sender,
         config,
         rng,
-        _Grouped(prepare, config.concurrency),
-        _Grouped(record, config.concurrency),
+        GroupCommit(prepare, config.concurrency),
+        GroupCommit(record, config.concurrency),
     )
 
 
@@ -488,7 +266,7 @@ async def _process(run: _Pipeline, notification_id: int) -> str:
         await run.record.submit(
             Outcome(
                 target,
-                _settled(NotificationStatus.expired, "expired", exc),
+                prepared.rendered | _settled(NotificationStatus.expired, "expired", exc),
                 attempts=attempts_of(exc),
             )
         )
@@ -497,7 +275,7 @@ async def _process(run: _Pipeline, notification_id: int) -> str:
         await run.record.submit(
             Outcome(
                 target,
-                _settled(NotificationStatus.failed, "permanent_error", exc),
+                prepared.rendered | _settled(NotificationStatus.failed, "permanent_error", exc),
                 attempts=attempts_of(exc),
                 permanent=exc,
             )
@@ -507,6 +285,7 @@ async def _process(run: _Pipeline, notification_id: int) -> str:
     except Exception as exc:  # temporary, throttled, or a bug: retry while there is time
         return await _retry_or_fail(run, prepared, exc)
     values: dict[str, object] = {
+        **prepared.rendered,
         "status": NotificationStatus.sent.value,
         "provider": result.provider,
         # The first id; every id (one per part with some providers) is a notification_part.
@@ -535,7 +314,7 @@ async def _retry_or_fail(run: _Pipeline, prepared: Prepared, exc: Exception) -> 
         await run.record.submit(
             Outcome(
                 prepared.target,
-                _settled(NotificationStatus.failed, "retries_exhausted", exc),
+                prepared.rendered | _settled(NotificationStatus.failed, "retries_exhausted", exc),
                 attempts=attempts,
             )
         )
@@ -543,7 +322,8 @@ async def _retry_or_fail(run: _Pipeline, prepared: Prepared, exc: Exception) -> 
     await run.record.submit(
         Outcome(
             prepared.target,
-            {"status": PLANNED, "send_at": retry_at, "last_error": error_text(exc)},
+            prepared.rendered
+            | {"status": PLANNED, "send_at": retry_at, "last_error": error_text(exc)},
             attempts=attempts,
         )
     )

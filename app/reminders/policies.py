@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -316,7 +316,24 @@ async def delete_template(
     return await template_read(session, spip=spip, kind=kind, type_code=type_code)
 
 
-def placeholder_values(*, spip: Spip, place: Place, starts_at: datetime) -> dict[str, str | None]:
+class PlaceFacts(Protocol):
+    """What a message says about the place: a ``Place``, or the same columns read alone."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def address(self) -> str | None: ...
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def info_url(self) -> str | None: ...
+    @property
+    def timezone(self) -> str: ...
+
+
+def placeholder_values(
+    *, spip_name: str, place: PlaceFacts, starts_at: datetime
+) -> dict[str, str | None]:
     local = starts_at.astimezone(zone(place.timezone))
     return {
         "rdv.date": templates.french_date(local),
@@ -325,5 +342,5 @@ def placeholder_values(*, spip: Spip, place: Place, starts_at: datetime) -> dict
         "lieu.adresse": place.address,
         "lieu.telephone": place.phone,
         "lieu.lien_info": place.info_url,
-        "spip.nom": spip.name,
+        "spip.nom": spip_name,
     }

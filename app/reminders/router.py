@@ -219,7 +219,7 @@ async def preview_template(
     )
     rendered = templates.render_info(
         body,
-        policies.placeholder_values(spip=spip, place=place, starts_at=starts_at),
+        policies.placeholder_values(spip_name=spip.name, place=place, starts_at=starts_at),
         gsm7_friendly=policy.body.gsm7_friendly,
     )
     return PreviewRead(

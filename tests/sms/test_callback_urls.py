@@ -31,7 +31,7 @@ async def test_the_provider_that_carries_the_message_gives_its_own_receipt_url()
     )
     gateway = SmsGateway.from_settings(settings)
     twilio_url = f"https://api.twilio.com/2010-04-01/Accounts/{TWILIO_SID}/Messages.json"
-    with respx.mock(assert_all_called=True) as router:
+    with respx.mock(using="httpx", assert_all_called=True) as router:
         twilio = router.post(twilio_url).mock(return_value=httpx.Response(503))
         http = router.post(f"{SIMULATOR}/messages").mock(
             return_value=httpx.Response(202, json={"id": "sim-1", "segments": 1})

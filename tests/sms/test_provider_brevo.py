@@ -46,7 +46,7 @@ def _accepted() -> httpx.Response:
 
 
 async def test_send_builds_the_documented_request(provider: BrevoProvider) -> None:
-    with respx.mock(assert_all_called=True) as router:
+    with respx.mock(using="httpx", assert_all_called=True) as router:
         route = router.post(SEND_URL).mock(return_value=_accepted())
         result = await provider.send(outgoing())
 
@@ -68,7 +68,7 @@ async def test_send_builds_the_documented_request(provider: BrevoProvider) -> No
 
 
 async def test_ucs2_text_is_sent_with_unicode_enabled(provider: BrevoProvider) -> None:
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         route = router.post(SEND_URL).mock(return_value=_accepted())
         await provider.send(outgoing(body="Convocation à l’hôtel de police"))
     assert json.loads(route.calls.last.request.content)["unicodeEnabled"] is True
@@ -78,7 +78,7 @@ async def test_without_public_url_no_web_url_is_sent() -> None:
     provider = BrevoProvider(
         provider_config("brevo", BASE, callback_url=None), api_key="xkeysib-123"
     )
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         route = router.post(SEND_URL).mock(return_value=_accepted())
         await provider.send(outgoing())
     await provider.aclose()
@@ -86,7 +86,7 @@ async def test_without_public_url_no_web_url_is_sent() -> None:
 
 
 async def test_bad_request_is_permanent_with_brevos_code(provider: BrevoProvider) -> None:
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(SEND_URL).mock(
             return_value=httpx.Response(
                 400, json={"code": "invalid_parameter", "message": "recipient is invalid"}
@@ -101,7 +101,7 @@ async def test_bad_request_is_permanent_with_brevos_code(provider: BrevoProvider
 async def test_not_enough_credits_is_temporary_so_the_next_provider_takes_over(
     provider: BrevoProvider,
 ) -> None:
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(SEND_URL).mock(
             return_value=httpx.Response(402, json={"code": "not_enough_credits"})
         )
@@ -111,7 +111,7 @@ async def test_not_enough_credits_is_temporary_so_the_next_provider_takes_over(
 
 
 async def test_429_is_throttled(provider: BrevoProvider) -> None:
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(SEND_URL).mock(return_value=httpx.Response(429, headers={"Retry-After": "3"}))
         with pytest.raises(ThrottledError) as caught:
             await provider.send(outgoing())
@@ -119,7 +119,7 @@ async def test_429_is_throttled(provider: BrevoProvider) -> None:
 
 
 async def test_5xx_is_temporary(provider: BrevoProvider) -> None:
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(SEND_URL).mock(return_value=httpx.Response(503))
         with pytest.raises(TemporaryError):
             await provider.send(outgoing())
@@ -129,7 +129,7 @@ async def test_5xx_is_temporary(provider: BrevoProvider) -> None:
 async def test_timeouts_and_connection_errors_are_temporary(
     provider: BrevoProvider, exception: Exception
 ) -> None:
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(SEND_URL).mock(side_effect=exception)
         with pytest.raises(TemporaryError):
             await provider.send(outgoing())

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 import respx
+from httpx_aiohttp import AiohttpTransport
 
 from app.sms.base import (
     DeliveryStatus,
@@ -33,7 +34,7 @@ async def provider() -> AsyncIterator[HttpProvider]:
 
 
 async def test_send_builds_the_documented_request(provider: HttpProvider) -> None:
-    with respx.mock(assert_all_called=True) as router:
+    with respx.mock(using="httpx", assert_all_called=True) as router:
         route = router.post(f"{BASE}/messages").mock(
             return_value=httpx.Response(202, json={"id": "m-1", "segments": 2})
         )
@@ -55,7 +56,7 @@ async def test_send_builds_the_documented_request(provider: HttpProvider) -> Non
 
 
 async def test_an_explicit_callback_url_wins(provider: HttpProvider) -> None:
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         route = router.post(f"{BASE}/messages").mock(
             return_value=httpx.Response(200, json={"id": 7})
         )
@@ -69,7 +70,7 @@ async def test_an_explicit_callback_url_wins(provider: HttpProvider) -> None:
 
 @pytest.mark.parametrize("status", [400, 422])
 async def test_refused_message_is_permanent(provider: HttpProvider, status: int) -> None:
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(f"{BASE}/messages").mock(
             return_value=httpx.Response(status, json={"error": "invalid_destination"})
         )
@@ -83,7 +84,7 @@ async def test_refused_message_is_permanent(provider: HttpProvider, status: int)
 async def test_account_level_4xx_is_temporary_not_the_persons_fault(
     provider: HttpProvider, status: int
 ) -> None:
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(f"{BASE}/messages").mock(return_value=httpx.Response(status))
         with pytest.raises(TemporaryError) as caught:
             await provider.send(outgoing())
@@ -91,7 +92,7 @@ async def test_account_level_4xx_is_temporary_not_the_persons_fault(
 
 
 async def test_429_is_throttled_with_retry_after_seconds(provider: HttpProvider) -> None:
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(f"{BASE}/messages").mock(
             return_value=httpx.Response(429, headers={"Retry-After": "7"})
         )
@@ -102,7 +103,7 @@ async def test_429_is_throttled_with_retry_after_seconds(provider: HttpProvider)
 
 async def test_429_retry_after_as_http_date(provider: HttpProvider) -> None:
     # The test clock is pinned to 2027-01-15T10:00:00Z.
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(f"{BASE}/messages").mock(
             return_value=httpx.Response(
                 429, headers={"Retry-After": "Fri, 15 Jan 2027 10:00:30 GMT"}
@@ -115,7 +116,7 @@ async def test_429_retry_after_as_http_date(provider: HttpProvider) -> None:
 
 @pytest.mark.parametrize("status", [500, 502, 503])
 async def test_5xx_is_temporary(provider: HttpProvider, status: int) -> None:
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(f"{BASE}/messages").mock(return_value=httpx.Response(status))
         with pytest.raises(TemporaryError) as caught:
             await provider.send(outgoing())
@@ -134,7 +135,7 @@ async def test_5xx_is_temporary(provider: HttpProvider, status: int) -> None:
 async def test_network_failures_are_temporary(
     provider: HttpProvider, exception: Exception, code: str
 ) -> None:
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(f"{BASE}/messages").mock(side_effect=exception)
         with pytest.raises(TemporaryError) as caught:
             await provider.send(outgoing())
@@ -142,18 +143,23 @@ async def test_network_failures_are_temporary(
 
 
 async def test_success_without_id_is_temporary(provider: HttpProvider) -> None:
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(f"{BASE}/messages").mock(return_value=httpx.Response(200, text="ok"))
         with pytest.raises(TemporaryError) as caught:
             await provider.send(outgoing())
     assert caught.value.code == "bad_response"
 
 
-def test_the_client_has_explicit_timeouts_and_pool_limits(provider: HttpProvider) -> None:
+async def test_the_client_has_explicit_timeouts_and_pool_limits(provider: HttpProvider) -> None:
     timeout = provider._client.timeout
     assert (timeout.connect, timeout.read) == (1.0, 2.0)
-    pool = provider._client._transport._pool  # type: ignore[attr-defined]
-    assert pool._max_connections == 5
+    transport = provider._client._transport
+    assert isinstance(transport, AiohttpTransport)
+    session = transport.get_client()  # the aiohttp pool the first request would open
+    try:
+        assert session.connector is not None and session.connector.limit == 5
+    finally:
+        await session.close()
 
 
 # -- receipts ----------------------------------------------------------------------------------

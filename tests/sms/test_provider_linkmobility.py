@@ -46,7 +46,7 @@ def _answer(code: int, ids: list[object] | None = None) -> httpx.Response:
 
 
 async def test_send_builds_the_documented_request(provider: LinkMobilityProvider) -> None:
-    with respx.mock(assert_all_called=True) as router:
+    with respx.mock(using="httpx", assert_all_called=True) as router:
         route = router.post(SEND_URL).mock(return_value=_answer(0, ["id-1", "id-2"]))
         result = await provider.send(outgoing())
 
@@ -69,7 +69,7 @@ async def test_send_builds_the_documented_request(provider: LinkMobilityProvider
 async def test_routing_and_destination_refusals_are_permanent(
     provider: LinkMobilityProvider, code: int
 ) -> None:
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(SEND_URL).mock(return_value=_answer(code))
         with pytest.raises(PermanentError) as caught:
             await provider.send(outgoing())
@@ -78,7 +78,7 @@ async def test_routing_and_destination_refusals_are_permanent(
 
 @pytest.mark.parametrize("code", [18, 103, 117, 42])
 async def test_other_refusals_are_temporary(provider: LinkMobilityProvider, code: int) -> None:
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(SEND_URL).mock(return_value=_answer(code))
         with pytest.raises(TemporaryError) as caught:
             await provider.send(outgoing())
@@ -86,14 +86,14 @@ async def test_other_refusals_are_temporary(provider: LinkMobilityProvider, code
 
 
 async def test_http_400_is_permanent(provider: LinkMobilityProvider) -> None:
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(SEND_URL).mock(return_value=httpx.Response(400))
         with pytest.raises(PermanentError):
             await provider.send(outgoing())
 
 
 async def test_429_is_throttled(provider: LinkMobilityProvider) -> None:
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(SEND_URL).mock(return_value=httpx.Response(429, headers={"Retry-After": "5"}))
         with pytest.raises(ThrottledError) as caught:
             await provider.send(outgoing())
@@ -107,7 +107,7 @@ async def test_429_is_throttled(provider: LinkMobilityProvider) -> None:
 async def test_5xx_timeouts_and_connection_errors_are_temporary(
     provider: LinkMobilityProvider, outcome: httpx.Response | Exception
 ) -> None:
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         route = router.post(SEND_URL)
         if isinstance(outcome, httpx.Response):
             route.mock(return_value=outcome)
@@ -118,7 +118,7 @@ async def test_5xx_timeouts_and_connection_errors_are_temporary(
 
 
 async def test_success_without_message_ids_is_temporary(provider: LinkMobilityProvider) -> None:
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(SEND_URL).mock(return_value=_answer(0, []))
         with pytest.raises(TemporaryError) as caught:
             await provider.send(outgoing())

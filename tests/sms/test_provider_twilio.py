@@ -43,7 +43,7 @@ def _created() -> httpx.Response:
 
 
 async def test_send_builds_the_documented_request(provider: TwilioProvider) -> None:
-    with respx.mock(assert_all_called=True) as router:
+    with respx.mock(using="httpx", assert_all_called=True) as router:
         route = router.post(SEND_URL).mock(return_value=_created())
         result = await provider.send(outgoing())
 
@@ -68,7 +68,7 @@ async def test_messaging_service_sid_is_sent_when_configured() -> None:
         auth_token=TOKEN,
         messaging_service_sid="MG" + "2" * 32,
     )
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         route = router.post(SEND_URL).mock(return_value=_created())
         await provider.send(outgoing())
     await provider.aclose()
@@ -88,7 +88,7 @@ def _error(status: int, code: int) -> httpx.Response:
 
 
 async def test_invalid_to_number_is_permanent(provider: TwilioProvider) -> None:
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(SEND_URL).mock(return_value=_error(400, 21211))
         with pytest.raises(PermanentError) as caught:
             await provider.send(outgoing())
@@ -99,7 +99,7 @@ async def test_invalid_to_number_is_permanent(provider: TwilioProvider) -> None:
 async def test_account_level_errors_are_temporary(
     provider: TwilioProvider, status: int, code: int
 ) -> None:
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.post(SEND_URL).mock(return_value=_error(status, code))
         with pytest.raises(TemporaryError) as caught:
             await provider.send(outgoing())
@@ -107,7 +107,7 @@ async def test_account_level_errors_are_temporary(
 
 
 async def test_429_is_throttled(provider: TwilioProvider) -> None:
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         response = _error(429, 20429)
         response.headers["Retry-After"] = "2"
         router.post(SEND_URL).mock(return_value=response)
@@ -122,7 +122,7 @@ async def test_429_is_throttled(provider: TwilioProvider) -> None:
 async def test_5xx_timeouts_and_connection_errors_are_temporary(
     provider: TwilioProvider, outcome: httpx.Response | Exception
 ) -> None:
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         route = router.post(SEND_URL)
         if isinstance(outcome, httpx.Response):
             route.mock(return_value=outcome)

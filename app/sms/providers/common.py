@@ -27,7 +27,9 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Final
 
+import aiohttp
 import httpx
+from httpx_aiohttp import AiohttpTransport
 from pydantic import SecretStr
 
 from app.core import clock
@@ -48,7 +50,12 @@ MAX_RETRY_AFTER_SECONDS: Final = 3600.0
 
 
 def build_client(config: ProviderConfig) -> httpx.AsyncClient:
-    """The provider's one shared client: explicit timeouts, bounded pool, no redirects."""
+    """The provider's one shared client: explicit timeouts, bounded pool, no redirects.
+
+    httpx's API over aiohttp's connection pool (``httpx-aiohttp``, by an httpx maintainer):
+    httpcore's pool polls every open socket on every request, which cost the dispatcher 1.7 ms
+    of CPU per SMS at 10 connections, against 0.5 ms here (``bench/dispatch.py``).
+    """
     timeout = httpx.Timeout(
         connect=config.connect_timeout,
         read=config.read_timeout,
@@ -61,7 +68,11 @@ def build_client(config: ProviderConfig) -> httpx.AsyncClient:
         keepalive_expiry=30.0,
     )
     return httpx.AsyncClient(
-        base_url=config.base_url, timeout=timeout, limits=limits, follow_redirects=False
+        base_url=config.base_url,
+        timeout=timeout,
+        limits=limits,
+        follow_redirects=False,
+        transport=AiohttpTransport(limits=limits, trust_env=False),
     )
 
 
@@ -89,6 +100,9 @@ class HttpProviderBase:
         try:
             return await self._client.request(method, url, **kwargs)
         except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            if isinstance(exc.__cause__, aiohttp.ClientConnectorError):
+                # The aiohttp transport reports a refused connection as a connect timeout.
+                raise self._temporary("connection_error", "connexion impossible") from exc
             raise self._temporary("connect_timeout", "délai de connexion dépassé") from exc
         except httpx.TimeoutException as exc:
             raise self._temporary("timeout", "délai de réponse dépassé") from exc

@@ -1,0 +1,281 @@
+"""Preparing claimed messages for sending: re-check everything at send time, render the text
+from current data. One transaction for a group of messages (those waiting for a sending slot
+together), a handful of statements whatever the group's size.
+
+For each message the outcome is what to send (``Prepared``), or how the row was settled
+without sending (skipped, cancelled, deferred to the next window, expired), or the error that
+row raised (one bad row never fails the others: its lease brings it back).
+
+The rows are read as plain columns, not ORM objects: this runs for every SMS Convoc sends,
+and loading six mapped objects per message cost more than the rest of the preparation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.clock import utcnow
+from app.core.localtime import zone
+from app.models import (
+    Appointment,
+    AppointmentStatus,
+    AppointmentType,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    Person,
+    PhoneStatus,
+    Place,
+    Spip,
+)
+from app.reminders import planning
+from app.reminders.outcomes import Target
+from app.reminders.policies import SpipPolicy, effective_template, get_policy, placeholder_values
+from app.reminders.templates import render_info
+from app.sms.base import OutgoingSms
+
+SENDING = NotificationStatus.sending.value
+PLANNED = NotificationStatus.planned.value
+
+# The appointment status a message of each kind still makes sense for.
+_EXPECTED_APPOINTMENT = {
+    NotificationKind.cancellation.value: AppointmentStatus.cancelled.value,
+    NotificationKind.missed.value: AppointmentStatus.missed.value,
+}
+
+
+class PrepareConfig(Protocol):
+    @property
+    def worker_id(self) -> str: ...
+    @property
+    def default_sender(self) -> str: ...
+    @property
+    def lease(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A message ready to go, and what to record with its outcome."""
+
+    message: OutgoingSms
+    not_after: datetime
+    attempts: int
+    target: Target
+    # The text as sent (body, encoding, segments): written with the outcome, one UPDATE.
+    rendered: dict[str, object]
+
+
+class TtlCache:
+    """Values read from the database for a few seconds (a SPIP's policy, a template's wording):
+    a busy tick reads each once instead of once per message, and an agent's edit is seen
+    within ``ttl`` seconds."""
+
+    def __init__(self, ttl: float = 5.0) -> None:
+        self.ttl = ttl
+        self._values: dict[object, tuple[float, object]] = {}
+
+    def get(self, key: object) -> object | None:
+        hit = self._values.get(key)
+        if hit is None or time.monotonic() - hit[0] > self.ttl:
+            return None
+        return hit[1]
+
+    def put(self, key: object, value: object) -> None:
+        self._values[key] = (time.monotonic(), value)
+
+
+_Row = Row[*tuple[Any, ...]]  # one row of _COLUMNS, read by label
+
+
+@dataclass(frozen=True)
+class _Place:
+    name: str
+    address: str | None
+    phone: str | None
+    info_url: str | None
+    timezone: str
+
+
+_COLUMNS = (
+    Notification.id,
+    Notification.kind,
+    Notification.attempts,
+    Notification.send_not_after,
+    Appointment.status.label("appointment_status"),
+    Appointment.starts_at,
+    Appointment.spip_id,
+    Person.id.label("person_id"),
+    Person.phone,
+    Person.phone_status,
+    Person.archived,
+    Place.name.label("place_name"),
+    Place.address.label("place_address"),
+    Place.phone.label("place_phone"),
+    Place.info_url.label("place_info_url"),
+    Place.timezone,
+    Spip.name.label("spip_name"),
+    AppointmentType.code.label("type_code"),
+    AppointmentType.sms_enabled,
+)
+
+
+async def prepare_many(
+    session: AsyncSession,
+    notification_ids: Sequence[int],
+    config: PrepareConfig,
+    cache: TtlCache,
+) -> list[Prepared | str | BaseException]:
+    """For each id, in order: what to send, the outcome it was settled with, or its error."""
+    # Renew the leases, atomically and only where this worker still holds them: a slow batch
+    # must not let another worker take a row over between this check and the send.
+    renewed = set(
+        await session.scalars(
+            update(Notification)
+            .where(
+                Notification.id.in_(notification_ids),
+                Notification.status == SENDING,
+                Notification.lease_owner == config.worker_id,
+            )
+            .values(lease_expires_at=utcnow() + config.lease)
+            .returning(Notification.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    loaded: dict[int, _Row] = {}
+    if renewed:
+        rows = await session.execute(
+            select(*_COLUMNS)
+            .join(Appointment, Appointment.id == Notification.appointment_id)
+            .join(Person, Person.id == Appointment.person_id)
+            .join(Place, Place.id == Appointment.place_id)
+            .join(Spip, Spip.id == Appointment.spip_id)
+            .join(AppointmentType, AppointmentType.id == Appointment.appointment_type_id)
+            .where(Notification.id.in_(renewed))
+        )
+        loaded = {row.id: row for row in rows}
+    results: list[Prepared | str | BaseException] = []
+    settled: list[dict[str, Any]] = []
+    for notification_id in notification_ids:
+        row = loaded.get(notification_id)
+        if row is None:
+            results.append("skipped")  # another worker took it over after our lease ran out
+            continue
+        try:
+            policy = await _policy(session, cache, row.spip_id)
+            outcome = _check(row, policy, utcnow())
+            if outcome is not None:
+                result, values = outcome
+                settled.append({"_nid": notification_id, **values})
+                results.append(result)
+                continue
+            body = await _template(session, cache, row)
+            results.append(_render(row, policy, body, config))
+        except Exception as exc:  # isolate: the lease will bring the row back
+            results.append(exc)
+    if settled:
+        await _settle(session, settled, config.worker_id)
+    return results
+
+
+def _check(row: _Row, policy: SpipPolicy, now: datetime) -> tuple[str, dict[str, Any]] | None:
+    """Why this message must not go now, as (outcome, columns to write); ``None`` if it may."""
+
+    def settle(status: NotificationStatus, reason: str, outcome: str) -> tuple[str, dict[str, Any]]:
+        return outcome, {"status": status.value, "reason": reason}
+
+    expected = _EXPECTED_APPOINTMENT.get(row.kind, AppointmentStatus.booked.value)
+    if row.appointment_status != expected:
+        return settle(
+            NotificationStatus.cancelled, f"appointment_{row.appointment_status}", "cancelled"
+        )
+    if not row.sms_enabled:
+        return settle(NotificationStatus.skipped, "type_without_sms", "skipped")
+    if row.archived:
+        return settle(NotificationStatus.skipped, "person_archived", "skipped")
+    if row.phone_status == PhoneStatus.refused.value:
+        return settle(NotificationStatus.skipped, "refused", "skipped")
+    if row.phone is None or row.phone_status != PhoneStatus.valid.value:
+        return settle(NotificationStatus.skipped, "no_phone", "skipped")
+    if now > row.send_not_after:
+        return settle(NotificationStatus.expired, "expired", "expired")
+    tz = zone(row.timezone)
+    if not planning.in_window(now, policy.window, tz):
+        next_at = planning.next_in_window(now, policy.window, tz)
+        if next_at > row.send_not_after:
+            return settle(NotificationStatus.expired, "expired", "expired")
+        return "deferred", {"status": PLANNED, "send_at": next_at}
+    return None
+
+
+def _render(row: _Row, policy: SpipPolicy, body: str, config: PrepareConfig) -> Prepared:
+    place = _Place(
+        row.place_name, row.place_address, row.place_phone, row.place_info_url, row.timezone
+    )
+    rendered = render_info(
+        body,
+        placeholder_values(spip_name=row.spip_name, place=place, starts_at=row.starts_at),
+        gsm7_friendly=policy.body.gsm7_friendly,
+    )
+    return Prepared(
+        OutgoingSms(
+            to=row.phone,
+            body=rendered.text,
+            sender=policy.body.sender or config.default_sender,
+            reference=str(row.id),
+            not_after=row.send_not_after,
+        ),
+        row.send_not_after,
+        row.attempts,
+        Target(row.id, config.worker_id, row.person_id, row.phone),
+        {
+            "body": rendered.text,
+            "encoding": rendered.info.encoding,
+            "segments": rendered.info.segments,
+        },
+    )
+
+
+async def _policy(session: AsyncSession, cache: TtlCache, spip_id: int) -> SpipPolicy:
+    policy = cache.get(("policy", spip_id))
+    if not isinstance(policy, SpipPolicy):
+        policy = await get_policy(session, spip_id)
+        cache.put(("policy", spip_id), policy)
+    return policy
+
+
+async def _template(session: AsyncSession, cache: TtlCache, row: _Row) -> str:
+    key = ("template", row.spip_id, row.kind, row.type_code)
+    body = cache.get(key)
+    if not isinstance(body, str):
+        body, _ = await effective_template(
+            session, spip_id=row.spip_id, kind=NotificationKind(row.kind), type_code=row.type_code
+        )
+        cache.put(key, body)
+    return body
+
+
+async def _settle(session: AsyncSession, rows: list[dict[str, Any]], worker_id: str) -> None:
+    """Write the rows settled without sending, where this worker still holds them."""
+    now = utcnow()
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        values = {"lease_owner": None, "updated_at": now, **row, "_owner": worker_id}
+        shapes.setdefault(tuple(sorted(values)), []).append(values)
+    table = Notification.__table__
+    connection = await session.connection()
+    for group in shapes.values():
+        await connection.execute(
+            update(table).where(  # type: ignore[arg-type]
+                table.c.id == bindparam("_nid"),
+                table.c.status == SENDING,
+                table.c.lease_owner == bindparam("_owner"),
+            ),
+            group,
+        )
