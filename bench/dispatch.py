@@ -416,6 +416,7 @@ async def main() -> None:
         worker_env = {
             "CONVOC_WORKER_INTERVAL_SECONDS": str(args.interval),
             "CONVOC_WORKER_CONCURRENCY": str(args.concurrency),
+            "CONVOC_SMS_MAX_CONNECTIONS": str(args.concurrency),
             "CONVOC_WORKER_BATCH_SIZE": str(args.batch_size),
             "CONVOC_SMS_HTTP_RATE_LIMIT": str(args.rate_limit),
         }

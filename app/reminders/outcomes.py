@@ -22,9 +22,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import utcnow
@@ -45,6 +45,7 @@ log = logging.getLogger("convoc.dispatcher")
 SENDING = NotificationStatus.sending.value
 # A permanent error raised by the gateway itself, not by a provider about this number.
 NOT_ABOUT_THE_NUMBER = frozenset({"message_unsupported"})
+_ATTEMPTS = cast(Table, NotificationAttempt.__table__)
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,8 @@ async def _record_group(session: AsyncSession, outcomes: Sequence[Outcome]) -> l
         for a in o.attempts
     ]
     if attempts:
-        await session.execute(insert(NotificationAttempt), attempts)
+        # Core, not the ORM's bulk insert: this runs for every message sent.
+        await session.execute(insert(_ATTEMPTS), attempts)
     for o in lost:
         log.warning("dispatcher.lease_lost notification=%s", o.target.notification_id)
     sent = [
@@ -255,7 +257,8 @@ async def _add_attempts(
         return  # the row is gone (its convocation was deleted): nothing to attach them to
     now = utcnow()
     await session.execute(
-        insert(NotificationAttempt), [_attempt_row(notification_id, a, now) for a in attempts]
+        insert(_ATTEMPTS),
+        [_attempt_row(notification_id, a, now) for a in attempts],
     )
 
 
