@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents import passwords
@@ -113,18 +113,22 @@ async def issue_token(session: AsyncSession, agent: Agent, settings: Settings) -
     return IssuedToken(token, settings.token_idle_minutes * 60)
 
 
+# Token and agent in one query, built once (its cache key with it): this runs on every
+# authenticated request.
+_TOKEN_AND_AGENT = (
+    select(AccessToken, Agent)
+    .join(Agent, Agent.id == AccessToken.agent_id)
+    .where(AccessToken.token_hash == bindparam("token_hash"))
+)
+
+
 async def resolve(
     session: AsyncSession, token: str, settings: Settings
 ) -> tuple[Agent, AccessToken]:
     """The agent behind a bearer token, or 401 (unknown, revoked, idle or expired)."""
     now = utcnow()
-    # Token and agent in one query: this runs on every authenticated request.
     found = (
-        await session.execute(
-            select(AccessToken, Agent)
-            .join(Agent, Agent.id == AccessToken.agent_id)
-            .where(AccessToken.token_hash == _digest(token, settings))
-        )
+        await session.execute(_TOKEN_AND_AGENT, {"token_hash": _digest(token, settings)})
     ).first()
     if found is None:
         raise Unauthenticated()

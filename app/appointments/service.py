@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents import service as agent_service
@@ -165,26 +165,30 @@ class BookingInputs:
     policy: ReminderPolicy | None
 
 
+# Built once, with its cache key: this runs for every convocation booked.
+_BOOKING_INPUTS = (
+    select(Person, Place, AppointmentType, ReminderPolicy)
+    .select_from(Person)
+    .outerjoin(Place, Place.id == bindparam("place_id"))
+    .outerjoin(
+        AppointmentType,
+        and_(AppointmentType.code == bindparam("type_code"), AppointmentType.active.is_(True)),
+    )
+    .outerjoin(ReminderPolicy, ReminderPolicy.spip_id == Person.spip_id)
+    .where(Person.id == bindparam("person_id"))
+)
+
+
 async def load_booking_inputs(session: AsyncSession, data: AppointmentCreate) -> BookingInputs:
     """The person, place, type and reminder policy of a booking in one query (one round trip
-    instead of four: this runs for every convocation booked). 404 when the person is unknown;
-    the other checks are left to the caller, in their usual order."""
-    row = (
-        await session.execute(
-            select(Person, Place, AppointmentType, ReminderPolicy)
-            .select_from(Person)
-            .outerjoin(Place, Place.id == data.place_id)
-            .outerjoin(
-                AppointmentType,
-                and_(
-                    AppointmentType.code == data.appointment_type,
-                    AppointmentType.active.is_(True),
-                ),
-            )
-            .outerjoin(ReminderPolicy, ReminderPolicy.spip_id == Person.spip_id)
-            .where(Person.id == data.person_id)
-        )
-    ).first()
+    instead of four). 404 when the person is unknown; the other checks are left to the caller,
+    in their usual order."""
+    params = {
+        "person_id": data.person_id,
+        "place_id": data.place_id,
+        "type_code": data.appointment_type,
+    }
+    row = (await session.execute(_BOOKING_INPUTS, params)).first()
     if row is None:
         raise PersonNotFound()
     person, place, appointment_type, policy = row
