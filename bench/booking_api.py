@@ -1,10 +1,12 @@
 """Booking API benchmark: POST /api/v1/appointments against the real server, on PostgreSQL.
 
-    python -m bench.booking_api [--duration 15] [--rates 100,200,400] [--workers 1]
+    python -m bench.booking_api [--duration 15] [--rates 100,200,400] [--workers N]
 
 Builds a scratch database (migrations, one SPIP, a place, persons with mobiles, a national
-administrator with a bearer token), starts ``python -m app serve`` as its own process, and drives
-it from a load generator in *another* process (``python -m bench.booking_api load …``):
+administrator with a bearer token), counts the SQL statements of one booking (in-process), starts
+``python -m app serve --workers N`` (production's rule: one server process per core, so N
+defaults to this machine's cores) and drives it from a load generator in *another* process
+(``python -m bench.booking_api load …``):
 
   1. open loop at fixed rates (a request every 1/rate s, whatever the answers): offered and
      achieved throughput, p50/p95/p99 latency measured from the *scheduled* send time (so a
@@ -94,25 +96,55 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# The server's environment: production's, except the secret, the database and a token that
+# does not lapse during the run (the dispatcher runs in its own processes in production too).
+SERVER_ENV = {
+    "CONVOC_ENV": "test",
+    "CONVOC_SECRET_KEY": SECRET,
+    "CONVOC_WORKER_EMBEDDED": "false",
+    "CONVOC_LOG_LEVEL": "WARNING",
+    "CONVOC_TOKEN_IDLE_MINUTES": "1440",
+}
+
+
 def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "CONVOC_ENV": "test",
-        "CONVOC_SECRET_KEY": SECRET,
-        "CONVOC_WORKER_EMBEDDED": "false",
-        "CONVOC_DATABASE_URL": url,
-        "CONVOC_LOG_LEVEL": "WARNING",
-        "CONVOC_TOKEN_IDLE_MINUTES": "1440",
-    }
-    command = [sys.executable, "-m", "app", "serve", "--port", str(port)]
-    if workers > 1:
-        # uvicorn's own multi-process mode, for the comparison only (app serve runs one).
-        command = [
-            sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
-            "--port", str(port), "--workers", str(workers), "--no-server-header",
-            "--log-level", "warning",
-        ]  # fmt: skip
+    env = {**os.environ, **SERVER_ENV, "CONVOC_DATABASE_URL": url}
+    command = [
+        sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(workers),
+    ]  # fmt: skip
     return subprocess.Popen(command, cwd=ROOT, env=env)
+
+
+async def statements_per_booking(
+    url: str, token: str, persons: list[int], places: list[int]
+) -> int:
+    """SQL statements one booking sends (BEGIN, COMMIT and the pool's ping aside), counted
+    in-process against the scratch database."""
+    from sqlalchemy import event
+
+    from app.main import create_app
+
+    settings = Settings(env="test", secret_key=SECRET, database_url=url, worker_embedded=False)
+    engine = create_engine(settings)
+    app = create_app(settings)
+    app.state.sessionmaker = create_sessionmaker(engine)
+    statements: list[str] = []
+    event.listen(engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    day = datetime.now(UTC).date() + timedelta(days=700)  # far from the load's bookings
+    body = {"person_id": persons[0], "place_id": places[0], "appointment_type": "suivi_spip"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, headers={"Authorization": f"Bearer {token}"}
+    ) as client:
+        for hour in (9, 10):  # the first warms the caches (prepared statements, token touch)
+            statements.clear()
+            response = await client.post(
+                "http://bench/api/v1/appointments",
+                json={**body, "starts_at": f"{day.isoformat()}T{hour:02d}:00"},
+            )
+            response.raise_for_status()
+    await engine.dispose()
+    return len(statements)
 
 
 async def wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:
@@ -354,6 +386,8 @@ async def main(args: argparse.Namespace) -> None:
     started = time.time()
     load_before = os.getloadavg()
     url, token, persons, places = await prepare_database()
+    statements = await statements_per_booking(url, token, persons, places)
+    print(f"  SQL statements per booking: {statements}", flush=True)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = start_server(url, port, args.workers)
@@ -419,6 +453,7 @@ async def main(args: argparse.Namespace) -> None:
         row("booking max throughput (closed loop)", ceiling_book, "req/s"),
         row("/health/ready max throughput (ceiling)", ceiling_ready, "req/s"),
         row("booking / ready throughput ratio", round(ceiling_book / ceiling_ready, 2) if ceiling_ready else 0, "ratio"),
+        row("SQL statements per booking", statements, "count"),
     ]  # fmt: skip
     result = {
         "machine": machine(),
@@ -426,9 +461,8 @@ async def main(args: argparse.Namespace) -> None:
             "rates": rates,
             "duration_s": args.duration,
             "closed_loop_concurrency": args.concurrency,
-            "server_workers": args.workers,
+            "server": server_configuration(args.workers),
             "persons": PERSONS,
-            "database_pool_size": Settings(env="test", secret_key=SECRET).database_pool_size,
         },
         "versions": versions(),
         "load_average_before": [round(x, 2) for x in load_before],
@@ -442,6 +476,16 @@ async def main(args: argparse.Namespace) -> None:
     print(f"booking_api benchmark → {path}")
     for line in summary:
         print(f"  {line['metric']:<44} {line['value']:>8} {line['unit']:<6} {line['target']}")
+
+
+def server_configuration(workers: int) -> dict[str, Any]:
+    settings = Settings(env="test", secret_key=SECRET)
+    return {
+        "command": f"python -m app serve --workers {workers}",
+        "workers": workers,
+        "database_pool_size_per_process": settings.database_pool_size,
+        **{k: v for k, v in SERVER_ENV.items() if k != "CONVOC_SECRET_KEY"},
+    }
 
 
 def versions() -> dict[str, str]:
@@ -474,7 +518,11 @@ def cli() -> None:
     )
     parser.add_argument("--concurrency", type=int, default=32, help="closed-loop clients")
     parser.add_argument(
-        "--workers", type=int, default=1, help="server processes (uvicorn --workers)"
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="server processes (python -m app serve --workers); default: one per core, as in "
+        "production",
     )
     args = parser.parse_args()
     if args.command == "load":
@@ -485,9 +533,10 @@ def cli() -> None:
     print(f"Machine: {json.dumps(machine(), ensure_ascii=False)}", flush=True)
     print(f"Versions: {json.dumps(versions())}", flush=True)
     print(
-        f"Parameters: rates={args.rates} duration={args.duration}s concurrency={args.concurrency} workers={args.workers} load={os.getloadavg()}",
+        f"Parameters: rates={args.rates} duration={args.duration}s concurrency={args.concurrency} load={os.getloadavg()}",
         flush=True,
     )
+    print(f"Server: {json.dumps(server_configuration(args.workers))}", flush=True)
     asyncio.run(main(args))
 
 
