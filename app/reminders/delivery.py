@@ -46,6 +46,7 @@ from app.models import (
     PartStatus,
     PendingReceipt,
 )
+from app.reminders.bulk import NOTIFICATION, update_notifications
 from app.sms.base import DeliveryStatus, Receipt
 
 log = logging.getLogger("convoc.delivery")
@@ -290,21 +291,15 @@ async def _fold(session: AsyncSession, parts: Sequence[_Part], now: datetime) ->
     by_notification: dict[int, list[_Part]] = {}
     for part in parts:
         by_notification.setdefault(part.notification_id, []).append(part)
-    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for notification_id, siblings in by_notification.items():
-        row = {"_nid": notification_id, "updated_at": now, **_folded(siblings)}
-        shapes.setdefault(tuple(sorted(row)), []).append(row)
-    table = Notification.__table__
-    connection = await session.connection()
-    for rows in shapes.values():
-        await connection.execute(
-            update(table).where(  # type: ignore[arg-type]
-                table.c.id == bindparam("_nid"),
-                # Not IN (…): an expanding list cannot be used in an executemany.
-                or_(*(table.c.status == status for status in _FOLDABLE)),
-            ),
-            rows,
-        )
+    await update_notifications(
+        session,
+        (
+            (notification_id, {"updated_at": now, **_folded(siblings)})
+            for notification_id, siblings in by_notification.items()
+        ),
+        # Not IN (…): an expanding list cannot be used in an executemany.
+        or_(*(NOTIFICATION.c.status == status for status in _FOLDABLE)),
+    )
 
 
 def _folded(parts: Sequence[_Part]) -> dict[str, object]:

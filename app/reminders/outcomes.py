@@ -24,13 +24,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import utcnow
 from app.db import session_scope
 from app.models import Notification, NotificationAttempt, NotificationStatus, Person
 from app.reminders import delivery
+from app.reminders.bulk import update_notifications
 from app.sms.base import (
     Attempt,
     AttemptOutcome,
@@ -190,18 +191,13 @@ async def _record_group(session: AsyncSession, outcomes: Sequence[Outcome]) -> l
         ).all()
     )
     held = [o for o in outcomes if owners.get(o.target.notification_id, "") == o.target.worker_id]
-    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for o in held:
-        row = {"lease_owner": None, "updated_at": now, **o.values}
-        shapes.setdefault(tuple(sorted(row)), []).append({"_nid": o.target.notification_id, **row})
-    connection = await session.connection()
-    for rows in shapes.values():
-        await connection.execute(
-            update(Notification.__table__).where(  # type: ignore[arg-type]
-                Notification.__table__.c.id == bindparam("_nid")
-            ),
-            rows,
-        )
+    await update_notifications(
+        session,
+        (
+            (o.target.notification_id, {"lease_owner": None, "updated_at": now, **o.values})
+            for o in held
+        ),
+    )
     held_ids = {o.target.notification_id for o in held}
     lost = [o for o in outcomes if o.target.notification_id not in held_ids]
     existing = set(held_ids)

@@ -36,6 +36,7 @@ from app.models import (
     Spip,
 )
 from app.reminders import planning
+from app.reminders.bulk import NOTIFICATION, update_notifications
 from app.reminders.outcomes import Target
 from app.reminders.policies import SpipPolicy, effective_template, get_policy, placeholder_values
 from app.reminders.templates import render_info
@@ -161,7 +162,7 @@ async def prepare_many(
         )
         loaded = {row.id: row for row in rows}
     results: list[Prepared | str | BaseException] = []
-    settled: list[dict[str, Any]] = []
+    settled: list[tuple[int, dict[str, Any]]] = []
     for notification_id in notification_ids:
         row = loaded.get(notification_id)
         if row is None:
@@ -172,7 +173,7 @@ async def prepare_many(
             outcome = _check(row, policy, utcnow())
             if outcome is not None:
                 result, values = outcome
-                settled.append({"_nid": notification_id, **values})
+                settled.append((notification_id, values))
                 results.append(result)
                 continue
             body = await _template(session, cache, row)
@@ -261,21 +262,20 @@ async def _template(session: AsyncSession, cache: TtlCache, row: _Row) -> str:
     return body
 
 
-async def _settle(session: AsyncSession, rows: list[dict[str, Any]], worker_id: str) -> None:
+async def _settle(
+    session: AsyncSession, rows: list[tuple[int, dict[str, Any]]], worker_id: str
+) -> None:
     """Write the rows settled without sending, where this worker still holds them."""
     now = utcnow()
-    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in rows:
-        values = {"lease_owner": None, "updated_at": now, **row, "_owner": worker_id}
-        shapes.setdefault(tuple(sorted(values)), []).append(values)
-    table = Notification.__table__
-    connection = await session.connection()
-    for group in shapes.values():
-        await connection.execute(
-            update(table).where(  # type: ignore[arg-type]
-                table.c.id == bindparam("_nid"),
-                table.c.status == SENDING,
-                table.c.lease_owner == bindparam("_owner"),
-            ),
-            group,
-        )
+    await update_notifications(
+        session,
+        (
+            (
+                notification_id,
+                {"lease_owner": None, "updated_at": now, **values, "_owner": worker_id},
+            )
+            for notification_id, values in rows
+        ),
+        NOTIFICATION.c.status == SENDING,
+        NOTIFICATION.c.lease_owner == bindparam("_owner"),
+    )
