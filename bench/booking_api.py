@@ -118,7 +118,7 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
 async def statements_per_booking(
     url: str, token: str, persons: list[int], places: list[int]
 ) -> int:
-    """SQL statements one booking sends (BEGIN, COMMIT and the pool's ping aside), counted
+    """SQL statements one booking sends (BEGIN and COMMIT aside), counted
     in-process against the scratch database."""
     from sqlalchemy import event
 
