@@ -25,7 +25,7 @@ from app.core.request_guard import RequestGuard
 from app.core.validation import field_errors, top_code
 from app.db import create_engine, create_sessionmaker
 from app.health.router import router as health_router
-from app.logging import configure_logging
+from app.logging import configure_logging, redact_access_log
 from app.persons.router import router as persons_router
 from app.reminders.jobs import DispatchScheduler, build_sender, dispatch_config
 from app.reminders.router import router as reminders_router
@@ -64,6 +64,7 @@ _HTTP_CODES = {
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    redact_access_log()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
