@@ -46,4 +46,7 @@ def configure_logging(level: str = "INFO") -> None:
     )
     # APScheduler logs every tick at INFO: keep its warnings only.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # httpx logs every request at INFO (a line per SMS, with the provider's URL): the gateway's
+    # own sms.attempt line says what matters, with ids only.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     _configured = True

@@ -254,8 +254,23 @@ SEED = [
     "send_at, send_not_after, attempts, created_at, updated_at) "
     "SELECT id, 'reminder', 1, id || ':reminder:1', 'planned', CAST(:t0 AS timestamptz), CAST(:t0 AS timestamptz), starts_at - interval '1 hour', "
     "0, now(), now() FROM appointment",
+    # History, as a national database has: per convocation, :history messages sent and delivered
+    # in the past (reminders of earlier convocations, in effect) with their provider ids. Without
+    # it the tables are nearly empty when analysed, and a server whose autovacuum is off (this
+    # machine's) keeps planning sequential scans of notification_part as it fills.
+    "INSERT INTO notification (appointment_id, kind, sequence, idempotency_key, status, planned_at, "
+    "send_at, send_not_after, attempts, provider, provider_message_id, sent_at, delivered_at, "
+    "created_at, updated_at) SELECT a.id, 'summons', 0, a.id || ':history:' || g, 'delivered', "
+    "CAST(:t0 AS timestamptz) - g * interval '30 days', CAST(:t0 AS timestamptz) - g * interval '30 days', "
+    "CAST(:t0 AS timestamptz) - g * interval '29 days', 1, 'http', 'hist-' || a.id || '-' || g, "
+    "CAST(:t0 AS timestamptz) - g * interval '30 days', CAST(:t0 AS timestamptz) - g * interval '30 days', "
+    "now(), now() FROM appointment a CROSS JOIN generate_series(1, :history) g",
+    "INSERT INTO notification_part (notification_id, provider, provider_message_id, status, "
+    "status_at, updated_at) SELECT id, provider, provider_message_id, 'delivered', delivered_at, "
+    "now() FROM notification WHERE provider_message_id LIKE 'hist-%'",
     "ANALYZE",
 ]
+HISTORY = 3  # past messages per convocation seeded as history
 
 
 async def seed(engine: AsyncEngine, n: int, t0: datetime) -> None:
@@ -263,7 +278,7 @@ async def seed(engine: AsyncEngine, n: int, t0: datetime) -> None:
     async with engine.connect() as conn:
         await conn.execute(text(RESET))
         for statement in SEED:
-            params = {"tz": zone_at_noon(), "n": n, "t0": t0}
+            params = {"tz": zone_at_noon(), "n": n, "t0": t0, "history": HISTORY}
             used = {k: v for k, v in params.items() if f":{k}" in statement}
             await conn.execute(text(statement), used)
         await conn.commit()
@@ -281,7 +296,9 @@ async def count_unsettled(engine: AsyncEngine) -> int:
 
 async def count_status(engine: AsyncEngine) -> dict[str, int]:
     async with engine.connect() as conn:
-        rows = await conn.execute(text("SELECT status, count(*) FROM notification GROUP BY 1"))
+        rows = await conn.execute(
+            text("SELECT status, count(*) FROM notification WHERE kind = 'reminder' GROUP BY 1")
+        )
         return {status: int(n) for status, n in rows}
 
 

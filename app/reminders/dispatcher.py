@@ -360,13 +360,34 @@ async def tick(
             except Exception:  # isolate: the lease will bring the row back
                 log.exception("dispatcher.item_failed notification=%s", notification_id)
 
-    for _ in range(config.max_batches_per_tick):
-        async with session_scope(sessionmaker) as session:
-            ids = await claim(session, utcnow(), config)
-        stats.claimed += len(ids)
-        await asyncio.gather(*(one(i) for i in ids))
-        if len(ids) < config.batch_size:
-            break
+    in_flight: set[asyncio.Task[None]] = set()
+    failure: Exception | None = None
+    try:
+        for _ in range(config.max_batches_per_tick):
+            try:
+                async with session_scope(sessionmaker) as session:
+                    ids = await claim(session, utcnow(), config)
+            except Exception as exc:
+                # Stop claiming, not the messages already out: their results must still be
+                # written (they wait for the database), else their leases would bring them
+                # back and they would go out twice.
+                failure = exc
+                break
+            stats.claimed += len(ids)
+            in_flight |= {asyncio.create_task(one(i)) for i in ids}
+            if len(ids) < config.batch_size:
+                break
+            # The next batch is claimed while the last messages of this one are still out:
+            # waiting for the whole batch would leave the sending slots idle at its tail.
+            while len(in_flight) > config.concurrency:
+                _, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.gather(*in_flight)
+    except asyncio.CancelledError:
+        for task in in_flight:  # the event loop is going away: so are they (leases cover it)
+            task.cancel()
+        raise
+    if failure is not None:
+        raise failure
     if stats.claimed:
         log.info("dispatcher.tick %s", stats)
     return stats

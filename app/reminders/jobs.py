@@ -118,6 +118,7 @@ class DispatchScheduler:
 
 async def run_worker(settings: Settings) -> None:
     """``python -m app worker``: tick until SIGTERM or SIGINT."""
+    from app.core.memory import freeze_startup_objects
     from app.db import create_engine, create_sessionmaker
 
     engine = create_engine(settings)
@@ -128,6 +129,7 @@ async def run_worker(settings: Settings) -> None:
         dispatch_config(settings),
         settings.worker_interval_seconds,
     )
+    freeze_startup_objects()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
