@@ -1,12 +1,16 @@
-"""Recording outcomes by group, on both databases: a group whose write fails is recorded
-again message by message, so one bad row never loses the others' results."""
+"""Recording outcomes, on both databases: a group whose write fails is recorded again message
+by message, and a failed claim never abandons the messages already out."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.reminders import dispatcher
 from app.reminders import outcomes as recording
 from app.reminders.dispatcher import claim
 from app.reminders.outcomes import Outcome, Target, record_many
@@ -14,7 +18,14 @@ from app.sms.base import SubmitResult
 from tests.conftest import FrozenClock
 from tests.reminders.conftest import World
 from tests.reminders.sending import attempts_of, parts_of
-from tests.reminders.test_dispatcher import CONFIG, REMINDER_AT, START, booked, rows
+from tests.reminders.test_dispatcher import (
+    CONFIG,
+    REMINDER_AT,
+    START,
+    ScriptedSender,
+    booked,
+    rows,
+)
 
 
 async def test_a_failed_group_write_is_retried_one_message_at_a_time(
@@ -57,3 +68,34 @@ async def test_a_failed_group_write_is_retried_one_message_at_a_time(
     # The refused one keeps its lease: when it runs out, another tick takes the row again.
     assert (bad.status, bad.lease_owner) == ("sending", CONFIG.worker_id)
     assert await parts_of(session, bad.id) == []
+
+
+async def test_a_failed_claim_lets_the_messages_already_out_finish(
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    world: World,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The database goes away between two claims: the messages claimed before must still be
+    recorded as sent, never abandoned mid-way (their leases would send them twice)."""
+    appointments = [await booked(session, world, START + timedelta(hours=h)) for h in range(3)]
+    clock.set(REMINDER_AT + timedelta(hours=3))
+    calls = 0
+
+    async def claim_then_fail(*args: Any, **kwargs: Any) -> list[int]:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            raise OSError("la base ne répond plus")
+        return await claim(*args, **kwargs)
+
+    monkeypatch.setattr(dispatcher, "claim", claim_then_fail)
+    sender = ScriptedSender()
+    config = replace(CONFIG, batch_size=2)  # two claimed, then the claim of the third fails
+    with pytest.raises(OSError):
+        await dispatcher.tick(sessionmaker, sender, config)
+
+    assert len(sender.sent) == 2
+    statuses = [[row.status for row in await rows(session, a)] for a in appointments]
+    assert sorted(statuses) == [["planned"], ["sent"], ["sent"]]
