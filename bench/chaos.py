@@ -28,16 +28,14 @@ from sqlalchemy import text
 from app.cli import run_migrations
 from app.config import Settings
 from app.db import create_engine
-from bench.common import machine, recreate_database, run, save
+from bench.common import load_report, load_snapshot, machine, recreate_database, run, save
 from bench.dispatch import (
     API_KEY,
     SECRET_KEY,
     WEBHOOK_SECRET,
-    busy_neighbours,
     count_status,
     count_unsettled,
     free_port,
-    load_average,
     seed,
     spawn,
     terminate,
@@ -56,7 +54,7 @@ async def main() -> None:
     args = parser.parse_args()
     low, high = (float(x) for x in args.kill_every.split(","))
     rng = random.Random(20)
-    load_before, neighbours = load_average(), busy_neighbours()
+    load = load_snapshot()
     url = await recreate_database("convoc_bench_chaos")
     await asyncio.to_thread(run_migrations, url)
     engine = create_engine(Settings(env="test", secret_key=SECRET_KEY), url)
@@ -133,11 +131,7 @@ async def main() -> None:
     bound = kills * args.concurrency
     result = {
         "machine": machine(),
-        "load": {
-            "loadavg_before": load_before,
-            "loadavg_after": load_average(),
-            "other_benchmarks_running": neighbours,
-        },
+        "load": load_report(load),
         "parameters": {
             "messages": args.messages,
             "workers": args.workers,

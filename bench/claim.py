@@ -27,8 +27,7 @@ from app.cli import run_migrations
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.reminders.dispatcher import DispatchConfig, claim
-from bench.common import machine, recreate_database, run, save
-from bench.dispatch import busy_neighbours, load_average
+from bench.common import load_report, load_snapshot, machine, recreate_database, run, save
 
 TARGET_MS = 20.0
 BATCH = 500
@@ -86,7 +85,7 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--keep", action="store_true", help="reuse the filled database")
     args = parser.parse_args()
-    load_before, neighbours = load_average(), busy_neighbours()
+    load = load_snapshot()
     name = "convoc_bench_claim"
     fill_seconds = None
     if args.keep:
@@ -142,11 +141,7 @@ async def main() -> None:
     median = statistics.median(samples)
     result = {
         "machine": machine(),
-        "load": {
-            "loadavg_before": load_before,
-            "loadavg_after": load_average(),
-            "other_benchmarks_running": neighbours,
-        },
+        "load": load_report(load),
         "parameters": {"rows": total, "due_rows": due, "batch": BATCH, "runs": args.runs},
         "fill_seconds": round(fill_seconds, 1) if fill_seconds is not None else None,
         "claim_ms": {

@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -82,3 +83,30 @@ def save(name: str, payload: dict[str, Any]) -> Path:
 
 def run(main: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(main())
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def busy_neighbours() -> list[str]:
+    """Other benchmarks running on the machine meanwhile (they share its cores): module names
+    only, never command lines (they may carry tokens)."""
+    out = subprocess.run(["pgrep", "-af", "bench\\."], capture_output=True, text=True, check=False)
+    names = set()
+    for line in out.stdout.splitlines():
+        pid, _, command = line.partition(" ")
+        found = re.search(r"-m (bench\.[a-z_]+)", command)
+        if found and int(pid) not in (os.getpid(), os.getppid()):
+            names.add(found.group(1))
+    return sorted(names)
+
+
+def load_snapshot() -> dict[str, Any]:
+    """The machine's load when a benchmark starts, and the other benchmarks sharing its cores."""
+    return {"loadavg_before": load_average(), "other_benchmarks_running": busy_neighbours()}
+
+
+def load_report(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """``snapshot`` with the load average at the end, for the results file."""
+    return {**snapshot, "loadavg_after": load_average()}

@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -41,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.cli import run_migrations
 from app.config import Settings
 from app.db import create_engine
-from bench.common import ROOT, machine, recreate_database, run, save
+from bench.common import ROOT, load_report, load_snapshot, machine, recreate_database, run, save
 
 API_KEY = "bench-api-key"
 WEBHOOK_SECRET = "b" * 40
@@ -393,23 +392,6 @@ async def dispatch_run(
     }
 
 
-def load_average() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
-
-
-def busy_neighbours() -> list[str]:
-    """Other benchmarks running on the machine meanwhile (they share its cores): module names
-    only, never command lines (they may carry tokens)."""
-    out = subprocess.run(["pgrep", "-af", "bench\\."], capture_output=True, text=True, check=False)
-    names = set()
-    for line in out.stdout.splitlines():
-        pid, _, command = line.partition(" ")
-        found = re.search(r"-m (bench\.[a-z_]+)", command)
-        if found and int(pid) not in (os.getpid(), os.getppid()):
-            names.add(found.group(1))
-    return sorted(names)
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=15_000)
@@ -425,7 +407,7 @@ async def main() -> None:
     url = await recreate_database("convoc_bench_dispatch")
     await asyncio.to_thread(run_migrations, url)
     engine = create_engine(Settings(env="test", secret_key=SECRET_KEY), url)
-    load_before, neighbours = load_average(), busy_neighbours()
+    load = load_snapshot()
     runs = []
     with tempfile.TemporaryDirectory(prefix="convoc-bench-dispatch-") as folder:
         logs = Path(folder)
@@ -496,11 +478,7 @@ async def main() -> None:
     )
     result = {
         "machine": machine(),
-        "load": {
-            "loadavg_before": load_before,
-            "loadavg_after": load_average(),
-            "other_benchmarks_running": neighbours,
-        },
+        "load": load_report(load),
         "parameters": {
             "messages": args.messages,
             "workers": counts,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import Row, bindparam, select, update
@@ -58,7 +58,7 @@ class PrepareConfig(Protocol):
     @property
     def default_sender(self) -> str: ...
     @property
-    def lease(self) -> Any: ...
+    def lease(self) -> timedelta: ...
 
 
 @dataclass(frozen=True)
