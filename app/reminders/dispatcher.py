@@ -7,8 +7,11 @@
 - Network I/O happens outside any database transaction; the result is written back only if this
   worker still holds the lease.
 - Each message is processed in isolation: one failure never stops the batch.
-- Re-checking and rendering at send time is ``app.reminders.preparation``; both it and the
-  recording run as group commits (``app.reminders.grouping``) shared by the messages in flight.
+- Re-checking and rendering is ``app.reminders.preparation``. A tick prepares each batch in the
+  transaction that claims it (a read of a few milliseconds for 200 rows); a message that then
+  waits longer than ``fresh_for`` for a sending slot is prepared again just before it goes.
+  That late preparation and the recording run as group commits (``app.reminders.grouping``)
+  shared by the messages in flight.
 - What happened is recorded by ``app.reminders.outcomes`` (every provider attempt, the provider
   message ids, a flag on the person's number after a permanent refusal); receipts that beat
   that write are applied by ``app.reminders.delivery``, at once and by a sweep in each tick.
@@ -60,6 +63,12 @@ class DispatchConfig:
     # Seconds a group of database work waits for more messages (see GroupCommit): measured
     # with 20 ms provider answers, 5 ms cut the statements per SMS by a quarter.
     group_linger: float = 0.005
+    # Seconds during which what the claim read and checked stands for the check at send time:
+    # an agent's change made meanwhile (a cancellation, a new number) may miss a message
+    # already claimed, as one made during the provider's answer always could. Prepared in its
+    # claim, a message cost the worker a third less CPU and PostgreSQL a third fewer statements
+    # (bench.dispatch, 2 workers: 382 → 525 SMS/s).
+    fresh_for: float = 2.0
     retry_base_seconds: float = 30.0
     retry_cap_seconds: float = 900.0
     default_sender: str = "SPIP"
@@ -186,9 +195,8 @@ def _pipeline(
     sender: Sender,
     config: DispatchConfig,
     rng: random.Random,
+    cache: TtlCache,
 ) -> _Pipeline:
-    cache = TtlCache()
-
     async def prepare(ids: list[int]) -> list[Prepared | str | BaseException]:
         async with session_scope(sessionmaker) as session:
             return await prepare_many(session, ids, config, cache)
@@ -255,11 +263,11 @@ async def process(
     rng: random.Random,
 ) -> str:
     """Prepare, send and record one message (on its own; ``tick`` shares the work)."""
-    return await _process(_pipeline(sessionmaker, sender, config, rng), notification_id)
+    run = _pipeline(sessionmaker, sender, config, rng, TtlCache())
+    return await _send(run, await run.prepare.submit(notification_id))
 
 
-async def _process(run: _Pipeline, notification_id: int) -> str:
-    prepared = await run.prepare.submit(notification_id)
+async def _send(run: _Pipeline, prepared: Prepared | str) -> str:
     if isinstance(prepared, str):
         return prepared
     target = prepared.target
@@ -283,7 +291,9 @@ async def _process(run: _Pipeline, notification_id: int) -> str:
                 permanent=exc,
             )
         )
-        log.warning("sms.permanent_failure notification=%s code=%s", notification_id, exc.code)
+        log.warning(
+            "sms.permanent_failure notification=%s code=%s", target.notification_id, exc.code
+        )
         return "failed"
     except Exception as exc:  # temporary, throttled, or a bug: retry while there is time
         return await _retry_or_fail(run, prepared, exc)
@@ -351,12 +361,17 @@ async def tick(
         stats.expired += await expire_overdue(session, utcnow())
         stats.receipts += await delivery.sweep_pending(session, utcnow())
     semaphore = asyncio.Semaphore(config.concurrency)
-    run = _pipeline(sessionmaker, sender, config, rng)
+    cache = TtlCache()
+    run = _pipeline(sessionmaker, sender, config, rng, cache)
 
-    async def one(notification_id: int) -> None:
+    async def one(notification_id: int, early: Prepared | str | BaseException, at: float) -> None:
         async with semaphore:
             try:
-                stats.add(await _process(run, notification_id))
+                if time.monotonic() - at > config.fresh_for:  # waited: check again
+                    early = await run.prepare.submit(notification_id)
+                if isinstance(early, BaseException):
+                    raise early
+                stats.add(await _send(run, early))
             except Exception:  # isolate: the lease will bring the row back
                 log.exception("dispatcher.item_failed notification=%s", notification_id)
 
@@ -367,6 +382,8 @@ async def tick(
             try:
                 async with session_scope(sessionmaker) as session:
                     ids = await claim(session, utcnow(), config)
+                    prepared = await prepare_many(session, ids, config, cache) if ids else []
+                claimed_at = time.monotonic()
             except Exception as exc:
                 # Stop claiming, not the messages already out: their results must still be
                 # written (they wait for the database), else their leases would bring them
@@ -374,7 +391,10 @@ async def tick(
                 failure = exc
                 break
             stats.claimed += len(ids)
-            in_flight |= {asyncio.create_task(one(i)) for i in ids}
+            in_flight |= {
+                asyncio.create_task(one(i, early, claimed_at))
+                for i, early in zip(ids, prepared, strict=True)
+            }
             if len(ids) < config.batch_size:
                 break
             # The next batch is claimed while the last messages of this one are still out:

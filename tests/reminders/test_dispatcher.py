@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -234,3 +235,45 @@ async def test_cancelled_convocation_is_rechecked_before_sending(
     assert outcome == "cancelled"
     [row] = await rows(session, appointment)
     assert (row.status, row.reason) == ("cancelled", "appointment_cancelled")
+
+
+class CancellingSender(ScriptedSender):
+    """Accepts, and while the first message is out an agent cancels another convocation."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], appointment_id: int) -> None:
+        super().__init__()
+        self.sessionmaker = sessionmaker
+        self.appointment_id = appointment_id
+
+    async def send(self, message: OutgoingSms) -> SubmitResult:
+        if not self.sent:
+            async with self.sessionmaker() as s:
+                appointment = await s.get(Appointment, self.appointment_id)
+                assert appointment is not None
+                appointment.status = "cancelled"
+                await s.commit()
+        return await super().send(message)
+
+
+@pytest.mark.parametrize(("fresh_for", "second"), [(0.0, "cancelled"), (60.0, "sent")])
+async def test_a_message_prepared_in_its_claim_is_checked_again_once_it_waited(
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    world: World,
+    clock: FrozenClock,
+    fresh_for: float,
+    second: str,
+) -> None:
+    """The claim reads and checks its batch; a message whose check is older than ``fresh_for``
+    when its sending slot comes is read and checked again (a cancellation made meanwhile
+    stops it). Within ``fresh_for`` the claim's check stands — the window is that long."""
+    first = await booked(session, world, START)
+    later = await booked(session, world, START + timedelta(hours=2))
+    clock.set(REMINDER_AT + timedelta(hours=2))
+    sender = CancellingSender(sessionmaker, later.id)
+    config = DispatchConfig(concurrency=1, worker_id="test-worker", fresh_for=fresh_for)
+    stats = await tick(sessionmaker, sender, config)
+    assert stats.claimed == 2
+    assert [r.status for r in await rows(session, first)] == ["sent"]
+    assert [r.status for r in await rows(session, later)] == [second]
+    assert len(sender.sent) == (1 if second == "cancelled" else 2)
