@@ -270,33 +270,34 @@ async def process(
 async def _send(run: _Pipeline, prepared: Prepared | str) -> str:
     if isinstance(prepared, str):
         return prepared
+    result, outcome = await _attempt(run, prepared)
+    await run.record.submit(outcome)
+    return result
+
+
+async def _attempt(run: _Pipeline, prepared: Prepared) -> tuple[str, Outcome]:
+    """Send one prepared message: what happened, and what to record of it."""
     target = prepared.target
     try:
         result = await run.sender.send(prepared.message)
     except DeadlinePassed as exc:  # rate limit or failover took it past its useful moment
-        await run.record.submit(
-            Outcome(
-                target,
-                prepared.rendered | _settled(NotificationStatus.expired, "expired", exc),
-                attempts=attempts_of(exc),
-            )
+        return "expired", Outcome(
+            target,
+            prepared.rendered | _settled(NotificationStatus.expired, "expired", exc),
+            attempts=attempts_of(exc),
         )
-        return "expired"
     except PermanentError as exc:
-        await run.record.submit(
-            Outcome(
-                target,
-                prepared.rendered | _settled(NotificationStatus.failed, "permanent_error", exc),
-                attempts=attempts_of(exc),
-                permanent=exc,
-            )
-        )
         log.warning(
             "sms.permanent_failure notification=%s code=%s", target.notification_id, exc.code
         )
-        return "failed"
+        return "failed", Outcome(
+            target,
+            prepared.rendered | _settled(NotificationStatus.failed, "permanent_error", exc),
+            attempts=attempts_of(exc),
+            permanent=exc,
+        )
     except Exception as exc:  # temporary, throttled, or a bug: retry while there is time
-        return await _retry_or_fail(run, prepared, exc)
+        return _retry_or_fail(run, prepared, exc)
     values: dict[str, object] = {
         **prepared.rendered,
         "status": NotificationStatus.sent.value,
@@ -308,15 +309,14 @@ async def _send(run: _Pipeline, prepared: Prepared | str) -> str:
     }
     if result.segments:  # the provider's count, when it gives one, over ours
         values["segments"] = result.segments
-    await run.record.submit(Outcome(target, values, attempts=attempts_of(result), sent=result))
-    return "sent"
+    return "sent", Outcome(target, values, attempts=attempts_of(result), sent=result)
 
 
 def _settled(status: NotificationStatus, reason: str, exc: Exception) -> dict[str, object]:
     return {"status": status.value, "reason": reason, "last_error": error_text(exc)}
 
 
-async def _retry_or_fail(run: _Pipeline, prepared: Prepared, exc: Exception) -> str:
+def _retry_or_fail(run: _Pipeline, prepared: Prepared, exc: Exception) -> tuple[str, Outcome]:
     delay = backoff(prepared.attempts, run.config, run.rng)
     retry_after = getattr(exc, "retry_after", None)  # throttled, or no provider available
     if isinstance(retry_after, int | float) and retry_after > 0:
@@ -324,28 +324,21 @@ async def _retry_or_fail(run: _Pipeline, prepared: Prepared, exc: Exception) -> 
     retry_at = utcnow() + delay
     attempts = attempts_of(exc)
     if retry_at > prepared.not_after:
-        await run.record.submit(
-            Outcome(
-                prepared.target,
-                prepared.rendered | _settled(NotificationStatus.failed, "retries_exhausted", exc),
-                attempts=attempts,
-            )
-        )
-        return "failed"
-    await run.record.submit(
-        Outcome(
+        return "failed", Outcome(
             prepared.target,
-            prepared.rendered
-            | {"status": PLANNED, "send_at": retry_at, "last_error": error_text(exc)},
+            prepared.rendered | _settled(NotificationStatus.failed, "retries_exhausted", exc),
             attempts=attempts,
         )
-    )
     log.info(
         "sms.retry_planned notification=%s error=%s",
         prepared.target.notification_id,
         type(exc).__name__,
     )
-    return "retried"
+    return "retried", Outcome(
+        prepared.target,
+        prepared.rendered | {"status": PLANNED, "send_at": retry_at, "last_error": error_text(exc)},
+        attempts=attempts,
+    )
 
 
 async def tick(
@@ -365,15 +358,17 @@ async def tick(
     run = _pipeline(sessionmaker, sender, config, rng, cache)
 
     async def one(notification_id: int, early: Prepared | str | BaseException, at: float) -> None:
-        async with semaphore:
-            try:
+        try:
+            # A slot covers the send and the write of its result: a killed worker can leave
+            # at most ``concurrency`` messages accepted by the provider but not recorded.
+            async with semaphore:
                 if time.monotonic() - at > config.fresh_for:  # waited: check again
                     early = await run.prepare.submit(notification_id)
                 if isinstance(early, BaseException):
                     raise early
                 stats.add(await _send(run, early))
-            except Exception:  # isolate: the lease will bring the row back
-                log.exception("dispatcher.item_failed notification=%s", notification_id)
+        except Exception:  # isolate: the lease will bring the row back
+            log.exception("dispatcher.item_failed notification=%s", notification_id)
 
     in_flight: set[asyncio.Task[None]] = set()
     failure: Exception | None = None
@@ -382,7 +377,11 @@ async def tick(
             try:
                 async with session_scope(sessionmaker) as session:
                     ids = await claim(session, utcnow(), config)
-                    prepared = await prepare_many(session, ids, config, cache) if ids else []
+                    prepared = (
+                        await prepare_many(session, ids, config, cache, just_claimed=True)
+                        if ids
+                        else []
+                    )
                 claimed_at = time.monotonic()
             except Exception as exc:
                 # Stop claiming, not the messages already out: their results must still be

@@ -132,23 +132,18 @@ async def prepare_many(
     notification_ids: Sequence[int],
     config: PrepareConfig,
     cache: TtlCache,
+    *,
+    just_claimed: bool = False,
 ) -> list[Prepared | str | BaseException]:
-    """For each id, in order: what to send, the outcome it was settled with, or its error."""
-    # Renew the leases, atomically and only where this worker still holds them: a slow batch
-    # must not let another worker take a row over between this check and the send.
-    renewed = set(
-        await session.scalars(
-            update(Notification)
-            .where(
-                Notification.id.in_(notification_ids),
-                Notification.status == SENDING,
-                Notification.lease_owner == config.worker_id,
-            )
-            .values(lease_expires_at=utcnow() + config.lease)
-            .returning(Notification.id)
-            .execution_options(synchronize_session=False)
-        )
-    )
+    """For each id, in order: what to send, the outcome it was settled with, or its error.
+
+    ``just_claimed``: the rows were claimed by this worker in this very transaction, so their
+    leases are fresh and held (renewing them would write every row a second time).
+    """
+    if just_claimed:
+        renewed = set(notification_ids)
+    else:
+        renewed = await _renew_leases(session, notification_ids, config)
     loaded: dict[int, _Row] = {}
     if renewed:
         rows = await session.execute(
@@ -183,6 +178,27 @@ async def prepare_many(
     if settled:
         await _settle(session, settled, config.worker_id)
     return results
+
+
+async def _renew_leases(
+    session: AsyncSession, notification_ids: Sequence[int], config: PrepareConfig
+) -> set[int]:
+    """Renew the leases, atomically and only where this worker still holds them: a message
+    that waited must not let another worker take its row over between this check and the
+    send. The ids whose lease this worker holds."""
+    return set(
+        await session.scalars(
+            update(Notification)
+            .where(
+                Notification.id.in_(notification_ids),
+                Notification.status == SENDING,
+                Notification.lease_owner == config.worker_id,
+            )
+            .values(lease_expires_at=utcnow() + config.lease)
+            .returning(Notification.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
 
 
 def _check(row: _Row, policy: SpipPolicy, now: datetime) -> tuple[str, dict[str, Any]] | None:

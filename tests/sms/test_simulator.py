@@ -266,6 +266,13 @@ async def test_duplicates_are_reported_and_reset_clears_them(
     await provider.send(outgoing(reference="twice"))
     await provider.send(outgoing(reference="twice"))
     assert (await _stats(simulator))["duplicates"] == {"twice": 2}
+    async with httpx.AsyncClient() as client:
+        counts = (await client.get(f"{simulator}/_counts")).json()
+    assert {k: counts[k] for k in ("accepted_total", "references", "duplicated")} == {
+        "accepted_total": 2,
+        "references": 1,
+        "duplicated": 1,
+    }
     await _reset(simulator)
     assert (await _stats(simulator))["accepted"] == {}
 

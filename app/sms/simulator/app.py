@@ -17,7 +17,9 @@ See ``app.sms.providers.http`` for the format. On top of it the simulator offers
   ``receipt_linger_ms`` more for others to join its batch;
 * bookkeeping: ``GET /_stats`` (accepted count per reference, when each reference was last
   accepted, totals, duplicates — references accepted more than once — rejections by class,
-  receipts sent/failed), ``POST /_reset``,
+  receipts sent/failed), ``GET /_counts`` (the totals alone: cheap enough to poll while a
+  benchmark runs, where the full stats of 15,000 references cost the simulator 10 ms each),
+  ``POST /_reset``,
   ``POST /_control`` (change any setting above at runtime, e.g. ``{"down_for_seconds": 30}``),
   ``GET /_health``.
 """
@@ -125,6 +127,16 @@ class SimulatorState:
     def down_for(self) -> float:
         return max(0.0, self.down_until - time.monotonic())
 
+    def counts(self) -> dict[str, Any]:
+        return {
+            "accepted_total": sum(self.accepted.values()),
+            "references": len(self.accepted),
+            "duplicated": sum(1 for n in self.accepted.values() if n > 1),
+            "rejected_total": sum(self.rejected.values()),
+            "receipts_sent": self.receipts_sent,
+            "receipts_pending": len(self.receipts) + self.receipts_in_flight,
+        }
+
     def stats(self) -> dict[str, Any]:
         return {
             "accepted": dict(self.accepted),
@@ -216,6 +228,9 @@ def create_app(config: SimulatorConfig | None = None) -> Starlette:
     async def stats(request: Request) -> Response:
         return JSONResponse(state.stats())
 
+    async def counts(request: Request) -> Response:
+        return JSONResponse(state.counts())
+
     async def reset(request: Request) -> Response:
         state.reset()
         return JSONResponse(state.stats())
@@ -237,6 +252,7 @@ def create_app(config: SimulatorConfig | None = None) -> Starlette:
         routes=[
             Route("/messages", messages, methods=["POST"]),
             Route("/_stats", stats, methods=["GET"]),
+            Route("/_counts", counts, methods=["GET"]),
             Route("/_reset", reset, methods=["POST"]),
             Route("/_control", control, methods=["POST"]),
             Route("/_health", health, methods=["GET"]),
