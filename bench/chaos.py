@@ -4,10 +4,13 @@ few seconds and restarted until everything is out.
 
     python -m bench.chaos [--messages 20000] [--workers 4] [--kill-every 2,4]
 
-Afterwards, from the simulator's own counts: every message accepted (none lost), none accepted
-after its ``send_not_after``, and duplicates — possible only for messages in flight in a worker
-at the instant it was killed (accepted by the provider, result not yet written) — measured and
-compared to their bound, kills × per-worker concurrency.
+Afterwards, from the simulator's own counts: every message accepted exactly once (none lost,
+none twice), none accepted after its ``send_not_after``. Messages in flight in a worker at the
+instant it was killed (accepted by the provider, result not yet written) are sent again when
+their lease runs out, with the same ``reference``: the provider answers them from its
+idempotency record (``replayed``, bounded by kills × per-worker concurrency). With
+``--no-idempotency`` the simulator forgets references, as providers without such a key do, and
+those re-sends become duplicate SMS, measured against the same bound.
 """
 
 from __future__ import annotations
@@ -51,6 +54,11 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--kill-every", default="2,4", help="seconds, min,max")
     parser.add_argument("--limit", type=float, default=900.0)
+    parser.add_argument(
+        "--no-idempotency",
+        action="store_true",
+        help="the simulator forgets references (a provider without an idempotency key)",
+    )
     args = parser.parse_args()
     low, high = (float(x) for x in args.kill_every.split(","))
     rng = random.Random(20)
@@ -83,7 +91,8 @@ async def main() -> None:
         logs = Path(folder)
         simulator = spawn(
             [sys.executable, "-m", "app.sms.simulator", "--port", str(port),
-             "--latency-ms", "20", "--error-5xx", "0.2", "--seed", "20"],
+             "--latency-ms", "20", "--error-5xx", "0.2", "--seed", "20",
+             "--idempotency-hours", "0" if args.no_idempotency else "24"],
             logs / "simulator.log",
             {"CONVOC_SIM_API_KEY": API_KEY},
         )  # fmt: skip
@@ -129,6 +138,10 @@ async def main() -> None:
         1 for ref, at in stats["accepted_at"].items() if datetime.fromisoformat(at) > not_after[ref]
     )
     bound = kills * args.concurrency
+    replayed = int(stats.get("replayed_total", 0))
+    # With the key, a re-send is replayed, not sent: exactly once. Without it, the same
+    # re-sends are duplicate SMS, within the bound.
+    duplicate_target = bound if args.no_idempotency else 0
     result = {
         "machine": machine(),
         "load": load_report(load),
@@ -139,6 +152,7 @@ async def main() -> None:
             "simulator": {"latency_ms": 20, "error_5xx": 0.2},
             "kill_every_seconds": [low, high],
             "lease_seconds": 10,
+            "idempotency": not args.no_idempotency,
         },
         "seconds": round(elapsed, 1),
         "kills": kills,
@@ -146,6 +160,7 @@ async def main() -> None:
         "missing": missing,
         "duplicates": duplicates,
         "duplicate_bound": bound,
+        "replayed": replayed,
         "accepted_after_send_not_after": late,
         "rejected": stats["rejected"],
         "statuses": statuses,
@@ -154,8 +169,11 @@ async def main() -> None:
              "ok": missing == 0},
             {"metric": "accepted after send_not_after", "value": late, "unit": "", "target": "= 0",
              "ok": late == 0},
-            {"metric": f"duplicates ({kills} kills)", "value": duplicates, "unit": "",
-             "target": f"<= {bound}", "ok": duplicates <= bound},
+            {"metric": f"duplicate SMS ({kills} kills)", "value": duplicates, "unit": "",
+             "target": f"<= {duplicate_target}" if duplicate_target else "= 0",
+             "ok": duplicates <= duplicate_target},
+            {"metric": "re-sends answered from the idempotency record", "value": replayed,
+             "unit": "", "target": f"<= {bound}", "ok": replayed <= bound},
             {"metric": "chaos run duration", "value": round(elapsed, 1), "unit": "s",
              "target": "-", "ok": None},
         ],
@@ -164,7 +182,8 @@ async def main() -> None:
     print(f"chaos benchmark → {path}")
     print(
         f"  {args.messages} messages, {kills} kills in {elapsed:.0f} s: lost {missing}, "
-        f"late {late}, duplicates {duplicates} (bound {bound}), 5xx {stats['rejected']}"
+        f"late {late}, duplicates {duplicates}, replayed {replayed} (bound {bound}), "
+        f"5xx {stats['rejected']}"
     )
 
 

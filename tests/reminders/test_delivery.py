@@ -22,6 +22,7 @@ from app.sms.base import (
 )
 from app.sms.config import SmsSettings
 from app.sms.gateway import SmsGateway
+from app.sms.providers.http import HttpProvider
 from tests.conftest import FrozenClock
 from tests.reminders.conftest import World
 from tests.reminders.sending import (
@@ -98,6 +99,46 @@ async def test_each_temporary_failure_is_an_attempt_of_its_own(
         ("http", "temporary", "server_error"),
         ("http", "accepted", None),
     ]
+
+
+class LostFirstAnswer:
+    """The provider accepts the first message, but its answer is lost on the way back (a read
+    timeout): the dispatcher cannot know the SMS went out."""
+
+    def __init__(self, provider: HttpProvider) -> None:
+        self.provider = provider
+        self.first: SubmitResult | None = None
+
+    async def send(self, message: OutgoingSms) -> SubmitResult:
+        result = await self.provider.send(message)
+        if self.first is None:
+            self.first = result
+            raise TemporaryError("délai de réponse dépassé", code="timeout", provider="http")
+        return result
+
+
+async def test_a_send_whose_answer_was_lost_is_retried_without_a_second_sms(
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    world: World,
+    clock: FrozenClock,
+) -> None:
+    """The retry carries the same ``reference``; the provider answers it with the first
+    message's id instead of sending again (the ``http`` format's idempotency key)."""
+    appointment = await booked(session, world, START)
+    async with simulated_http_provider() as (live, simulator):
+        sender = LostFirstAnswer(live)
+        clock.set(REMINDER_AT)
+        assert (await tick(sessionmaker, sender, CONFIG, random.Random(1))).retried == 1
+        [row] = await rows(session, appointment)
+        clock.set(row.send_at)
+        assert (await tick(sessionmaker, sender, CONFIG)).sent == 1
+    [row] = await rows(session, appointment)
+    assert sender.first is not None
+    assert (row.status, row.attempts) == ("sent", 2)
+    assert row.provider_message_id == sender.first.message_ids[0]
+    assert dict(simulator.accepted) == {str(row.id): 1}  # one SMS
+    assert dict(simulator.replayed) == {str(row.id): 1}
 
 
 async def test_a_permanent_refusal_flags_the_number_until_it_changes(

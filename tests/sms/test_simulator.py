@@ -260,11 +260,30 @@ async def test_invalid_number_and_wrong_key_are_refused(
     assert refused.value.code == "unauthorized"
 
 
-async def test_duplicates_are_reported_and_reset_clears_them(
+async def test_a_reference_is_sent_once_and_replayed_after(
     simulator: str, provider: HttpProvider
 ) -> None:
-    await provider.send(outgoing(reference="twice"))
-    await provider.send(outgoing(reference="twice"))
+    first = await provider.send(outgoing(reference="twice"))
+    again = await provider.send(outgoing(reference="twice"))
+    assert again.message_ids == first.message_ids
+    stats = await _stats(simulator)
+    assert (stats["accepted"], stats["replayed"], stats["duplicates"]) == (
+        {"twice": 1},
+        {"twice": 1},
+        {},
+    )
+
+
+async def test_without_idempotency_duplicates_are_reported_and_reset_clears_them(
+    simulator: str, provider: HttpProvider
+) -> None:
+    await _control(simulator, idempotency_hours=0)
+    try:
+        first = await provider.send(outgoing(reference="twice"))
+        again = await provider.send(outgoing(reference="twice"))
+    finally:
+        await _control(simulator, idempotency_hours=24)
+    assert again.message_ids != first.message_ids
     assert (await _stats(simulator))["duplicates"] == {"twice": 2}
     async with httpx.AsyncClient() as client:
         counts = (await client.get(f"{simulator}/_counts")).json()

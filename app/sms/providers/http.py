@@ -5,7 +5,17 @@ Sending — ``POST {base_url}/messages`` with ``Authorization: Bearer <api key>`
     {"to": "+33612345678", "body": "…", "sender": "SPIP92", "reference": "<our id>",
      "callback_url": "https://convoc.example/api/v1/sms/receipts/http/<token>"}
 
-answered by a 2xx and ``{"id": "<provider message id>", "segments": 1}``. Errors: 429 is
+answered by a 2xx and ``{"id": "<provider message id>", "segments": 1}``.
+
+``reference`` is an idempotency key: a provider speaking this format must answer a reference
+it accepted in the last 24 hours with a 2xx and the first message's id, adding
+``"replayed": true``, without sending the SMS again. The dispatcher sends a message again when
+it cannot know the first try went out (an answer lost to a timeout, a worker killed between
+the provider's answer and the write of the result): with the key, the person still gets one
+SMS. (Brevo, Twilio and LINK Mobility, as integrated here, take no such key: with them those
+rare cases can send an SMS twice.)
+
+Errors: 429 is
 *throttled* (``Retry-After`` honoured), 5xx, timeouts and connection errors are *temporary*,
 other 4xx are *permanent* except the account-level ones listed in ``providers.common``. An
 error body, when any, is ``{"error": "<code>", "detail": "<text>"}``; ``error`` becomes the
@@ -26,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from typing import Any
 
 import httpx
@@ -51,6 +62,8 @@ from app.sms.providers.common import (
 )
 
 SIGNATURE_HEADER = "X-Convoc-Signature"
+
+log = logging.getLogger("convoc.sms.providers")
 
 _STATUSES: dict[str, DeliveryStatus] = {
     "sent": DeliveryStatus.sent,
@@ -114,7 +127,10 @@ class HttpProvider(HttpProviderBase):
         error = self._error_for(response, code=body_error_code(response, "error"))
         if error is not None:
             raise error
-        return self._accepted(self._json(response), id_key="id", segments_key="segments")
+        data = self._json(response)
+        if data.get("replayed") is True:
+            log.info("sms.provider_replayed provider=%s reference=%s", self.name, message.reference)
+        return self._accepted(data, id_key="id", segments_key="segments")
 
     def verify(self, request: ReceiptRequest) -> bool:
         if not token_ok_if_configured(self.config.receipt_token, request.path_token):

@@ -40,6 +40,7 @@ _FLAGS: dict[str, tuple[type, object, str]] = {
     "receipt-batch": (int, 100, "accusés au plus par requête (groupés par URL de rappel)"),
     "receipt-linger-ms": (float, 100.0, "attente d'autres accusés pour un même envoi, en ms"),
     "undelivered": (float, 0.0, "part des accusés « undelivered » (0 à 1)"),
+    "idempotency-hours": (float, 24.0, "durée de mémoire des références (0 : sans idempotence)"),
     "seed": (int, None, "graine du tirage aléatoire (runs reproductibles)"),
     "log-level": (str, "warning", "niveau de log d'uvicorn"),
 }
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> None:
         receipt_batch=args.receipt_batch,
         receipt_linger_ms=args.receipt_linger_ms,
         undelivered=args.undelivered,
+        idempotency_hours=args.idempotency_hours,
         api_key=_secret(env, "CONVOC_SIM_API_KEY", "CONVOC_SMS_HTTP_API_KEY"),
         webhook_secret=_secret(env, "CONVOC_SIM_WEBHOOK_SECRET", "CONVOC_SMS_HTTP_WEBHOOK_SECRET"),
         seed=args.seed,

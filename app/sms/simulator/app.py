@@ -9,6 +9,9 @@ See ``app.sms.providers.http`` for the format. On top of it the simulator offers
   A failed request is **never** counted as accepted — timeouts included — so a run can prove
   that every message was accepted exactly once;
 * a down switch: ``down_for_seconds`` answers 503 to everything for that long;
+* idempotency on ``reference``, as the wire format asks of a provider: a reference accepted
+  within ``idempotency_hours`` (24; 0 turns it off) is answered 200 with the first message's
+  id and not sent again (counted in ``replayed``, not in ``accepted``);
 * delivery receipts POSTed to ``callback_url`` after ``receipt_delay_ms``, signed with the
   shared webhook secret, ``undelivered`` being the share reported undelivered. Receipts falling
   due together for one callback URL go out as one JSON array of up to ``receipt_batch`` (the
@@ -71,6 +74,7 @@ class SimulatorConfig:
     receipt_batch: float = 100.0
     receipt_linger_ms: float = 100.0
     undelivered: float = 0.0
+    idempotency_hours: float = 24.0
     api_key: str | None = None
     webhook_secret: str | None = None
     seed: int | None = None
@@ -89,6 +93,7 @@ class SimulatorConfig:
             "timeout_sleep_ms",
             "receipt_delay_ms",
             "receipt_linger_ms",
+            "idempotency_hours",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} doit être positif")
@@ -117,6 +122,9 @@ class SimulatorState:
 
     def reset(self) -> None:
         self.accepted: Counter[str] = Counter()
+        # reference -> (message id, segments, monotonic instant of the acceptance)
+        self.sent: dict[str, tuple[str, int, float]] = {}
+        self.replayed: Counter[str] = Counter()
         self.accepted_at: dict[str, str] = {}  # reference -> last acceptance (ISO 8601, UTC)
         self.rejected: Counter[str] = Counter()
         self.receipts_sent = 0
@@ -132,6 +140,7 @@ class SimulatorState:
             "accepted_total": sum(self.accepted.values()),
             "references": len(self.accepted),
             "duplicated": sum(1 for n in self.accepted.values() if n > 1),
+            "replayed_total": sum(self.replayed.values()),
             "rejected_total": sum(self.rejected.values()),
             "receipts_sent": self.receipts_sent,
             "receipts_pending": len(self.receipts) + self.receipts_in_flight,
@@ -144,6 +153,8 @@ class SimulatorState:
             "accepted_total": sum(self.accepted.values()),
             "references": len(self.accepted),
             "duplicates": {ref: n for ref, n in self.accepted.items() if n > 1},
+            "replayed": dict(self.replayed),
+            "replayed_total": sum(self.replayed.values()),
             "rejected": dict(self.rejected),
             "rejected_total": sum(self.rejected.values()),
             "receipts_sent": self.receipts_sent,
@@ -214,15 +225,21 @@ def create_app(config: SimulatorConfig | None = None) -> Starlette:
         if problem is not None:
             state.rejected["invalid"] += 1
             return _error(400, problem)
+        reference = payload["reference"]
+        replay = _replay(state, reference)
+        if replay is not None:
+            return replay
         failure = await _draw_failure(state)
         if failure is not None:
             return failure
         message_id = f"sim-{uuid.uuid4().hex}"
-        state.accepted[payload["reference"]] += 1
-        state.accepted_at[payload["reference"]] = clock.utcnow().isoformat()
-        if payload.get("callback_url") and cfg.webhook_secret:
-            _queue_receipt(state, message_id, payload["reference"], payload["callback_url"])
         segments = analyze(payload["body"]).segments
+        state.accepted[reference] += 1
+        state.accepted_at[reference] = clock.utcnow().isoformat()
+        if cfg.idempotency_hours:
+            state.sent[reference] = (message_id, segments, time.monotonic())
+        if payload.get("callback_url") and cfg.webhook_secret:
+            _queue_receipt(state, message_id, reference, payload["callback_url"])
         return JSONResponse({"id": message_id, "segments": segments}, status_code=202)
 
     async def stats(request: Request) -> Response:
@@ -261,6 +278,18 @@ def create_app(config: SimulatorConfig | None = None) -> Starlette:
     )
     app.state.simulator = state
     return app
+
+
+def _replay(state: SimulatorState, reference: str) -> Response | None:
+    """The first answer again, for a reference already accepted within the idempotency window
+    (a sender retrying after a lost answer or a crash): the message is not sent twice."""
+    known = state.sent.get(reference)
+    window = state.config.idempotency_hours * 3600
+    if known is None or not window or time.monotonic() - known[2] > window:
+        return None
+    state.replayed[reference] += 1
+    message_id, segments, _ = known
+    return JSONResponse({"id": message_id, "segments": segments, "replayed": True})
 
 
 async def _draw_failure(state: SimulatorState) -> Response | None:
