@@ -44,8 +44,11 @@ def machine() -> dict[str, Any]:
 
 
 def database_url(name: str) -> str:
-    base, _, _ = ADMIN_URL.rpartition("/")
-    return f"{base}/{name}"
+    """``ADMIN_URL`` with its database replaced by ``name`` (the query, e.g. ``?host=`` for a
+    Unix socket, kept)."""
+    url, _, query = ADMIN_URL.partition("?")
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}" + (f"?{query}" if query else "")
 
 
 async def recreate_database(name: str) -> str:

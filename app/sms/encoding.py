@@ -89,18 +89,24 @@ def _pack(costs: Iterable[int], per_part: int) -> tuple[int, int]:
 
 def is_gsm7(text: str) -> bool:
     """True when the whole text can be sent in the GSM 7-bit default alphabet."""
-    return all(ch in GSM7_ALPHABET for ch in text)
+    return GSM7_ALPHABET.issuperset(text)
+
+
+def _units(text: str, encoding: Encoding) -> int:
+    # The same sum as ``_costs``, by string methods: this runs for every SMS sent.
+    if encoding == "gsm7":
+        return len(text) + sum(text.count(ch) for ch in GSM7_EXTENSION)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2  # a lone surrogate: 1
 
 
 def analyze(text: str) -> SmsInfo:
     """Encoding, exact unit count and segment count of ``text`` as it would be sent."""
     encoding: Encoding = "gsm7" if is_gsm7(text) else "ucs2"
-    costs = _costs(text, encoding)
-    units = sum(costs)
+    units = _units(text, encoding)
     single, multi = _LIMITS[encoding]
     if units <= single:
         return SmsInfo(encoding, 1, units, single - units)
-    parts, fill = _pack(costs, multi)
+    parts, fill = _pack(_costs(text, encoding), multi)
     return SmsInfo(encoding, parts, units, multi - fill)
 
 

@@ -339,3 +339,8 @@ def test_rewriting_can_cost_segments_in_pathological_text() -> None:
 @given(st.text(st.sampled_from("éèàùÉ"), max_size=50))
 def test_gsm_accents_survive(text: str) -> None:
     assert to_gsm_friendly(text) == text
+
+
+def test_a_lone_surrogate_counts_one_unit() -> None:
+    # JSON may carry one ("\ud800"); counting it must not raise.
+    assert analyze("a\ud800") == SmsInfo("ucs2", 1, 2)
