@@ -33,13 +33,13 @@ demo: install
 	$(BIN)/python -m app demo
 
 lint: install
-	$(BIN)/ruff format --check app tests migrations
-	$(BIN)/ruff check app tests migrations
-	$(BIN)/mypy app
+	$(BIN)/ruff format --check app tests migrations bench
+	$(BIN)/ruff check app tests migrations bench
+	$(BIN)/mypy app bench
 
 format: install
-	$(BIN)/ruff format app tests migrations
-	$(BIN)/ruff check --fix app tests migrations
+	$(BIN)/ruff format app tests migrations bench
+	$(BIN)/ruff check --fix app tests migrations bench
 
 ## make test: lint, then the whole suite on SQLite and PostgreSQL
 test: lint
