@@ -360,6 +360,9 @@ async def tick(
     run = _pipeline(sessionmaker, sender, config, rng, cache)
 
     async def one(notification_id: int, early: Prepared | str | BaseException, at: float) -> None:
+        if isinstance(early, str):  # settled in the claim (cancelled, skipped…): nothing to send
+            stats.add(early)
+            return
         try:
             # A slot covers the send and the write of its result: a killed worker can leave
             # at most ``concurrency`` messages accepted by the provider but not recorded.

@@ -277,3 +277,21 @@ async def test_a_message_prepared_in_its_claim_is_checked_again_once_it_waited(
     assert [r.status for r in await rows(session, first)] == ["sent"]
     assert [r.status for r in await rows(session, later)] == [second]
     assert len(sender.sent) == (1 if second == "cancelled" else 2)
+
+
+async def test_a_message_settled_in_its_claim_is_counted_as_settled(
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    world: World,
+    clock: FrozenClock,
+) -> None:
+    """Settled by the claim's check, a message is not checked again however long it waits."""
+    appointment = await booked(session, world, START)
+    appointment.status = "cancelled"  # as if cancelled between planning and the claim
+    await session.commit()
+    clock.set(REMINDER_AT)
+    config = DispatchConfig(concurrency=1, worker_id="test-worker", fresh_for=0.0)
+    stats = await tick(sessionmaker, ScriptedSender(), config)
+    assert (stats.claimed, stats.cancelled, stats.skipped) == (1, 1, 0)
+    [row] = await rows(session, appointment)
+    assert (row.status, row.reason) == ("cancelled", "appointment_cancelled")
