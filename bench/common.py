@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -46,9 +47,7 @@ def machine() -> dict[str, Any]:
 def database_url(name: str) -> str:
     """``ADMIN_URL`` with its database replaced by ``name`` (the query, e.g. ``?host=`` for a
     Unix socket, kept)."""
-    url, _, query = ADMIN_URL.partition("?")
-    base, _, _ = url.rpartition("/")
-    return f"{base}/{name}" + (f"?{query}" if query else "")
+    return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
 async def recreate_database(name: str) -> str:
