@@ -1,14 +1,19 @@
-"""Engines and sessions. One session per request or job; only the edge commits."""
+"""Engines and sessions. One session per request or job; only the edge commits.
+
+The request's commit happens **before** its answer is sent: a client told 201 can read what it
+created at once, and a commit that fails answers an error, never a success (see ``get_session``).
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -17,7 +22,10 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.config import Settings, to_async_url
+from app.core.errors import CommitFailed
 from app.core.sqlfunc import sqlite_local_date
+
+log = logging.getLogger("convoc.db")
 
 
 def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
@@ -58,6 +66,14 @@ def _make_sqlite_transactional(engine: AsyncEngine) -> None:
 
     The stdlib driver opens transactions lazily and breaks SAVEPOINTs; this is SQLAlchemy's
     documented recipe. Foreign keys are off by default in SQLite: turn them on.
+
+    Every transaction begins ``IMMEDIATE``, i.e. takes the write lock at ``BEGIN`` and waits
+    for it (busy timeout) there. A deferred transaction that reads and then writes cannot
+    upgrade while another connection writes: SQLite fails it at once with SQLITE_BUSY, the busy
+    timeout does not apply, and the API answered 503 to a single agent whenever the embedded
+    dispatcher's tick overlapped. Nearly every request may write (a token's last use, an audit
+    line), so all transactions take the lock; reads wait for the writer in front of them (a few
+    milliseconds) instead of failing. Rails does the same for SQLite since 7.1.
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -75,7 +91,7 @@ def _make_sqlite_transactional(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -97,9 +113,30 @@ async def session_scope(
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """FastAPI dependency: the request's unit of work, committed when the handler succeeds."""
-    async with session_scope(request.app.state.sessionmaker) as session:
-        yield session
+    """FastAPI dependency: the request's unit of work, committed when the handler succeeds.
+
+    Declared with ``scope="function"`` (``SessionDep``): FastAPI then runs the code after
+    ``yield`` as soon as the route function has returned and its answer is serialised, but
+    **before** the answer is sent. With the default ("request") scope that code runs after the
+    response has gone out: a client could read a 404 for what it had just been told was
+    created, and a failed commit lost a write the client had been told was stored.
+
+    A commit that fails answers an error: 409 for a constraint (the integrity handler), else
+    503 ``commit_failed``, which says the write may not be stored.
+    """
+    async with request.app.state.sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        try:
+            await session.commit()
+        except IntegrityError:
+            raise
+        except (DBAPIError, OSError) as exc:
+            log.error("db.commit_failed error=%s", type(getattr(exc, "orig", exc)).__name__)
+            raise CommitFailed() from exc
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -54,3 +54,14 @@ class ServiceUnavailable(AppError):
     code = "service_unavailable"
     status_code = 503
     message = "Le service est momentanément indisponible. Réessayez dans quelques instants."
+
+
+class CommitFailed(ServiceUnavailable):
+    """The database refused or lost the commit: the client must not believe the write stored."""
+
+    code = "commit_failed"
+    message = (
+        "L'enregistrement n'a pas pu être confirmé par la base de données. Vérifiez s'il "
+        "apparaît avant de recommencer."
+    )
+    headers: ClassVar[dict[str, str]] = {"Retry-After": "2"}
