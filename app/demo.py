@@ -1,5 +1,9 @@
-"""Demonstration data: three SPIPs, their places and agents, persons and convocations.
+"""Demonstration data: SPIPs of every kind of territory, with places, agents, persons, convocations.
 
+Métropole, Guyane and Réunion first (their ids are the README's tour), then Martinique, Mayotte,
+Saint-Pierre-et-Miquelon (daylight saving on North-American dates), Polynésie française (one place
+in the Marquesas, half an hour off Tahiti) and Nouvelle-Calédonie, so a newcomer meets every case:
+zones from −10:00 to +11:00, six-, eight- and ten-digit mobiles, one region shared by two zones.
 Deterministic (a fixed random seed) so every newcomer sees the same service. Convocations are
 inserted directly, past ones with their outcomes, because the booking rules refuse past dates.
 """
@@ -37,15 +41,24 @@ from app.reminders import service as reminder_service
 
 
 @dataclass(frozen=True)
+class PlaceSeed:
+    name: str
+    address: str
+    phone: str
+    timezone: str | None = None  # the SPIP's unless the place lies in another zone
+
+
+@dataclass(frozen=True)
 class SpipSeed:
     code: str
     name: str
     timezone: str
     region: str
     address: str
-    places: tuple[tuple[str, str, str], ...]  # name, address, phone
+    places: tuple[PlaceSeed, ...]
     mobile_prefixes: tuple[str, ...]  # national-format prefixes of local mobiles
     domain: str
+    mobile_digits: int = 10  # national-format length: 6 in Saint-Pierre and Nouméa, 8 in Tahiti
 
 
 SEEDS = (
@@ -56,12 +69,12 @@ SEEDS = (
         "FR",
         "Nanterre (92)",
         (
-            (
+            PlaceSeed(
                 "Antenne de Nanterre",
                 "179-191 avenue Joliot-Curie, 92000 Nanterre",
                 "01 40 97 10 10",
             ),
-            (
+            PlaceSeed(
                 "Antenne de Boulogne-Billancourt",
                 "12 rue de Paris, 92100 Boulogne-Billancourt",
                 "01 41 31 20 20",
@@ -76,7 +89,11 @@ SEEDS = (
         "America/Cayenne",
         "GF",
         "Cayenne (973)",
-        (("Antenne de Cayenne", "5 avenue Léopold Héder, 97300 Cayenne", "05 94 28 00 00"),),
+        (
+            PlaceSeed(
+                "Antenne de Cayenne", "5 avenue Léopold Héder, 97300 Cayenne", "05 94 28 00 00"
+            ),
+        ),
         ("0694",),
         "guyane",
     ),
@@ -87,8 +104,12 @@ SEEDS = (
         "RE",
         "Saint-Denis (974)",
         (
-            ("Antenne de Saint-Denis", "2 rue de la Victoire, 97400 Saint-Denis", "02 62 90 00 00"),
-            (
+            PlaceSeed(
+                "Antenne de Saint-Denis",
+                "2 rue de la Victoire, 97400 Saint-Denis",
+                "02 62 90 00 00",
+            ),
+            PlaceSeed(
                 "Antenne de Saint-Pierre",
                 "40 rue Marius et Ary Leblond, 97410 Saint-Pierre",
                 "02 62 96 00 00",
@@ -96,6 +117,85 @@ SEEDS = (
         ),
         ("0692", "0693"),
         "reunion",
+    ),
+    SpipSeed(
+        "SPIP-972",
+        "SPIP de la Martinique",
+        "America/Martinique",
+        "MQ",
+        "Fort-de-France (972)",
+        (
+            PlaceSeed(
+                "Antenne de Fort-de-France",
+                "20 rue Victor Hugo, 97200 Fort-de-France",
+                "05 96 70 00 00",
+            ),
+        ),
+        ("0696", "0697"),
+        "martinique",
+    ),
+    SpipSeed(
+        "SPIP-976",
+        "SPIP de Mayotte",
+        "Indian/Mayotte",
+        "YT",
+        "Mamoudzou (976)",
+        (
+            PlaceSeed(
+                "Antenne de Mamoudzou", "8 rue du Commerce, 97600 Mamoudzou", "02 69 61 00 00"
+            ),
+        ),
+        ("0639",),
+        "mayotte",
+    ),
+    SpipSeed(
+        "SPIP-975",
+        "SPIP de Saint-Pierre-et-Miquelon",
+        "America/Miquelon",
+        "PM",
+        "Saint-Pierre (975)",
+        (
+            PlaceSeed(
+                "Antenne de Saint-Pierre",
+                "2 rue du Général de Gaulle, 97500 Saint-Pierre",
+                "41 10 10",
+            ),
+        ),
+        ("55", "40"),
+        "saint-pierre-et-miquelon",
+        mobile_digits=6,
+    ),
+    SpipSeed(
+        "SPIP-987",
+        "SPIP de la Polynésie française",
+        "Pacific/Tahiti",
+        "PF",
+        "Papeete (987)",
+        (
+            PlaceSeed(
+                "Antenne de Papeete", "10 avenue Pouvanaa a Oopa, 98714 Papeete", "40 46 00 00"
+            ),
+            PlaceSeed(
+                "Permanence de Taiohae (Marquises)",
+                "Mairie de Taiohae, 98742 Nuku Hiva",
+                "40 92 00 00",
+                timezone="Pacific/Marquesas",
+            ),
+        ),
+        ("87", "89"),
+        "polynesie",
+        mobile_digits=8,
+    ),
+    SpipSeed(
+        "SPIP-988",
+        "SPIP de la Nouvelle-Calédonie",
+        "Pacific/Noumea",
+        "NC",
+        "Nouméa (988)",
+        (PlaceSeed("Antenne de Nouméa", "7 rue de la République, 98800 Nouméa", "27 00 00"),),
+        ("7", "9"),
+        "nouvelle-caledonie",
+        mobile_digits=6,
     ),
 )
 
@@ -154,10 +254,10 @@ DEMO_PASSWORD = "Convoc-Demo-2026!"
 NATIONAL_ADMIN_EMAIL = "admin@demo.convoc.fr"
 
 
-def _mobile(rng: random.Random, prefix: str, region: str) -> str:
+def _mobile(rng: random.Random, prefix: str, region: str, length: int = 10) -> str:
     """A valid mobile of that prefix (not every block of a range is allocated)."""
     while True:
-        digits = "".join(str(rng.randint(0, 9)) for _ in range(10 - len(prefix)))
+        digits = "".join(str(rng.randint(0, 9)) for _ in range(length - len(prefix)))
         try:
             return normalize_mobile(prefix + digits, region)
         except Unprocessable:
@@ -234,13 +334,13 @@ async def _load(session: AsyncSession, rng: random.Random) -> dict[str, int]:
         places = [
             Place(
                 spip_id=spip.id,
-                name=name,
-                address=address,
-                phone=phone,
-                timezone=seed.timezone,
+                name=place.name,
+                address=place.address,
+                phone=place.phone,
+                timezone=place.timezone or seed.timezone,
                 info_url=f"https://www.justice.fr/spip-{seed.domain}",
             )
-            for name, address, phone in seed.places
+            for place in seed.places
         ]
         agents = [
             Agent(
@@ -270,7 +370,6 @@ async def _load(session: AsyncSession, rng: random.Random) -> dict[str, int]:
                 agents[0],
                 types,
                 now,
-                ZoneInfo(seed.timezone),
                 upcoming,
                 history,
             )
@@ -284,7 +383,9 @@ async def _load(session: AsyncSession, rng: random.Random) -> dict[str, int]:
 
 def _person(rng: random.Random, spip: Spip, seed: SpipSeed, referent: Agent, index: int) -> Person:
     status = PhoneStatus.valid
-    phone: str | None = _mobile(rng, rng.choice(seed.mobile_prefixes), seed.region)
+    phone: str | None = _mobile(
+        rng, rng.choice(seed.mobile_prefixes), seed.region, seed.mobile_digits
+    )
     if index == 5:  # many overseas residents keep a metropolitan number
         phone = _mobile(rng, "06", seed.region)
     if index == 6:
@@ -310,7 +411,6 @@ def _convocations(
     agent: Agent,
     types: dict[str, AppointmentType],
     now: datetime,
-    tz: ZoneInfo,
     upcoming: list[Appointment],
     history: list[tuple[Appointment, str]],
 ) -> int:
@@ -324,6 +424,8 @@ def _convocations(
         rng.sample(range(2, 35), rng.randint(1, 2))
     )
     for offset in days:
+        place = rng.choice(places)
+        tz = ZoneInfo(place.timezone)  # the place's hours, e.g. the Marquesas' in Polynésie
         local_day = (now.astimezone(tz) + timedelta(days=offset)).date()
         while local_day.weekday() >= 5:
             local_day += timedelta(days=1)
@@ -348,7 +450,7 @@ def _convocations(
         appointment = Appointment(
             spip_id=person.spip_id,
             person_id=person.id,
-            place_id=rng.choice(places).id,
+            place_id=place.id,
             appointment_type_id=appointment_type.id,
             agent_id=agent.id,
             starts_at=starts_at,

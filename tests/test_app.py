@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -98,12 +99,38 @@ def test_cli_migrate_and_demo_are_repeatable(tmp_path: Path) -> None:
     assert _cli(["migrate"], db).returncode == 0
     first = _cli(["demo", "--if-empty"], db)
     assert first.returncode == 0, first.stderr
-    assert "3 SPIP" in first.stdout
+    assert "8 SPIP" in first.stdout
+    _assert_every_kind_of_territory(db)
     assert _cli(["migrate"], db).returncode == 0
     second = _cli(["demo", "--if-empty"], db)
     assert "déjà des données" in second.stdout
     refused = _cli(["demo"], db, CONVOC_ENV="production", CONVOC_SECRET_KEY="s" * 40)
     assert refused.returncode != 0
+
+
+def _assert_every_kind_of_territory(db: Path) -> None:
+    """A newcomer meets every case: DST on both calendars, −10:00 to +11:00, a half-hour zone,
+    six- and eight-digit mobiles, Réunion and Mayotte sharing +262."""
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        zones = {z for (z,) in conn.execute("SELECT DISTINCT timezone FROM place")}
+        phones = [p for (p,) in conn.execute("SELECT phone FROM person WHERE phone IS NOT NULL")]
+        upcoming = conn.execute(
+            "SELECT count(DISTINCT a.place_id) FROM appointment a WHERE a.status = 'booked'"
+        ).fetchone()[0]
+    assert zones == {
+        "Europe/Paris",
+        "America/Cayenne",
+        "Indian/Reunion",
+        "America/Martinique",
+        "Indian/Mayotte",
+        "America/Miquelon",
+        "Pacific/Tahiti",
+        "Pacific/Marquesas",
+        "Pacific/Noumea",
+    }
+    codes = ("+33", "+594", "+262", "+596", "+508", "+689", "+687")
+    assert all(any(p.startswith(code) for p in phones) for code in codes)
+    assert upcoming >= 9
 
 
 async def test_an_exhausted_connection_pool_answers_503_not_500(settings: Settings) -> None:
