@@ -25,8 +25,25 @@ class AmbiguousLocalTime(Unprocessable):
     code = "ambiguous_local_time"
     message = (
         "Cette heure existe deux fois dans ce fuseau (passage à l'heure d'hiver) : "
-        "précisez le décalage UTC, par exemple +02:00 ou +01:00."
+        "précisez le décalage UTC."
     )
+
+    @classmethod
+    def at(cls, value: datetime, tz: ZoneInfo, *, field: str) -> AmbiguousLocalTime:
+        """The message names the zone's own two offsets (Miquelon's are −02:00 and −03:00)."""
+        summer, winter = (_offset(value.replace(tzinfo=tz, fold=f)) for f in (0, 1))
+        wall = value.isoformat(timespec="minutes")
+        return cls(
+            f"{value:%H:%M} existe deux fois ce jour-là dans le fuseau {tz.key} (passage à "
+            f"l'heure d'hiver) : précisez le décalage UTC, {summer} pour la première (heure "
+            f"d'été) ou {winter} pour la seconde (heure d'hiver), par exemple {wall}{summer}.",
+            field=field,
+        )
+
+
+def _offset(value: datetime) -> str:
+    """'+02:00', '-03:00': the ISO 8601 offset an agent can type after the time."""
+    return value.isoformat()[-6:]
 
 
 class UnknownTimezone(Unprocessable):
@@ -68,7 +85,7 @@ def to_utc(value: datetime, tz: ZoneInfo, *, field: str = "starts_at") -> dateti
         return early
     # The two readings differ: either the wall time happens twice (fold) or never (gap).
     if early.astimezone(tz).replace(tzinfo=None) == value:
-        raise AmbiguousLocalTime(field=field)
+        raise AmbiguousLocalTime.at(value, tz, field=field)
     raise NonexistentLocalTime(field=field)
 
 

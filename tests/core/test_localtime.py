@@ -31,6 +31,29 @@ def test_paris_autumn_fold_is_ambiguous() -> None:
     assert err.value.code == "ambiguous_local_time"
 
 
+@pytest.mark.parametrize(
+    ("wall", "zone_name", "summer", "winter"),
+    [
+        (datetime(2027, 10, 31, 2, 30), "Europe/Paris", "+02:00", "+01:00"),
+        (datetime(2027, 11, 7, 1, 30), "America/Miquelon", "-02:00", "-03:00"),
+    ],
+)
+def test_the_fold_message_names_the_zone_s_own_offsets(
+    wall: datetime, zone_name: str, summer: str, winter: str
+) -> None:
+    """Miquelon's fold is −02:00/−03:00, not Paris's +02:00/+01:00 (issue 13)."""
+    with pytest.raises(AmbiguousLocalTime) as err:
+        to_utc(wall, ZoneInfo(zone_name))
+    assert f"{summer} pour la première" in err.value.detail
+    assert f"{winter} pour la seconde" in err.value.detail
+    assert zone_name in err.value.detail
+    # The example it gives is itself accepted, and means the first reading.
+    example = err.value.detail.rsplit("par exemple ", 1)[1].rstrip(".")
+    assert to_utc(datetime.fromisoformat(example), ZoneInfo(zone_name)) == wall.replace(
+        tzinfo=ZoneInfo(zone_name), fold=0
+    ).astimezone(UTC)
+
+
 def test_an_explicit_offset_settles_the_fold() -> None:
     summer = datetime.fromisoformat("2027-10-31T02:30:00+02:00")
     winter = datetime.fromisoformat("2027-10-31T02:30:00+01:00")
