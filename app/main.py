@@ -122,6 +122,7 @@ def _error(status: int, code: str, detail: str, **extra: object) -> JSONResponse
 
 def _add_exception_handlers(app: FastAPI) -> None:
     # Imported here: this function is the SMS and logging team's part of the module.
+    from app.core import sqlstate
     from app.logging import request_path
 
     @app.exception_handler(AppError)
@@ -173,9 +174,21 @@ def _add_exception_handlers(app: FastAPI) -> None:
             # or date) — the client's mistake, not the server's.
             log.warning("db.data_exception path=%s", request_path(request))
             return _error(422, "invalid_value", _OUT_OF_RANGE)
-        if not (exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)):
+        if sqlstate.is_conflict(exc):
+            # 40001/40P01: rolled back because of a concurrent transaction (app.core.sqlstate).
+            log.warning(
+                "db.conflict path=%s sqlstate=%s", request_path(request), sqlstate.sqlstate(exc)
+            )
+            return _error(409, "conflict", "Conflit avec une modification simultanée : réessayez.")
+        unavailable = exc.connection_invalidated or sqlstate.is_unavailable(exc)
+        if not (unavailable or isinstance(exc, OperationalError | InterfaceError)):
             return await _unexpected(request, exc)
-        log.error("db.unavailable path=%s error=%s", request_path(request), type(exc.orig).__name__)
+        log.error(
+            "db.unavailable path=%s error=%s sqlstate=%s",
+            request_path(request),
+            type(exc.orig).__name__,
+            sqlstate.sqlstate(exc),
+        )
         return _error(
             503, "service_unavailable", "La base de données est momentanément indisponible."
         )
