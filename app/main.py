@@ -121,6 +121,10 @@ def _error(status: int, code: str, detail: str, **extra: object) -> JSONResponse
 
 
 def _add_exception_handlers(app: FastAPI) -> None:
+    # Imported here: this function is the SMS and logging team's part of the module.
+    from app.core import sqlstate
+    from app.logging import request_path
+
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
         response = _error(exc.status_code, exc.code, exc.detail, **exc.extra)
@@ -147,13 +151,13 @@ def _add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
         # A race between two requests that the service's checks could not see.
-        log.warning("db.integrity_error path=%s", request.url.path)
+        log.warning("db.integrity_error path=%s", request_path(request))
         return _error(409, "conflict", "Conflit avec une modification simultanée : réessayez.")
 
     @app.exception_handler(PoolTimeout)
     async def _overloaded(request: Request, exc: PoolTimeout) -> JSONResponse:
         # Every connection busy for the whole pool timeout: the server is overloaded.
-        log.error("db.pool_exhausted path=%s", request.url.path)
+        log.error("db.pool_exhausted path=%s", request_path(request))
         return JSONResponse(
             {
                 "error": "service_overloaded",
@@ -168,11 +172,23 @@ def _add_exception_handlers(app: FastAPI) -> None:
         if _is_data_exception(exc):
             # SQLSTATE class 22: the value sent cannot be stored (NUL byte, out-of-range number
             # or date) — the client's mistake, not the server's.
-            log.warning("db.data_exception path=%s", request.url.path)
+            log.warning("db.data_exception path=%s", request_path(request))
             return _error(422, "invalid_value", _OUT_OF_RANGE)
-        if not (exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)):
+        if sqlstate.is_conflict(exc):
+            # 40001/40P01: rolled back because of a concurrent transaction (app.core.sqlstate).
+            log.warning(
+                "db.conflict path=%s sqlstate=%s", request_path(request), sqlstate.sqlstate(exc)
+            )
+            return _error(409, "conflict", "Conflit avec une modification simultanée : réessayez.")
+        unavailable = exc.connection_invalidated or sqlstate.is_unavailable(exc)
+        if not (unavailable or isinstance(exc, OperationalError | InterfaceError)):
             return await _unexpected(request, exc)
-        log.error("db.unavailable path=%s error=%s", request.url.path, type(exc.orig).__name__)
+        log.error(
+            "db.unavailable path=%s error=%s sqlstate=%s",
+            request_path(request),
+            type(exc.orig).__name__,
+            sqlstate.sqlstate(exc),
+        )
         return _error(
             503, "service_unavailable", "La base de données est momentanément indisponible."
         )
@@ -180,17 +196,17 @@ def _add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(OverflowError)
     async def _overflow(request: Request, exc: OverflowError) -> JSONResponse:
         # Date arithmetic on absurd input (year 9999 plus an offset, a day after 9999-12-31).
-        log.warning("api.overflow path=%s", request.url.path)
+        log.warning("api.overflow path=%s", request_path(request))
         return _error(422, "invalid_value", _OUT_OF_RANGE)
 
     @app.exception_handler(OSError)
     async def _os_error(request: Request, exc: OSError) -> JSONResponse:
-        log.error("db.unreachable path=%s error=%s", request.url.path, type(exc).__name__)
+        log.error("db.unreachable path=%s error=%s", request_path(request), type(exc).__name__)
         return _error(
             503, "service_unavailable", "La base de données est momentanément indisponible."
         )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("api.unexpected_error path=%s", request.url.path)
+        log.exception("api.unexpected_error path=%s", request_path(request))
         return _error(500, "internal_error", "Erreur interne : l'équipe technique est prévenue.")

@@ -31,6 +31,7 @@ from sqlalchemy import text
 from app.cli import run_migrations
 from app.config import Settings
 from app.db import create_engine
+from app.reminders.references import notification_id_of
 from bench.common import load_report, load_snapshot, machine, recreate_database, run, save
 from bench.dispatch import (
     API_KEY,
@@ -122,7 +123,7 @@ async def main() -> None:
             statuses = await count_status(engine)
             async with engine.connect() as conn:
                 not_after = {
-                    str(i): at
+                    i: at
                     for i, at in await conn.execute(
                         text("SELECT id, send_not_after FROM notification")
                     )
@@ -130,12 +131,18 @@ async def main() -> None:
         finally:
             terminate(*workers, simulator)
     await engine.dispose()
-    accepted = stats["accepted"]
-    expected = {str(i) for i in range(1, args.messages + 1)}
+    # The simulator counts per reference (<notification id>-<nonce>): count per notification.
+    accepted: dict[int | None, int] = {}
+    for reference, count in stats["accepted"].items():
+        key = notification_id_of(reference)
+        accepted[key] = accepted.get(key, 0) + count
+    expected = set(range(1, args.messages + 1))
     missing = len(expected - set(accepted))
     duplicates = sum(n - 1 for n in accepted.values())
     late = sum(
-        1 for ref, at in stats["accepted_at"].items() if datetime.fromisoformat(at) > not_after[ref]
+        1
+        for ref, at in stats["accepted_at"].items()
+        if datetime.fromisoformat(at) > not_after[notification_id_of(ref)]
     )
     bound = kills * args.concurrency
     replayed = int(stats.get("replayed_total", 0))

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.types import UtcDateTime
 from app.models.base import Base, IdMixin, TimestampMixin, enum_check
+from app.reminders.references import new_nonce
 from app.sms.base import AttemptOutcome
 
 
@@ -68,6 +69,9 @@ class Notification(IdMixin, TimestampMixin, Base):
     kind: Mapped[str] = mapped_column(String(20))
     sequence: Mapped[int]
     idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    # Makes our reference to providers unique across installations (app.reminders.references);
+    # NULL on rows planned before it existed, which keep their bare id as reference.
+    reference_nonce: Mapped[str | None] = mapped_column(String(32), default=new_nonce)
     status: Mapped[str] = mapped_column(String(12))
     reason: Mapped[str | None] = mapped_column(String(40))  # why skipped / cancelled / failed
     rule: Mapped[str | None] = mapped_column(String(40))  # "J-2 10:00", "H-3"… for the timeline

@@ -47,6 +47,7 @@ from app.models import (
     PendingReceipt,
 )
 from app.reminders.bulk import NOTIFICATION, update_notifications
+from app.reminders.references import notification_id_of
 from app.sms.base import DeliveryStatus, Receipt
 
 log = logging.getLogger("convoc.delivery")
@@ -104,11 +105,9 @@ class ReceiptOutcome:
 
 
 def _reference_id(reference: str | None) -> int | None:
-    """Our reference is the notification id; anything else is not ours to trust."""
-    if reference is None or not reference.isascii() or not reference.isdigit():
-        return None
-    value = int(reference)
-    return value if 0 < value < 2**31 else None
+    """The notification our reference names (``app.reminders.references``); anything else is
+    not ours to trust."""
+    return notification_id_of(reference)
 
 
 async def apply_receipts(

@@ -39,6 +39,7 @@ from app.reminders import planning
 from app.reminders.bulk import NOTIFICATION, update_notifications
 from app.reminders.outcomes import Target
 from app.reminders.policies import SpipPolicy, effective_template, get_policy, placeholder_values
+from app.reminders.references import reference_of
 from app.reminders.templates import render_info
 from app.sms.base import OutgoingSms
 
@@ -106,6 +107,7 @@ class _Place:
 
 _COLUMNS = (
     Notification.id,
+    Notification.reference_nonce,
     Notification.kind,
     Notification.attempts,
     Notification.send_not_after,
@@ -245,7 +247,7 @@ def _render(row: _Row, policy: SpipPolicy, body: str, config: PrepareConfig) -> 
             to=row.phone,
             body=rendered.text,
             sender=policy.body.sender or config.default_sender,
-            reference=str(row.id),
+            reference=reference_of(row.id, row.reference_nonce),
             not_after=row.send_not_after,
         ),
         row.send_not_after,

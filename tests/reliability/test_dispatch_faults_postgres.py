@@ -40,6 +40,7 @@ from tests.reminders.processes import (
     wait_http,
     wait_until,
 )
+from tests.reminders.references import by_notification, notification_id
 from tests.reminders.sending import closed_port
 
 pytestmark = pytest.mark.postgres_only
@@ -75,7 +76,7 @@ async def not_after_by_id(engine: AsyncEngine) -> dict[int, tuple[str, datetime]
 
 def assert_within_windows(stats: dict[str, Any], rows: dict[int, tuple[str, datetime]]) -> None:
     for reference, accepted_at in stats["accepted_at"].items():
-        _, not_after = rows[int(reference)]
+        _, not_after = rows[notification_id(reference)]
         assert datetime.fromisoformat(accepted_at) <= not_after, reference
 
 
@@ -139,7 +140,7 @@ async def test_chaos_killed_workers_and_failing_provider_lose_nothing(
 
     assert kills >= 3, "the chaos must actually kill workers"
     assert at_first_kill is not None and at_first_kill < len(ids), "killed after the work was done"
-    accepted = {int(k): n for k, n in stats["accepted"].items()}
+    accepted = by_notification(stats["accepted"])
     assert set(accepted) == set(ids), "a message was lost"
     assert stats["rejected"].get("5xx", 0) > 0  # the provider really failed
     # Exactly once. A SIGKILL between the provider's acceptance and the write of the result
@@ -211,7 +212,7 @@ async def test_database_restart_workers_recover_and_api_answers_503(
     assert down.headers["content-type"].startswith("application/json")
     assert down.json()["error"] == "service_unavailable"
     assert "Traceback" not in down.text and "asyncpg" not in down.text
-    assert stats["accepted"] == {str(i): 1 for i in ids}, "lost or doubled"
+    assert by_notification(stats["accepted"]) == {i: 1 for i in ids}, "lost or doubled"
     assert_within_windows(stats, rows)
     for worker in workers:
         assert worker.returncode == 0  # still alive at the end: SIGTERM is a clean stop
@@ -250,7 +251,7 @@ async def test_provider_down_messages_wait_and_go_out_within_their_windows(
         stop(*(p for p in (worker, simulator) if p is not None))
     rows = await not_after_by_id(pg_engine)
     assert stats["rejected"].get("down", 0) > 0, "the outage must have been met"
-    assert stats["accepted"] == {str(i): 1 for i in ids}
+    assert by_notification(stats["accepted"]) == {i: 1 for i in ids}
     assert {status for status, _ in rows.values()} == {"sent"}
     assert_within_windows(stats, rows)
 
@@ -282,7 +283,7 @@ async def test_provider_down_fails_over_to_the_second_provider(
     finally:
         stop(*(p for p in (worker, simulator) if p is not None))
     rows = await not_after_by_id(pg_engine)
-    assert stats["accepted"] == {str(i): 1 for i in ids}
+    assert by_notification(stats["accepted"]) == {i: 1 for i in ids}
     assert {status for status, _ in rows.values()} == {"sent"}
     assert_within_windows(stats, rows)
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.config import Settings
 from app.reminders.dispatcher import tick
 from app.reminders.jobs import build_sender, dispatch_config
+from app.reminders.references import reference_of
 from app.sms.base import (
     Capabilities,
     OutgoingSms,
@@ -52,7 +53,7 @@ async def test_every_attempt_is_recorded_and_a_dead_first_provider_is_failed_ove
         await gateway.aclose()
     [row] = await rows(session, appointment)
     assert (row.status, row.provider) == ("sent", "http")
-    assert dict(simulator.accepted) == {str(row.id): 1}
+    assert dict(simulator.accepted) == {reference_of(row.id, row.reference_nonce): 1}
     assert await attempts_of(session, row.id) == [
         ("http-secours", "temporary", "connection_error"),
         ("http", "accepted", None),
@@ -137,8 +138,9 @@ async def test_a_send_whose_answer_was_lost_is_retried_without_a_second_sms(
     assert sender.first is not None
     assert (row.status, row.attempts) == ("sent", 2)
     assert row.provider_message_id == sender.first.message_ids[0]
-    assert dict(simulator.accepted) == {str(row.id): 1}  # one SMS
-    assert dict(simulator.replayed) == {str(row.id): 1}
+    reference = reference_of(row.id, row.reference_nonce)  # the same for both tries
+    assert dict(simulator.accepted) == {reference: 1}  # one SMS
+    assert dict(simulator.replayed) == {reference: 1}
 
 
 async def test_a_permanent_refusal_flags_the_number_until_it_changes(

@@ -31,6 +31,7 @@ from tests.reminders.processes import (
     wait_http,
     wait_until,
 )
+from tests.reminders.references import by_notification, notification_id
 from tests.reminders.sending import closed_port
 
 pytestmark = pytest.mark.postgres_only
@@ -136,12 +137,12 @@ async def test_thirty_percent_temporary_failures_every_message_delivered_exactly
     assert set(sent) <= set(ids)
     # Exactly once: every sent message accepted once, nothing else accepted, no duplicate.
     assert stats["duplicates"] == {}
-    assert stats["accepted"] == {str(i): 1 for i in sent}
+    assert by_notification(stats["accepted"]) == {i: 1 for i in sent}
     # Failures really happened, of every temporary kind.
     assert {"5xx", "timeout", "429"} <= set(stats["rejected"])
     # Never accepted after its send_not_after (the request leaves before it; loopback latency).
     for reference, accepted_at in stats["accepted_at"].items():
-        row = by_id[int(reference)]
+        row = by_id[notification_id(reference)]
         assert datetime.fromisoformat(accepted_at) <= row.send_not_after + timedelta(seconds=0.5)
     rushed = Counter(by_id[n].status for i, n in enumerate(ids) if tight(i))
     assert set(rushed) <= {"sent", "failed", "expired"}, rushed
@@ -181,7 +182,7 @@ async def test_a_dead_first_provider_is_failed_over_by_a_worker_process(
 
     assert {row.status for row in await rows(pg_engine)} == {"sent"}
     assert {row.provider for row in await rows(pg_engine)} == {"http"}
-    assert stats["accepted"] == {str(i): 1 for i in ids}
+    assert by_notification(stats["accepted"]) == {i: 1 for i in ids}
     recorded = await attempts(pg_engine)
     brevo = Counter((outcome, code) for _, name, outcome, code in recorded if name == "brevo")
     # Refused connections until its circuit opens (5 in a row), then skipped without a call.
@@ -228,7 +229,7 @@ async def test_simulator_receipts_reach_the_api_and_show_in_the_timeline(
     finally:
         stop(*(p for p in (worker, api, simulator) if p is not None))
 
-    assert stats["accepted"] == {str(i): 1 for i in ids}
+    assert by_notification(stats["accepted"]) == {i: 1 for i in ids}
     assert (stats["receipts_sent"], stats["receipts_failed"]) == (len(ids), 0)
     assert sorted(timelines) == sorted(ids)
     for status, delivered_at, parts in timelines.values():

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import Notification, PendingReceipt
 from app.reminders.dispatcher import tick
+from app.reminders.references import reference_of
 from app.sms.providers.http import SIGNATURE_HEADER, sign
 from app.sms.providers.twilio import compute_signature
 from tests.conftest import FrozenClock
@@ -263,7 +264,9 @@ async def test_a_receipt_before_its_message_id_is_kept_then_applied(
     # A receipt carrying only our reference (the notification id), before the send too.
     appointment = await booked(session, world, START + timedelta(days=7))
     [planned] = await rows(session, appointment)
-    by_reference = {"reference": str(planned.id), "status": "undelivered"}
+    assert planned.reference_nonce is not None
+    reference = reference_of(planned.id, planned.reference_nonce)  # as the provider saw it
+    by_reference = {"reference": reference, "status": "undelivered"}
     assert (await post(provider_client, by_reference)).json()["pending"] == 1
     clock.set(REMINDER_AT + timedelta(days=7))
     await tick(sessionmaker, IdsSender("http", "m-later"), CONFIG)

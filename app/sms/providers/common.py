@@ -33,6 +33,7 @@ from httpx_aiohttp import AiohttpTransport
 from pydantic import SecretStr
 
 from app.core import clock
+from app.core.json_depth import MAX_JSON_DEPTH, json_too_deep
 from app.sms.base import (
     PermanentError,
     ReceiptError,
@@ -201,6 +202,12 @@ def token_ok_if_configured(expected: str | None, given: str | None) -> bool:
 
 
 def load_json(body: bytes) -> Any:
+    """A receipt's JSON body; refused (``ReceiptError``, a 400) when unreadable or nested
+    deeper than ``MAX_JSON_DEPTH`` — the parser would raise ``RecursionError``, a 500."""
+    if json_too_deep(body):
+        raise ReceiptError(
+            f"accusé de réception illisible (JSON imbriqué sur plus de {MAX_JSON_DEPTH} niveaux)"
+        )
     try:
         return json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
