@@ -218,3 +218,16 @@ def _server_processes(pid: int) -> list[str]:
             if b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes():
                 serving.append(child)
     return serving
+
+
+def test_every_operation_has_an_operation_id_of_its_own(recwarn: pytest.WarningsRecorder) -> None:
+    """FastAPI warns "Duplicate Operation ID" when two operations share one (issue 13)."""
+    document = create_app(Settings(env="test", secret_key="z" * 40)).openapi()
+    ids = [
+        operation["operationId"]
+        for path in document["paths"].values()
+        for operation in path.values()
+        if isinstance(operation, dict) and "operationId" in operation
+    ]
+    assert len(ids) == len(set(ids))
+    assert not [w for w in recwarn if "Duplicate Operation ID" in str(w.message)]

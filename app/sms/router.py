@@ -17,7 +17,8 @@ receipt for a message id not recorded yet is kept until it appears.
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
@@ -117,27 +118,36 @@ async def _receive(
 
 
 _RESPONSES = error_responses(400, 401, 404)
+Endpoint = Callable[..., Awaitable[Any]]
 
 
-@router.api_route(
-    "/receipts/{provider}",
-    methods=["POST", "GET"],
-    response_model=ReceiptAck,
-    responses=_RESPONSES,
-    dependencies=[PUBLIC],
-)
+def _receipt_route(path: str, name: str) -> Callable[[Endpoint], Endpoint]:
+    """POST (every provider) and GET (some send receipts as a query string) on one path, each
+    with an operation id of its own: one ``api_route`` with two methods gave both the same."""
+
+    def register(endpoint: Endpoint) -> Endpoint:
+        for method in ("POST", "GET"):
+            router.add_api_route(
+                path,
+                endpoint,
+                methods=[method],
+                response_model=ReceiptAck,
+                responses=_RESPONSES,
+                dependencies=[PUBLIC],
+                operation_id=f"{name}_{method.lower()}",
+            )
+        return endpoint
+
+    return register
+
+
+@_receipt_route("/receipts/{provider}", "receive_receipts")
 async def receipts(provider: ProviderName, request: Request, session: SessionDep) -> ReceiptAck:
     """Delivery receipts from a provider that signs its callbacks (http, Twilio)."""
     return await _receive(request, session, provider, None)
 
 
-@router.api_route(
-    "/receipts/{provider}/{token}",
-    methods=["POST", "GET"],
-    response_model=ReceiptAck,
-    responses=_RESPONSES,
-    dependencies=[PUBLIC],
-)
+@_receipt_route("/receipts/{provider}/{token}", "receive_receipts_with_token")
 async def receipts_with_token(
     provider: ProviderName, token: Token, request: Request, session: SessionDep
 ) -> ReceiptAck:
