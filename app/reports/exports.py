@@ -49,10 +49,9 @@ def _cell(value: object) -> object:
     Names and codes come from agents (``@SUM(1+1)*cmd|/C calc!A0``); numbers we write
     ourselves (ints, ``FrenchNumber``, dates) are left alone so they stay numbers.
     """
-    if isinstance(value, str) and not isinstance(value, FrenchNumber):
-        if value.startswith(FORMULA_STARTS):
-            return "'" + value
-    return value
+    if isinstance(value, FrenchNumber) or not isinstance(value, str):
+        return value
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def _csv(header: list[str], rows: list[list[object]]) -> bytes:
