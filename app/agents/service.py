@@ -57,9 +57,15 @@ async def update_agent(session: AsyncSession, *, agent: Agent, data: AgentUpdate
     return agent
 
 
-async def get_agent_in_spip(session: AsyncSession, agent_id: int, *, spip_id: int) -> Agent:
-    """An agent that may be linked to something of ``spip_id`` (a referent, a convocation)."""
-    agent = await get_agent(session, agent_id)
-    if agent.spip_id != spip_id:
-        raise AgentNotInSpip(field="agent_id")
+async def get_agent_in_spip(
+    session: AsyncSession, agent_id: int, *, spip_id: int, field: str = "agent_id"
+) -> Agent:
+    """An agent that may be linked to something of ``spip_id`` (a referent, a convocation).
+
+    An unknown id and an agent of another SPIP get the same answer, so that nobody learns
+    which ids exist in other SPIPs.
+    """
+    agent = await session.get(Agent, agent_id)
+    if agent is None or agent.spip_id != spip_id:
+        raise AgentNotInSpip(field=field)
     return agent
