@@ -84,8 +84,8 @@ async def _ensure_an_administrator_remains(
     Race-safe: the active administrators concerned (the agent included) are locked with
     ``SELECT … FOR UPDATE`` in id order before counting. A concurrent demotion of the other one
     waits for this transaction, then re-reads the rows (PostgreSQL re-checks the condition on
-    the rows it waited for) and finds itself alone. SQLite has one writer at a time: the second
-    write transaction fails rather than commit on a stale count.
+    the rows it waited for) and finds itself alone. SQLite runs one write transaction at a
+    time, so two demotions cannot both commit on the same count there either.
     """
     if not agent.active:
         return
