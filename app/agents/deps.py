@@ -9,6 +9,7 @@ other.
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -16,13 +17,16 @@ from fastapi.security import OAuth2PasswordBearer
 
 from app.agents import access, auth
 from app.agents import service as agent_service
-from app.agents.access import Permission
+from app.agents.access import Forbidden, Permission
 from app.agents.errors import AgentNotFound, Unauthenticated
 from app.appointments import service as appointment_service
 from app.appointments.errors import AppointmentNotFound
-from app.audit.service import Actor, set_actor
+from app.audit import service as audit_service
+from app.audit.service import ACCESS_DENIED, PERMISSION_DENIED, Actor, Denial, set_actor
+from app.core import after_response
+from app.core.errors import NotFound
 from app.core.schemas import IdPath
-from app.db import SessionDep
+from app.db import SessionDep, session_scope
 from app.models import Agent, Appointment, Notification, Person, Place, Spip
 from app.persons import service as person_service
 from app.persons.errors import PersonNotFound
@@ -30,6 +34,7 @@ from app.reminders.service import NotificationNotFound
 from app.spips import service as spip_service
 from app.spips.errors import PlaceNotFound, SpipNotFound
 
+log = logging.getLogger("convoc.access")
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
@@ -51,14 +56,82 @@ async def current_agent(
 CurrentAgent = Annotated[Agent, Depends(current_agent)]
 
 
+def _actor(request: Request, agent: Agent) -> Actor:
+    return Actor(agent.id, agent.spip_id, client_address(request))
+
+
+def record_denial_later(request: Request, denial: Denial) -> None:
+    """Put a refused attempt in the audit trail, in a transaction of its own.
+
+    The request's own unit of work is rolled back by the error it answers with, so the row is
+    written once the answer has been sent (``after_response``), within the trail's limits.
+    """
+    sessionmaker = request.app.state.sessionmaker
+
+    async def write() -> None:
+        async with session_scope(sessionmaker) as session:
+            recorded = await audit_service.record_denial(session, denial)
+        log.info(
+            "access.denied action=%s agent_id=%s entity=%s entity_id=%s recorded=%s",
+            denial.action,
+            denial.actor.agent_id,
+            denial.entity,
+            denial.entity_id,
+            recorded,
+        )
+
+    after_response.defer(request.scope, write)
+
+
+def require(request: Request, agent: Agent, permission: Permission) -> None:
+    """``access.require``, with the refusal kept in the audit trail."""
+    try:
+        access.require(agent, permission)
+    except Forbidden:
+        denial = Denial(
+            PERMISSION_DENIED,
+            _actor(request, agent),
+            agent.spip_id,
+            "permission",
+            None,
+            {"permission": permission.value},
+        )
+        record_denial_later(request, denial)
+        raise
+
+
+def ensure_scope(
+    request: Request,
+    agent: Agent,
+    spip_id: int | None,
+    error: type[NotFound],
+    *,
+    entity: str,
+    entity_id: int,
+) -> None:
+    """``access.ensure_scope``, with the attempt on another SPIP's resource in the trail.
+
+    The row goes to the target's SPIP (national administrators and the target SPIP's local
+    administrators see it), not the agent's: its own administrators must not learn from their
+    trail that the id exists elsewhere.
+    """
+    try:
+        access.ensure_scope(agent, spip_id, error)
+    except NotFound:
+        changes = {"agent_spip_id": agent.spip_id}
+        denial = Denial(ACCESS_DENIED, _actor(request, agent), spip_id, entity, entity_id, changes)
+        record_denial_later(request, denial)
+        raise
+
+
 class Allowed:
     """Dependency: the current agent, if their role grants ``permission`` (else 403)."""
 
     def __init__(self, permission: Permission) -> None:
         self.permission = permission
 
-    async def __call__(self, agent: CurrentAgent) -> Agent:
-        access.require(agent, self.permission)
+    async def __call__(self, request: Request, agent: CurrentAgent) -> Agent:
+        require(request, agent, self.permission)
         return agent
 
 
@@ -72,46 +145,70 @@ class Public:
 PUBLIC = Depends(Public())
 
 
-async def scoped_spip(spip_id: IdPath, agent: CurrentAgent, session: SessionDep) -> Spip:
+async def scoped_spip(
+    request: Request, spip_id: IdPath, agent: CurrentAgent, session: SessionDep
+) -> Spip:
     spip = await spip_service.get_spip(session, spip_id)
-    access.ensure_scope(agent, spip.id, SpipNotFound)
+    ensure_scope(request, agent, spip.id, SpipNotFound, entity="spip", entity_id=spip.id)
     return spip
 
 
-async def scoped_place(place_id: IdPath, agent: CurrentAgent, session: SessionDep) -> Place:
+async def scoped_place(
+    request: Request, place_id: IdPath, agent: CurrentAgent, session: SessionDep
+) -> Place:
     place = await spip_service.get_place(session, place_id)
-    access.ensure_scope(agent, place.spip_id, PlaceNotFound)
+    ensure_scope(request, agent, place.spip_id, PlaceNotFound, entity="place", entity_id=place.id)
     return place
 
 
-async def scoped_agent(agent_id: IdPath, agent: CurrentAgent, session: SessionDep) -> Agent:
+async def scoped_agent(
+    request: Request, agent_id: IdPath, agent: CurrentAgent, session: SessionDep
+) -> Agent:
     target = await agent_service.get_agent(session, agent_id)
-    access.ensure_scope(agent, target.spip_id, AgentNotFound)
+    ensure_scope(request, agent, target.spip_id, AgentNotFound, entity="agent", entity_id=target.id)
     return target
 
 
-async def scoped_person(person_id: IdPath, agent: CurrentAgent, session: SessionDep) -> Person:
+async def scoped_person(
+    request: Request, person_id: IdPath, agent: CurrentAgent, session: SessionDep
+) -> Person:
     person = await person_service.get_person(session, person_id)
-    access.ensure_scope(agent, person.spip_id, PersonNotFound)
+    ensure_scope(
+        request, agent, person.spip_id, PersonNotFound, entity="person", entity_id=person.id
+    )
     return person
 
 
 async def scoped_appointment(
-    appointment_id: IdPath, agent: CurrentAgent, session: SessionDep
+    request: Request, appointment_id: IdPath, agent: CurrentAgent, session: SessionDep
 ) -> Appointment:
     appointment = await appointment_service.get_appointment(session, appointment_id)
-    access.ensure_scope(agent, appointment.spip_id, AppointmentNotFound)
+    ensure_scope(
+        request,
+        agent,
+        appointment.spip_id,
+        AppointmentNotFound,
+        entity="appointment",
+        entity_id=appointment.id,
+    )
     return appointment
 
 
 async def scoped_notification(
-    notification_id: IdPath, agent: CurrentAgent, session: SessionDep
+    request: Request, notification_id: IdPath, agent: CurrentAgent, session: SessionDep
 ) -> Notification:
     notification = await session.get(Notification, notification_id)
     if notification is None:
         raise NotificationNotFound()
     appointment = await session.get_one(Appointment, notification.appointment_id)
-    access.ensure_scope(agent, appointment.spip_id, NotificationNotFound)
+    ensure_scope(
+        request,
+        agent,
+        appointment.spip_id,
+        NotificationNotFound,
+        entity="notification",
+        entity_id=notification.id,
+    )
     return notification
 
 

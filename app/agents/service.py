@@ -7,9 +7,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.errors import AgentNotFound, AgentNotInSpip, EmailTaken, SpipRequired
 from app.agents.schemas import AgentCreate, AgentUpdate
+from app.core.errors import Conflict
 from app.core.repository import apply_changes, get_or_raise
 from app.models import Agent, Role
 from app.spips import service as spip_service
+
+
+class LastNationalAdmin(Conflict):
+    code = "last_national_admin"
+    message = (
+        "C'est le dernier administrateur national actif : nommez-en un autre avant de "
+        "désactiver ce compte ou de changer son rôle."
+    )
+
+
+class LastLocalAdmin(Conflict):
+    code = "last_local_admin"
+    message = (
+        "C'est le dernier administrateur local actif de ce SPIP : nommez-en un autre avant de "
+        "désactiver ce compte ou de changer son rôle."
+    )
 
 
 async def get_agent(session: AsyncSession, agent_id: int) -> Agent:
@@ -52,14 +69,51 @@ async def update_agent(session: AsyncSession, *, agent: Agent, data: AgentUpdate
         await _ensure_email_free(session, changes["email"], except_id=agent.id)
     if agent.spip_id is None and changes.get("role", agent.role) != Role.admin.value:
         raise SpipRequired(field="role")
+    await _ensure_an_administrator_remains(session, agent, changes)
     apply_changes(agent, changes)
     await session.flush()
     return agent
 
 
-async def get_agent_in_spip(session: AsyncSession, agent_id: int, *, spip_id: int) -> Agent:
-    """An agent that may be linked to something of ``spip_id`` (a referent, a convocation)."""
-    agent = await get_agent(session, agent_id)
-    if agent.spip_id != spip_id:
-        raise AgentNotInSpip(field="agent_id")
+async def _ensure_an_administrator_remains(
+    session: AsyncSession, agent: Agent, changes: dict[str, object]
+) -> None:
+    """Refuse to deactivate or demote the last active national administrator, or the last
+    active local administrator of a SPIP: nobody could then administer it from inside.
+
+    Race-safe: the active administrators concerned (the agent included) are locked with
+    ``SELECT … FOR UPDATE`` in id order before counting. A concurrent demotion of the other one
+    waits for this transaction, then re-reads the rows (PostgreSQL re-checks the condition on
+    the rows it waited for) and finds itself alone. SQLite runs one write transaction at a
+    time, so two demotions cannot both commit on the same count there either.
+    """
+    if not agent.active:
+        return
+    stays_active = changes.get("active", agent.active) is True
+    new_role = changes.get("role", agent.role)
+    for role, error, spip_id in (
+        (Role.admin, LastNationalAdmin, None),
+        (Role.local_admin, LastLocalAdmin, agent.spip_id),
+    ):
+        if agent.role != role.value or (stays_active and new_role == role.value):
+            continue
+        stmt = select(Agent.id).where(Agent.role == role.value, Agent.active.is_(True))
+        if spip_id is not None:
+            stmt = stmt.where(Agent.spip_id == spip_id)
+        active = set((await session.scalars(stmt.order_by(Agent.id).with_for_update())).all())
+        if not active - {agent.id}:
+            raise error()
+
+
+async def get_agent_in_spip(
+    session: AsyncSession, agent_id: int, *, spip_id: int, field: str = "agent_id"
+) -> Agent:
+    """An agent that may be linked to something of ``spip_id`` (a referent, a convocation).
+
+    An unknown id and an agent of another SPIP get the same answer, so that nobody learns
+    which ids exist in other SPIPs.
+    """
+    agent = await session.get(Agent, agent_id)
+    if agent is None or agent.spip_id != spip_id:
+        raise AgentNotInSpip(field=field)
     return agent

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agents import access
 from app.agents.access import Permission as P
 from app.agents.deps import Allowed, ScopedAppointment, ScopedPerson
+from app.audit.service import DENIALS
 from app.core.pagination import Page, PageParams
 from app.core.repository import paginate
 from app.core.responses import error_responses
@@ -84,7 +85,13 @@ async def audit_log(
 
 
 def _history(entity: str, entity_id: int) -> Select[AuditEvent]:
-    return select(AuditEvent).where(AuditEvent.entity == entity, AuditEvent.entity_id == entity_id)
+    """Who changed the record. Refused attempts from other SPIPs are for administrators
+    (``GET /audit``), not for everyone who may read the record."""
+    return select(AuditEvent).where(
+        AuditEvent.entity == entity,
+        AuditEvent.entity_id == entity_id,
+        AuditEvent.action.not_in(DENIALS),
+    )
 
 
 @router.get(

@@ -9,12 +9,12 @@ data only the fact of a change is kept, never the values.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import event, insert, inspect
+from sqlalchemy import case, event, func, insert, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
 
@@ -158,3 +158,77 @@ def record(
             client=(client or (actor.client if actor else None) or "")[:64] or None,
         )
     )
+
+
+# ------------------------------------------------------------------ denied attempts
+
+ACCESS_DENIED = "access_denied"  # a resource of another SPIP (answered 404)
+PERMISSION_DENIED = "permission_denied"  # an action the role does not allow (answered 403)
+DENIALS = (ACCESS_DENIED, PERMISSION_DENIED)
+# At most one row per agent and target per window, and so many per agent per hour: enough to
+# see who probes what, too few to flood the trail (a script trying 10,000 ids leaves 20 rows).
+SAME_TARGET_WINDOW = timedelta(minutes=10)
+PER_AGENT_WINDOW = timedelta(hours=1)
+PER_AGENT_LIMIT = 20
+_DENIAL_LOCK_CLASS = 7202  # pg_advisory_xact_lock(class, agent id): one agent's denials in turn
+
+
+@dataclass(frozen=True)
+class Denial:
+    """A refused attempt, ids only. ``spip_id``: whose trail shows it (the target's SPIP for
+    another SPIP's resource, so the agent's own administrators cannot learn it exists)."""
+
+    action: str
+    actor: Actor
+    spip_id: int | None
+    entity: str
+    entity_id: int | None
+    changes: dict[str, Any] | None = None
+
+
+async def record_denial(session: AsyncSession, denial: Denial) -> bool:
+    """Write ``denial`` unless the agent's recent denials already say it; True if written.
+
+    Counted in the database, not in memory: several API processes share the trail. On
+    PostgreSQL an advisory lock per agent makes count-and-insert atomic; SQLite has one writer.
+    """
+    now = utcnow()
+    agent_id = denial.actor.agent_id
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:kind, :agent)"),
+            {"kind": _DENIAL_LOCK_CLASS, "agent": agent_id},
+        )
+    same_target = (
+        (AuditEvent.action == denial.action)
+        & (AuditEvent.entity == denial.entity)
+        & AuditEvent.entity_id.is_not_distinct_from(denial.entity_id)
+        & (AuditEvent.occurred_at > now - SAME_TARGET_WINDOW)
+    )
+    total, repeated = (
+        await session.execute(
+            select(func.count(), func.coalesce(func.sum(case((same_target, 1), else_=0)), 0))
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.agent_id == agent_id,
+                AuditEvent.action.in_(DENIALS),
+                AuditEvent.occurred_at > now - PER_AGENT_WINDOW,
+            )
+        )
+    ).one()
+    if repeated or total >= PER_AGENT_LIMIT:
+        return False
+    session.add(
+        AuditEvent(
+            occurred_at=now,
+            agent_id=agent_id,
+            spip_id=denial.spip_id,
+            action=denial.action,
+            entity=denial.entity,
+            entity_id=denial.entity_id,
+            changes=denial.changes,
+            client=(denial.actor.client or "")[:64] or None,
+        )
+    )
+    await session.flush()
+    return True

@@ -5,6 +5,12 @@
   passes the limit. (Starlette's own limiter answers in plain text, and only where a body is read.)
 - NUL characters in the path or the query string (400): PostgreSQL cannot store or compare them,
   and no agent types one. JSON bodies are checked by ``InputModel``.
+- JSON bodies are UTF-8 without a byte-order mark (400), as RFC 8259 asks of JSON exchanged
+  between systems: Python's parser would otherwise accept a BOM, and UTF-16 or UTF-32.
+- Methods: ``OPTIONS`` on a path that exists answers 204 with ``Allow``, the methods of every
+  route of that path; a 405 carries the same ``Allow``; ``HEAD`` is answered as ``GET``
+  without the body.
+- Work deferred by the application (``app.core.after_response``) runs once it has answered.
 """
 
 from __future__ import annotations
@@ -14,7 +20,14 @@ import json
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core import after_response
+from app.core.methods import allowed_methods
+
 NUL_IN_URL = "Le caractère nul (%00) n'est pas accepté dans l'adresse."
+JSON_BOM = "Le corps JSON ne doit pas commencer par une marque d'ordre des octets (BOM)."
+JSON_NOT_UTF8 = "Le corps JSON doit être encodé en UTF-8."
+# UTF-8, UTF-32 (before UTF-16: FF FE 00 00 starts with FF FE) and UTF-16 byte-order marks.
+_BOMS = (b"\xef\xbb\xbf", b"\x00\x00\xfe\xff", b"\xff\xfe", b"\xfe\xff")
 
 
 def too_large_detail(max_bytes: int) -> str:
@@ -37,6 +50,23 @@ class RequestGuard:
         if declared is not None and declared > self.max_bytes:
             await _send_error(send, 413, "payload_too_large", too_large_detail(self.max_bytes))
             return
+        if scope["method"] == "OPTIONS" and (allowed := allowed_methods(scope)):
+            await _send_options(send, allowed)
+            return
+        if _is_json(scope):
+            head, receive = await _peek(receive)
+            if (problem := _json_encoding_problem(head)) is not None:
+                await _send_error(send, 400, *problem)
+                return
+        tasks: list[after_response.Task] = []
+        inner = dict(scope, method="GET") if scope["method"] == "HEAD" else scope
+        inner[after_response.SCOPE_KEY] = tasks
+        try:
+            await self.app(inner, self._limited(receive), _fix_answer(scope, send))
+        finally:
+            await after_response.run(tasks)
+
+    def _limited(self, receive: Receive) -> Receive:
         received = 0
 
         async def limited_receive() -> Message:
@@ -49,7 +79,67 @@ class RequestGuard:
                     raise HTTPException(413, too_large_detail(self.max_bytes))
             return message
 
-        await self.app(scope, limited_receive, send)
+        return limited_receive
+
+
+def _fix_answer(scope: Scope, send: Send) -> Send:
+    """A 405 lists every method of the path; a HEAD answer loses its body."""
+    head = scope["method"] == "HEAD"
+
+    async def fixed_send(message: Message) -> None:
+        if message["type"] == "http.response.start" and message["status"] == 405:
+            headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != b"allow"]
+            headers.append((b"allow", ", ".join(allowed_methods(scope)).encode()))
+            message = {**message, "headers": headers}
+        elif head and message["type"] == "http.response.body":
+            message = {**message, "body": b""}
+        await send(message)
+
+    return fixed_send
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            media = bytes(value).split(b";", 1)[0].strip().lower()
+            return media == b"application/json" or media.endswith(b"+json")
+    return False
+
+
+async def _peek(receive: Receive) -> tuple[bytes, Receive]:
+    """The body's first bytes (up to 4), and a ``receive`` that replays what was read."""
+    read: list[Message] = []
+    head = b""
+    while len(head) < 4:
+        message = await receive()
+        read.append(message)
+        if message["type"] != "http.request":
+            break
+        head += message.get("body", b"")
+        if not message.get("more_body", False):
+            break
+
+    async def replay() -> Message:
+        if read:
+            return read.pop(0)
+        return await receive()
+
+    return head[:4], replay
+
+
+def _json_encoding_problem(head: bytes) -> tuple[str, str] | None:
+    if head.startswith(_BOMS):
+        return "json_bom", JSON_BOM
+    # A JSON text starts with ASCII characters: a NUL among them means UTF-16 or UTF-32.
+    if b"\x00" in head:
+        return "json_not_utf8", JSON_NOT_UTF8
+    return None
+
+
+async def _send_options(send: Send, allowed: list[str]) -> None:
+    headers = [(b"allow", ", ".join(allowed).encode())]
+    await send({"type": "http.response.start", "status": 204, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
 
 
 async def _send_error(send: Send, status: int, code: str, detail: str) -> None:

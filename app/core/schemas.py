@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import types
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Any
+from functools import cache
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from fastapi import Path, Query
 from pydantic import (
@@ -14,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -23,16 +26,23 @@ from app.core.pagination import PageParams
 
 
 class InputModel(BaseModel):
-    """Request bodies refuse unknown fields: a typo (``start_at``) must not be silently ignored."""
+    """Request bodies refuse unknown fields: a typo (``start_at``) must not be silently ignored.
+
+    Booleans are strict: only JSON ``true`` and ``false`` (pydantic would read ``0``, ``"no"``
+    or ``"off"`` as false, and ``{"archived": 0}`` is more likely a mistake than a wish).
+    """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     @field_validator("*", mode="before")
     @classmethod
-    def _refuse_nul(cls, value: Any) -> Any:
+    def _refuse_nul_and_loose_booleans(cls, value: Any, info: ValidationInfo) -> Any:
         """PostgreSQL cannot store U+0000 in text, and no agent types one: refuse it here."""
         if _has_nul(value):
             raise PydanticCustomError("nul_character", NUL_MESSAGE)
+        loose = value is not None and not isinstance(value, bool)
+        if loose and info.field_name in boolean_fields(cls):
+            raise PydanticCustomError("bool_type", BOOL_MESSAGE)
         return value
 
     def patch_values(self, *, nullable: frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -49,6 +59,23 @@ class InputModel(BaseModel):
 
 
 NUL_MESSAGE = "Le caractère nul (\\u0000) n'est pas accepté."
+BOOL_MESSAGE = "Booléen attendu (true ou false)."
+
+
+@cache
+def boolean_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The fields of ``model`` typed ``bool`` (or ``bool | None``)."""
+    return frozenset(
+        name for name, field in model.model_fields.items() if _is_bool(field.annotation)
+    )
+
+
+def _is_bool(annotation: Any) -> bool:
+    if annotation is bool:
+        return True
+    if get_origin(annotation) in (Union, types.UnionType):
+        return any(arg is bool for arg in get_args(annotation))
+    return False
 
 
 def _has_nul(value: Any) -> bool:

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Request, status
 
-from app.agents import access
+from app.agents import access, deps
 from app.agents.access import Permission as P
 from app.agents.deps import Allowed, ScopedPerson
 from app.core.pagination import Page, PageParams
@@ -76,13 +76,14 @@ async def get_person(
     "/persons/{person_id}", response_model=PersonRead, responses=AUTH | error_responses(404, 422)
 )
 async def update_person(
+    request: Request,
     person: ScopedPerson,
     agent: Annotated[Agent, Depends(Allowed(P.person_write))],
     data: PersonUpdate,
     session: SessionDep,
 ) -> PersonRead:
     if "archived" in data.model_fields_set:
-        access.require(agent, P.person_archive)  # archiving is for administrators
+        deps.require(request, agent, P.person_archive)  # archiving is for administrators
     return PersonRead.model_validate(await service.update_person(session, person=person, data=data))
 
 

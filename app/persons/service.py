@@ -77,7 +77,9 @@ def resolve_phone(
 async def create_person(session: AsyncSession, *, data: PersonCreate) -> Person:
     spip = await spip_service.get_spip(session, data.spip_id)
     if data.referent_agent_id is not None:
-        await agent_service.get_agent_in_spip(session, data.referent_agent_id, spip_id=spip.id)
+        await agent_service.get_agent_in_spip(
+            session, data.referent_agent_id, spip_id=spip.id, field="referent_agent_id"
+        )
     phone, status = resolve_phone(spip=spip, raw_phone=data.phone, status=data.phone_status)
     person = Person(
         spip_id=spip.id,
@@ -97,7 +99,7 @@ async def update_person(session: AsyncSession, *, person: Person, data: PersonUp
     changes = data.patch_values(nullable=frozenset({"referent_agent_id", "birth_date", "phone"}))
     if changes.get("referent_agent_id") is not None:
         await agent_service.get_agent_in_spip(
-            session, changes["referent_agent_id"], spip_id=person.spip_id
+            session, changes["referent_agent_id"], spip_id=person.spip_id, field="referent_agent_id"
         )
     if "phone" in changes or "phone_status" in changes:
         changes.update(await _phone_changes(session, person, data))

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
+from starlette.convertors import Convertor, register_url_convertor
 
 from app.agents import access
 from app.agents.access import Permission as P
@@ -28,6 +29,23 @@ from app.spips.errors import SpipNotFound
 
 router = APIRouter(tags=["Rappels SMS"])
 AUTH = error_responses(401, 403)
+
+
+class KindConvertor(Convertor[str]):
+    """``{kind:notification_kind}`` matches a message kind only, so that ``/templates/preview``
+    is never read as a kind: ``PUT /templates/preview`` is a 405, not a 422 about the kind."""
+
+    regex = "|".join(kind.value for kind in NotificationKind)
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("notification_kind", KindConvertor())
+NATIONAL_TEMPLATE = "/templates/{kind:notification_kind}"
 
 TypeFilter = Annotated[
     str | None,
@@ -149,9 +167,9 @@ async def delete_template(
 
 
 @router.get(
-    "/templates/{kind}",
+    NATIONAL_TEMPLATE,
     response_model=NationalTemplateRead,
-    responses=AUTH | error_responses(422),
+    responses=AUTH | error_responses(404, 422),
 )
 async def get_national_template(
     kind: NotificationKind,
@@ -163,9 +181,9 @@ async def get_national_template(
 
 
 @router.put(
-    "/templates/{kind}",
+    NATIONAL_TEMPLATE,
     response_model=NationalTemplateRead,
-    responses=AUTH | error_responses(422),
+    responses=AUTH | error_responses(404, 422),
 )
 async def put_national_template(
     kind: NotificationKind,
@@ -179,9 +197,9 @@ async def put_national_template(
 
 
 @router.delete(
-    "/templates/{kind}",
+    NATIONAL_TEMPLATE,
     response_model=NationalTemplateRead,
-    responses=AUTH | error_responses(422),
+    responses=AUTH | error_responses(404, 422),
 )
 async def delete_national_template(
     kind: NotificationKind,

@@ -26,20 +26,39 @@ REMINDER_LABELS = {
 }
 
 
-def _number(value: float | None, *, percent: bool = False) -> str:
+class FrenchNumber(str):
+    """A number we formatted ourselves ("-12,5"): written as is, never taken for a formula."""
+
+
+def _number(value: float | None, *, percent: bool = False) -> FrenchNumber:
     """A French decimal: comma separator; empty when undefined."""
     if value is None:
-        return ""
+        return FrenchNumber("")
     if percent:
         value *= 100
-    return f"{value:.1f}".replace(".", ",")
+    return FrenchNumber(f"{value:.1f}".replace(".", ","))
+
+
+# What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula is prefixed with a quote.
+
+    Names and codes come from agents (``@SUM(1+1)*cmd|/C calc!A0``); numbers we write
+    ourselves (ints, ``FrenchNumber``, dates) are left alone so they stay numbers.
+    """
+    if isinstance(value, FrenchNumber) or not isinstance(value, str):
+        return value
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def _csv(header: list[str], rows: list[list[object]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow([_cell(h) for h in header])
+    writer.writerows([[_cell(v) for v in row] for row in rows])
     # UTF-8 with BOM: what French spreadsheets need to read accents correctly.
     return buffer.getvalue().encode("utf-8-sig")
 

@@ -201,7 +201,7 @@ def _routes() -> list[tuple[str, str, Permission | str | None]]:
         for route in router.routes:
             assert isinstance(route, APIRoute)
             for method in sorted(route.methods):
-                found.append((method, route.path, _marker(route)))
+                found.append((method, route.path_format, _marker(route)))
     return found
 
 

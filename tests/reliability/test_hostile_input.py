@@ -150,6 +150,62 @@ async def test_malformed_json_bodies(client: httpx.AsyncClient, raw: bytes) -> N
     assert_clean_4xx(response, 400, 422)
 
 
+def _person_json(spip_id: int) -> str:
+    return f'{{"spip_id": {spip_id}, "first_name": "Léa", "last_name": "Martin"}}'
+
+
+@pytest.mark.parametrize(
+    ("encoded", "code"),
+    [
+        (lambda text: b"\xef\xbb\xbf" + text.encode(), "json_bom"),  # UTF-8 with a BOM
+        (lambda text: text.encode("utf-16"), "json_bom"),  # UTF-16 with its BOM
+        (lambda text: text.encode("utf-32"), "json_bom"),
+        (lambda text: text.encode("utf-16-le"), "json_not_utf8"),  # no BOM, still not UTF-8
+        (lambda text: text.encode("utf-32-be"), "json_not_utf8"),
+    ],
+    ids=["utf-8-bom", "utf-16", "utf-32", "utf-16-le", "utf-32-be"],
+)
+@pytest.mark.parametrize("content_type", ["application/json", "application/merge-patch+json"])
+async def test_valid_json_behind_a_bom_or_not_in_utf8_is_refused(
+    client: httpx.AsyncClient, world: World, encoded: Any, code: str, content_type: str
+) -> None:
+    """What the README promises (RFC 8259: JSON between systems is UTF-8, without a BOM),
+    though Python's parser would read all of these."""
+    raw = encoded(_person_json(world.person.spip_id))
+    response = await client.post("/persons", content=raw, headers={"content-type": content_type})
+    body = assert_clean_4xx(response, 400)
+    assert body["error"] == code
+    if code == "json_bom":
+        assert body["detail"] == (
+            "Le corps JSON ne doit pas commencer par une marque d'ordre des octets (BOM)."
+        )
+    total = (await client.get("/persons", params={"spip_id": world.person.spip_id})).json()
+    assert total["total"] == 1  # nothing was created
+
+
+async def test_a_bom_in_a_chunked_body_split_before_it_ends(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"\xef"
+        yield b"\xbb\xbf" + _person_json(world.person.spip_id).encode()
+
+    response = await client.post(
+        "/persons", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert assert_clean_4xx(response, 400)["error"] == "json_bom"
+
+
+async def test_the_same_json_without_a_bom_is_accepted(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    raw = _person_json(world.person.spip_id).encode()
+    response = await client.post(
+        "/persons", content=raw, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 201, response.text
+
+
 @pytest.mark.parametrize(
     ("content_type", "raw"),
     [
