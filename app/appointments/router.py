@@ -12,6 +12,7 @@ from app.agents.deps import Allowed, ScopedAppointment
 from app.appointments import service
 from app.appointments.schemas import (
     AppointmentCancel,
+    AppointmentChangeRead,
     AppointmentCreate,
     AppointmentFilters,
     AppointmentOutcome,
@@ -54,7 +55,7 @@ async def list_appointment_types(
 
 @router.post(
     "/appointments",
-    response_model=AppointmentRead,
+    response_model=AppointmentChangeRead,
     status_code=status.HTTP_201_CREATED,
     responses=AUTH | error_responses(404, 409, 422),
 )
@@ -62,14 +63,14 @@ async def book_appointment(
     data: AppointmentCreate,
     session: SessionDep,
     agent: Annotated[Agent, Depends(Allowed(P.appointment_write))],
-) -> AppointmentRead:
+) -> AppointmentChangeRead:
     inputs = await service.load_booking_inputs(session, data)
     access.ensure_scope(agent, inputs.person.spip_id, PersonNotFound)
     if inputs.place is None:
         raise PlaceNotFound()
     access.ensure_scope(agent, inputs.place.spip_id, PlaceNotFound)
     view = await service.book(session, data=data, created_by_id=agent.id, inputs=inputs)
-    return AppointmentRead.from_view(view)
+    return AppointmentChangeRead.from_view(view)
 
 
 def appointment_filters(
@@ -134,7 +135,7 @@ async def get_appointment(
 
 @router.post(
     "/appointments/{appointment_id}/cancel",
-    response_model=AppointmentRead,
+    response_model=AppointmentChangeRead,
     responses=AUTH | error_responses(404, 409),
 )
 async def cancel_appointment(
@@ -142,16 +143,16 @@ async def cancel_appointment(
     _: Annotated[Agent, Depends(Allowed(P.appointment_write))],
     session: SessionDep,
     data: AppointmentCancel | None = None,
-) -> AppointmentRead:
-    await service.cancel(
+) -> AppointmentChangeRead:
+    view = await service.cancel(
         session, appointment=appointment, notify=data.notify if data is not None else True
     )
-    return AppointmentRead.from_view(await service.get_view(session, appointment.id))
+    return AppointmentChangeRead.from_view(view)
 
 
 @router.post(
     "/appointments/{appointment_id}/reschedule",
-    response_model=AppointmentRead,
+    response_model=AppointmentChangeRead,
     status_code=status.HTTP_201_CREATED,
     responses=AUTH | error_responses(404, 409, 422),
 )
@@ -160,11 +161,11 @@ async def reschedule_appointment(
     agent: Annotated[Agent, Depends(Allowed(P.appointment_write))],
     data: AppointmentReschedule,
     session: SessionDep,
-) -> AppointmentRead:
+) -> AppointmentChangeRead:
     if data.place_id is not None:
         place = await spip_service.get_place(session, data.place_id)
         access.ensure_scope(agent, place.spip_id, PlaceNotFound)
-    return AppointmentRead.from_view(
+    return AppointmentChangeRead.from_view(
         await service.reschedule(
             session, appointment=appointment, data=data, created_by_id=agent.id
         )

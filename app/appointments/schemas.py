@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Annotated, Literal
 
@@ -9,6 +9,7 @@ from pydantic import Field, StringConstraints
 from app.core.localtime import zone
 from app.core.schemas import IdRef, InputModel, ReadModel
 from app.models import Appointment, AppointmentStatus, CancelReason
+from app.reminders.schemas import SmsWarning
 
 StartsAt = Annotated[
     datetime,
@@ -72,6 +73,8 @@ class AppointmentView:
     type_label: str
     rescheduled_to_id: int | None = None
     next_notification_at: datetime | None = None
+    # What will not go out (booking, reschedule and cancel answers only).
+    warnings: list[SmsWarning] = field(default_factory=list)
 
 
 class AppointmentRead(ReadModel):
@@ -125,6 +128,25 @@ class AppointmentRead(ReadModel):
             created_at=a.created_at,
             updated_at=a.updated_at,
         )
+
+
+class AppointmentChangeRead(AppointmentRead):
+    """The answer to a booking, a reschedule or a cancellation: the convocation, and the SMS
+    that will not go out."""
+
+    warnings: list[SmsWarning] = Field(
+        default_factory=list,
+        description=(
+            "Les SMS qui ne partiront pas, et pourquoi (vide si tout partira) : appeler la "
+            "personne ou lui remettre une convocation papier"
+        ),
+    )
+
+    @classmethod
+    def from_view(cls, view: AppointmentView) -> AppointmentChangeRead:
+        read = super().from_view(view)
+        assert isinstance(read, AppointmentChangeRead)
+        return read.model_copy(update={"warnings": list(view.warnings)})
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -233,7 +233,7 @@ async def book(
     )
     session.add(appointment)
     await session.flush()
-    first_sms_at = await reminder_service.on_booked(
+    planned = await reminder_service.on_booked(
         session,
         appointment=appointment,
         send_summons=data.send_summons,
@@ -247,17 +247,22 @@ async def book(
         timezone=place.timezone,
         type_code=appointment_type.code,
         type_label=appointment_type.label,
-        next_notification_at=first_sms_at,
+        next_notification_at=planned.first_at,
+        warnings=planned.warnings,
     )
 
 
-async def cancel(session: AsyncSession, *, appointment: Appointment, notify: bool) -> Appointment:
+async def cancel(
+    session: AsyncSession, *, appointment: Appointment, notify: bool
+) -> AppointmentView:
+    """Cancel the convocation; its view says if the cancellation SMS asked for will not go."""
     now = utcnow()
     rules.check_can_cancel(AppointmentStatus(appointment.status), appointment.starts_at, now)
     _mark_cancelled(appointment, CancelReason.cancelled, now)
     await session.flush()
-    await reminder_service.on_cancelled(session, appointment=appointment, notify=notify)
-    return appointment
+    planned = await reminder_service.on_cancelled(session, appointment=appointment, notify=notify)
+    view = (await _views(session, [appointment]))[0]
+    return replace(view, warnings=planned.warnings)
 
 
 def _mark_cancelled(appointment: Appointment, reason: CancelReason, now: datetime) -> None:
@@ -297,10 +302,11 @@ async def reschedule(
     )
     session.add(replacement)
     await session.flush()
-    await reminder_service.on_rescheduled(
+    planned = await reminder_service.on_rescheduled(
         session, old=appointment, new=replacement, notify=data.notify
     )
-    return (await _views(session, [replacement]))[0]
+    view = (await _views(session, [replacement]))[0]
+    return replace(view, warnings=planned.warnings)
 
 
 async def record_outcome(

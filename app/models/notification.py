@@ -183,6 +183,9 @@ class ReminderPolicy(IdMixin, TimestampMixin, Base):
     type_rules: Mapped[dict[str, list[dict[str, Any]]]] = mapped_column(JSON, default=dict)
     window_start: Mapped[str] = mapped_column(String(5))  # "08:00", local time
     window_end: Mapped[str] = mapped_column(String(5))
+    # Wider local hours for a message that cannot wait for the window (contains it).
+    tolerated_start: Mapped[str] = mapped_column(String(5))  # "07:00"
+    tolerated_end: Mapped[str] = mapped_column(String(5))  # "22:00"
     min_lead_minutes: Mapped[int]
     max_segments: Mapped[int]
     gsm7_friendly: Mapped[bool]

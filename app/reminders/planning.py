@@ -2,8 +2,15 @@
 
 Times are computed in the *place's* local time (a 09:00 convocation in Cayenne gets its J-2 10:00
 reminder at 10:00 in Cayenne, i.e. 13:00Z), then kept inside the SPIP's send window: a time outside
-it moves to the end of the previous window. Nothing is ever planned after ``send_not_after``
-(the start minus a minimum lead), and nothing is planned in the past.
+it moves to the end of the previous window. Nothing is ever planned in the past, nor later than
+``send_not_after`` (the start minus a minimum lead) minus ``SEND_MARGIN``.
+
+A message that should go as soon as possible (a summons, change or cancellation notice, a late
+reminder's catch-up) goes at the first moment of the send window that leaves that margin; when
+the send window leaves none, at the first such moment of the SPIP's wider *tolerated* window
+(at once, when "now" is inside it); when neither does, it is skipped with a reason
+(``window_closed`` or ``too_late``). The dispatcher applies the same rule at send time
+(``dispatch_moment``), so planner and dispatcher never disagree.
 """
 
 from __future__ import annotations
@@ -14,6 +21,12 @@ from zoneinfo import ZoneInfo
 
 # Two messages of one convocation closer than this would read as a duplicate: keep one.
 MIN_GAP = timedelta(hours=1)
+# The dispatcher ticks every few seconds and may retry: a message planned right at its deadline
+# would expire before it goes. Every planned moment leaves at least this much before it.
+SEND_MARGIN = timedelta(minutes=2)
+
+WINDOW_CLOSED = "window_closed"  # there is time left, but no window hour falls within it
+TOO_LATE = "too_late"  # no time left before the deadline
 
 
 @dataclass(frozen=True)
@@ -48,11 +61,16 @@ class Window:
     end: time
 
 
+# Wider than the send window: for a message that cannot wait for it.
+DEFAULT_TOLERATED = Window(time(7, 0), time(22, 0))
+
+
 @dataclass(frozen=True)
 class Policy:
     rules: tuple[Rule, ...]
     window: Window
     min_lead: timedelta
+    tolerated: Window = DEFAULT_TOLERATED
 
 
 DEFAULT_POLICY = Policy(
@@ -60,6 +78,18 @@ DEFAULT_POLICY = Policy(
     window=Window(time(8, 0), time(20, 0)),
     min_lead=timedelta(hours=1),
 )
+
+
+@dataclass(frozen=True)
+class Notice:
+    """When a message due as soon as possible goes; for a skipped one, ``now`` and why not."""
+
+    send_at: datetime
+    skipped_reason: str | None = None
+
+    @property
+    def planned(self) -> bool:
+        return self.skipped_reason is None
 
 
 @dataclass(frozen=True)
@@ -133,12 +163,52 @@ def send_not_after(starts_at: datetime, policy: Policy) -> datetime:
     return starts_at - policy.min_lead
 
 
-def plan_notice(
-    *, now: datetime, not_after: datetime, window: Window, tz: ZoneInfo
+def first_moment(
+    *, now: datetime, not_after: datetime, window: Window, tolerated: Window, tz: ZoneInfo
 ) -> datetime | None:
-    """A notice (summons, cancellation, change) goes at once, or at the next window opening."""
-    send_at = next_in_window(now, window, tz)
-    return send_at if send_at <= not_after else None
+    """The first moment from ``now`` that leaves ``SEND_MARGIN`` before ``not_after``: in the
+    send window if it leaves one, else in the tolerated window; ``None`` if neither does."""
+    last = not_after - SEND_MARGIN
+    for hours in (window, tolerated):
+        at = next_in_window(now, hours, tz)
+        if at <= last:
+            return at
+    return None
+
+
+def plan_notice(
+    *,
+    now: datetime,
+    not_after: datetime,
+    window: Window,
+    tz: ZoneInfo,
+    tolerated: Window = DEFAULT_TOLERATED,
+) -> Notice:
+    """A notice (summons, cancellation, change) goes at once, or at the first useful moment."""
+    at = first_moment(now=now, not_after=not_after, window=window, tolerated=tolerated, tz=tz)
+    if at is not None:
+        return Notice(at)
+    return Notice(now, TOO_LATE if now + SEND_MARGIN > not_after else WINDOW_CLOSED)
+
+
+def dispatch_moment(
+    *, now: datetime, not_after: datetime, window: Window, tolerated: Window, tz: ZoneInfo
+) -> datetime | None:
+    """At send time: ``now`` if the message may go now, a later instant to defer it to, or
+    ``None`` if it can no longer go (expired).
+
+    The planner's rule, read at ``now``: a moment of the send window, else of the tolerated
+    window. Only the margin differs: a message already due may use it (the tick came a few
+    seconds late), never a deferral.
+    """
+    if now > not_after:
+        return None
+    if in_window(now, window, tz):
+        return now
+    at = first_moment(now=now, not_after=not_after, window=window, tolerated=tolerated, tz=tz)
+    if at is not None:
+        return at
+    return now if in_window(now, tolerated, tz) else None
 
 
 def plan_reminders(
@@ -154,15 +224,17 @@ def plan_reminders(
 
     ``announced_at`` is when a summons or change notice goes out for it (if one does): reminders
     already past due, or due within ``MIN_GAP`` of that notice, are skipped as covered by it.
-    Without a notice, past-due reminders collapse into one catch-up reminder sent at once (or at
-    the next window opening) if there is still time, and are ``too_late`` otherwise.
+    Without a notice, past-due reminders collapse into one catch-up reminder, planned like a
+    notice (``plan_notice``), or skipped with its reason. A reminder is never planned later
+    than ``SEND_MARGIN`` before the deadline.
     """
     deadline = send_not_after(starts_at, policy)
+    last = deadline - SEND_MARGIN
     timed = [
         (
             index,
             rule,
-            latest_in_window(min(rule_time(rule, starts_at, tz), deadline), policy.window, tz),
+            latest_in_window(min(rule_time(rule, starts_at, tz), last), policy.window, tz),
         )
         for index, rule in enumerate(policy.rules)
     ]
@@ -181,14 +253,16 @@ def plan_reminders(
             for index, rule, at in past:
                 add(index, rule, at, "superseded")
         else:
-            catch_up = next_in_window(now, policy.window, tz)
+            catch_up = plan_notice(
+                now=now, not_after=deadline, window=policy.window, tolerated=policy.tolerated, tz=tz
+            )
             *collapsed, (last_index, last_rule, last_at) = sorted(past, key=lambda t: t[2])
             for index, rule, at in collapsed:
                 add(index, rule, at, "collapsed")
-            if catch_up <= deadline:
-                add(last_index, last_rule, catch_up)
+            if catch_up.planned:
+                add(last_index, last_rule, catch_up.send_at)
             else:
-                add(last_index, last_rule, last_at, "too_late")
+                add(last_index, last_rule, last_at, catch_up.skipped_reason)
     for index, rule, at in future:
         add(index, rule, at)
     return _drop_close_pairs(result, announced_at, announced_reason)

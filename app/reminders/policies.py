@@ -42,12 +42,18 @@ class SpipPolicy:
         w = self.body.send_window
         return planning.Window(parse_hhmm(w.start), parse_hhmm(w.end))
 
+    @property
+    def tolerated(self) -> planning.Window:
+        w = self.body.tolerated_window
+        return planning.Window(parse_hhmm(w.start), parse_hhmm(w.end))
+
     def for_type(self, type_code: str) -> planning.Policy:
         rules = self.body.type_rules.get(type_code, self.body.rules)
         return planning.Policy(
             rules=tuple(_rule(r) for r in rules),
             window=self.window,
             min_lead=timedelta(minutes=self.body.min_lead_minutes),
+            tolerated=self.tolerated,
         )
 
 
@@ -72,6 +78,7 @@ def policy_from_row(row: ReminderPolicy | None) -> SpipPolicy:
             "rules": row.rules,
             "type_rules": row.type_rules,
             "send_window": {"start": row.window_start, "end": row.window_end},
+            "tolerated_window": {"start": row.tolerated_start, "end": row.tolerated_end},
             "min_lead_minutes": row.min_lead_minutes,
             "max_segments": row.max_segments,
             "gsm7_friendly": row.gsm7_friendly,
@@ -92,6 +99,8 @@ async def save_policy(session: AsyncSession, *, spip: Spip, body: ReminderPolicy
     row.type_rules = dumped["type_rules"]
     row.window_start = body.send_window.start
     row.window_end = body.send_window.end
+    row.tolerated_start = body.tolerated_window.start
+    row.tolerated_end = body.tolerated_window.end
     row.min_lead_minutes = body.min_lead_minutes
     row.max_segments = body.max_segments
     row.gsm7_friendly = body.gsm7_friendly

@@ -31,7 +31,6 @@ from app.models import (
     NotificationKind,
     NotificationStatus,
     Person,
-    PhoneStatus,
     Place,
     Spip,
 )
@@ -41,6 +40,7 @@ from app.reminders.outcomes import Target
 from app.reminders.policies import SpipPolicy, effective_template, get_policy, placeholder_values
 from app.reminders.references import reference_of
 from app.reminders.templates import render_info
+from app.reminders.unsent import recipient_blocker
 from app.sms.base import OutgoingSms
 
 SENDING = NotificationStatus.sending.value
@@ -214,22 +214,27 @@ def _check(row: _Row, policy: SpipPolicy, now: datetime) -> tuple[str, dict[str,
         return settle(
             NotificationStatus.cancelled, f"appointment_{row.appointment_status}", "cancelled"
         )
-    if not row.sms_enabled:
-        return settle(NotificationStatus.skipped, "type_without_sms", "skipped")
-    if row.archived:
-        return settle(NotificationStatus.skipped, "person_archived", "skipped")
-    if row.phone_status == PhoneStatus.refused.value:
-        return settle(NotificationStatus.skipped, "refused", "skipped")
-    if row.phone is None or row.phone_status != PhoneStatus.valid.value:
-        return settle(NotificationStatus.skipped, "no_phone", "skipped")
-    if now > row.send_not_after:
+    blocker = recipient_blocker(
+        sms_enabled=row.sms_enabled,
+        archived=row.archived,
+        phone=row.phone,
+        phone_status=row.phone_status,
+    )
+    if blocker is not None:
+        return settle(NotificationStatus.skipped, blocker, "skipped")
+    # The planner's own rule: inside the send window, or the tolerated one when the send
+    # window leaves no moment before the deadline; deferred to the first such moment.
+    moment = planning.dispatch_moment(
+        now=now,
+        not_after=row.send_not_after,
+        window=policy.window,
+        tolerated=policy.tolerated,
+        tz=zone(row.timezone),
+    )
+    if moment is None:
         return settle(NotificationStatus.expired, "expired", "expired")
-    tz = zone(row.timezone)
-    if not planning.in_window(now, policy.window, tz):
-        next_at = planning.next_in_window(now, policy.window, tz)
-        if next_at > row.send_not_after:
-            return settle(NotificationStatus.expired, "expired", "expired")
-        return "deferred", {"status": PLANNED, "send_at": next_at}
+    if moment > now:
+        return "deferred", {"status": PLANNED, "send_at": moment}
     return None
 
 

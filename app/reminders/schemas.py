@@ -40,6 +40,19 @@ class SendWindow(InputModel):
         return self
 
 
+class ToleratedWindow(InputModel):
+    start: HourMinute = "07:00"
+    end: HourMinute = "22:00"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ToleratedWindow:
+        if self.start >= self.end:
+            raise PydanticCustomError(
+                "invalid_window", "La plage tolérée doit commencer avant de finir (même jour)."
+            )
+        return self
+
+
 def _default_rules() -> list[Rule]:
     return [DaysBeforeRule(days_before=2, at="10:00")]
 
@@ -54,6 +67,14 @@ class ReminderPolicyBody(InputModel):
         description="Règles propres à un type de convocation (code → règles ; [] : aucun rappel)",
     )
     send_window: SendWindow = Field(default_factory=SendWindow)
+    tolerated_window: ToleratedWindow = Field(
+        default_factory=ToleratedWindow,
+        description=(
+            "Heures locales tolérées pour un SMS qui ne peut attendre la fenêtre d'envoi "
+            "(convocation, changement, annulation, rappel de rattrapage) ; contient la fenêtre "
+            "d'envoi. Par défaut 07:00–22:00, élargie si besoin à la fenêtre d'envoi"
+        ),
+    )
     min_lead_minutes: int = Field(default=60, ge=0, le=2880)
     max_segments: int = Field(default=4, ge=1, le=10)
     gsm7_friendly: bool = True
@@ -65,6 +86,24 @@ class ReminderPolicyBody(InputModel):
         ),
         examples=["SPIP92"],
     )
+
+    @model_validator(mode="after")
+    def _tolerated_contains_send_window(self) -> ReminderPolicyBody:
+        tolerated, window = self.tolerated_window, self.send_window
+        if tolerated.start <= window.start and window.end <= tolerated.end:
+            return self
+        if "tolerated_window" not in self.model_fields_set:
+            # The default, widened: a SPIP that only set a wide send window keeps it valid.
+            widened = ToleratedWindow(
+                start=min(tolerated.start, window.start), end=max(tolerated.end, window.end)
+            )
+            self.__dict__["tolerated_window"] = widened
+            return self
+        raise PydanticCustomError(
+            "invalid_tolerated_window",
+            "La plage tolérée ({ts}–{te}) doit contenir la fenêtre d'envoi ({ws}–{we}).",
+            {"ts": tolerated.start, "te": tolerated.end, "ws": window.start, "we": window.end},
+        )
 
     @field_validator("sender")
     @classmethod
@@ -80,6 +119,28 @@ class ReminderPolicyBody(InputModel):
 class ReminderPolicyRead(ReminderPolicyBody):
     spip_id: int
     is_default: bool = Field(description="Vrai tant que le SPIP n'a pas défini sa politique")
+
+
+WarningCode = Literal[
+    "window_closed",
+    "too_late",
+    "no_phone",
+    "refused",
+    "type_without_sms",
+    "person_archived",
+    "no_sms",
+]
+
+
+class SmsWarning(ReadModel):
+    """An SMS that will not go out, and why, so the agent can phone or hand a paper convocation."""
+
+    code: WarningCode = Field(
+        description="window_closed, too_late, no_phone, refused, type_without_sms, "
+        "person_archived ; no_sms : aucun SMS ne préviendra la personne"
+    )
+    kind: NotificationKind | None = Field(description="Le message concerné ; null : tous")
+    message: str = Field(description="Ce qu'il faut dire à l'agent, en français")
 
 
 class TemplateBody(InputModel):

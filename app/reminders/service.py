@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -26,11 +27,18 @@ from app.models import (
     NotificationKind,
     NotificationPart,
     NotificationStatus,
+    Person,
     Place,
 )
 from app.reminders import planning
 from app.reminders.policies import SpipPolicy, get_policy
-from app.reminders.schemas import MessagePartRead, NotificationRead, ProviderAttemptRead
+from app.reminders.schemas import (
+    MessagePartRead,
+    NotificationRead,
+    ProviderAttemptRead,
+    SmsWarning,
+)
+from app.reminders.unsent import recipient_blocker, warnings_for
 
 MISSED_NOTICE_DAYS = 30
 SENT_STATUSES = (
@@ -58,6 +66,23 @@ class NotResendable(Conflict):
 class TooLateToSend(Conflict):
     code = "too_late"
     message = "Il est trop tard pour envoyer ce message avant la convocation."
+
+
+@dataclass(frozen=True)
+class Planned:
+    """What a lifecycle step planned: when its first message still to send is due, and the
+    warnings for the agent about what will not go out."""
+
+    first_at: datetime | None = None
+    warnings: list[SmsWarning] = field(default_factory=list)
+
+
+class OutsideSendingHours(Conflict):
+    code = "window_closed"
+    message = (
+        "Les heures d'envoi tolérées du SPIP ne laissent aucun moment pour envoyer ce message "
+        "avant la convocation."
+    )
 
 
 class _Plan:
@@ -123,15 +148,33 @@ class _Plan:
         policy: SpipPolicy,
         tz_name: str,
     ) -> datetime | None:
-        """A notice at once (or at the window opening); ``too_late`` if that is past its use."""
-        send_at = planning.plan_notice(
-            now=now, not_after=not_after, window=policy.window, tz=zone(tz_name)
+        """A notice at the first useful moment (``planning.plan_notice``), or skipped with its
+        reason; when it goes, or ``None``."""
+        notice = planning.plan_notice(
+            now=now,
+            not_after=not_after,
+            window=policy.window,
+            tolerated=policy.tolerated,
+            tz=zone(tz_name),
         )
-        if send_at is None:
-            self.add(kind, send_at=now, not_after=not_after, reason="too_late")
-        else:
-            self.add(kind, send_at=send_at, not_after=not_after)
-        return send_at
+        self.add(kind, send_at=notice.send_at, not_after=not_after, reason=notice.skipped_reason)
+        return notice.send_at if notice.planned else None
+
+    async def outcome(
+        self, kind: AppointmentType, policy: SpipPolicy, *, announces: bool = True
+    ) -> Planned:
+        """The first message due and the warnings about the rows this plan added."""
+        person = await self.session.get_one(Person, self.appointment.person_id)
+        blocker = recipient_blocker(
+            sms_enabled=kind.sms_enabled,
+            archived=person.archived,
+            phone=person.phone,
+            phone_status=person.phone_status,
+        )
+        warnings = warnings_for(
+            self.rows, blocker=blocker, tolerated=policy.tolerated, announces=announces
+        )
+        return Planned(self.first_unsent_at(), warnings)
 
     def add_reminders(self, reminders: Iterable[planning.PlannedReminder]) -> None:
         for r in reminders:
@@ -186,20 +229,20 @@ async def on_booked(
     send_summons: bool,
     agent_id: int | None = None,
     policy: SpipPolicy | None = None,
-) -> datetime | None:
+) -> Planned:
     """Plan the messages of a convocation just booked; return when the first one still to send
-    is due (None if none).
+    is due and what will not go out.
 
     ``policy``: the SPIP's policy, if the caller has already read it.
     """
     place, kind, policy = await _context(session, appointment, policy)
-    if not kind.sms_enabled:
-        return None
-    now = utcnow()
-    rules = policy.for_type(kind.code)
     # A convocation flushed in this very transaction has no message yet: numbering starts at 1
     # without asking the database.
     plan = _Plan(session, appointment, agent_id)
+    if not kind.sms_enabled:
+        return await plan.outcome(kind, policy)
+    now = utcnow()
+    rules = policy.for_type(kind.code)
     announced = None
     if send_summons:
         announced = plan.add_notice(
@@ -219,16 +262,20 @@ async def on_booked(
         )
     )
     await session.flush()
-    return plan.first_unsent_at()
+    return await plan.outcome(kind, policy)
 
 
 async def on_cancelled(
     session: AsyncSession, *, appointment: Appointment, notify: bool, agent_id: int | None = None
-) -> None:
+) -> Planned:
+    """Cancel what has not gone; a cancellation notice if asked (warned of if it cannot go)."""
     await cancel_unsent(session, appointment.id, reason="appointment_cancelled")
     place, kind, policy = await _context(session, appointment)
-    if notify and kind.sms_enabled:
-        plan = await _Plan(session, appointment, agent_id).load()
+    if not notify:
+        await session.flush()
+        return Planned()
+    plan = await _Plan(session, appointment, agent_id).load()
+    if kind.sms_enabled:
         plan.add_notice(
             NotificationKind.cancellation,
             now=utcnow(),
@@ -237,6 +284,7 @@ async def on_cancelled(
             tz_name=place.timezone,
         )
     await session.flush()
+    return await plan.outcome(kind, policy, announces=False)
 
 
 async def on_rescheduled(
@@ -246,15 +294,15 @@ async def on_rescheduled(
     new: Appointment,
     notify: bool,
     agent_id: int | None = None,
-) -> None:
+) -> Planned:
     """Old reminders cancelled; one change notice; reminders for the new date, none due at once."""
     await cancel_unsent(session, old.id, reason="appointment_rescheduled")
     place, kind, policy = await _context(session, new)
+    plan = await _Plan(session, new, agent_id).load()
     if not kind.sms_enabled:
-        return
+        return await plan.outcome(kind, policy)
     now = utcnow()
     rules = policy.for_type(kind.code)
-    plan = await _Plan(session, new, agent_id).load()
     announced = planning.next_in_window(now, policy.window, zone(place.timezone))
     if notify:
         announced = (
@@ -278,6 +326,7 @@ async def on_rescheduled(
         )
     )
     await session.flush()
+    return await plan.outcome(kind, policy)
 
 
 async def on_outcome(
@@ -436,15 +485,21 @@ async def resend(
         raise NotResendable("La convocation a changé depuis : ce message n'a plus lieu d'être.")
     place, _, policy = await _context(session, appointment)
     now = utcnow()
-    send_at = planning.plan_notice(
-        now=now, not_after=original.send_not_after, window=policy.window, tz=zone(place.timezone)
+    notice = planning.plan_notice(
+        now=now,
+        not_after=original.send_not_after,
+        window=policy.window,
+        tolerated=policy.tolerated,
+        tz=zone(place.timezone),
     )
-    if send_at is None:
+    if notice.skipped_reason == planning.WINDOW_CLOSED:
+        raise OutsideSendingHours()
+    if not notice.planned:
         raise TooLateToSend()
     plan = await _Plan(session, appointment, agent_id).load()
     row = plan.add(
         NotificationKind(original.kind),
-        send_at=send_at,
+        send_at=notice.send_at,
         not_after=original.send_not_after,
         rule="renvoi",
     )

@@ -12,10 +12,14 @@ from hypothesis import strategies as st
 
 from app.reminders.planning import (
     DEFAULT_POLICY,
+    DEFAULT_TOLERATED,
+    SEND_MARGIN,
     DaysBefore,
     HoursBefore,
+    Notice,
     Policy,
     Window,
+    dispatch_moment,
     in_window,
     next_in_window,
     plan_notice,
@@ -103,14 +107,14 @@ def test_time_outside_window_moves_to_end_of_previous_window() -> None:
     ]
 
 
-def test_never_after_the_minimum_lead() -> None:
+def test_never_after_the_minimum_lead_and_a_dispatch_margin_before_it() -> None:
     policy = Policy((HoursBefore(0.5),), Window(time(8), time(20)), timedelta(hours=1))
     starts = local("Europe/Paris", 2027, 3, 10, 15, 0)
     [reminder] = plan_reminders(
         starts_at=starts, tz=ZoneInfo("Europe/Paris"), policy=policy, now=EARLY
     )
-    assert reminder.send_at == local("Europe/Paris", 2027, 3, 10, 14, 0)
-    assert reminder.send_not_after == reminder.send_at
+    assert reminder.send_not_after == local("Europe/Paris", 2027, 3, 10, 14, 0)
+    assert reminder.send_at == reminder.send_not_after - SEND_MARGIN
 
 
 def test_late_booking_collapses_past_rules_into_one_catch_up() -> None:
@@ -131,12 +135,23 @@ def test_late_booking_collapses_past_rules_into_one_catch_up() -> None:
     assert reminders[1].send_at == local("Europe/Paris", 2027, 3, 9, 8, 0)
 
 
-def test_late_booking_too_late() -> None:
-    starts = local("Europe/Paris", 2027, 3, 10, 8, 30)
-    now = local("Europe/Paris", 2027, 3, 9, 22, 0)  # next window opens 08:00, after 07:30 deadline
-    [reminder] = plan_reminders(
-        starts_at=starts, tz=ZoneInfo("Europe/Paris"), policy=DEFAULT_POLICY, now=now
+def test_late_catch_up_goes_in_the_tolerated_hours_or_is_skipped_with_its_reason() -> None:
+    tz = ZoneInfo("Europe/Paris")
+    starts = local("Europe/Paris", 2027, 3, 10, 8, 30)  # deadline 07:30, window opens 08:00
+    now = local("Europe/Paris", 2027, 3, 9, 22, 0)  # still in the tolerated 07:00-22:00
+    [reminder] = plan_reminders(starts_at=starts, tz=tz, policy=DEFAULT_POLICY, now=now)
+    assert (reminder.send_at, reminder.skipped_reason) == (now, None)
+    later = local("Europe/Paris", 2027, 3, 9, 23, 0)  # waits for the tolerated 07:00
+    [reminder] = plan_reminders(starts_at=starts, tz=tz, policy=DEFAULT_POLICY, now=later)
+    assert (reminder.send_at, reminder.skipped_reason) == (
+        local("Europe/Paris", 2027, 3, 10, 7, 0),
+        None,
     )
+    early = local("Europe/Paris", 2027, 3, 10, 7, 30)  # deadline 06:30: no tolerated hour left
+    [reminder] = plan_reminders(starts_at=early, tz=tz, policy=DEFAULT_POLICY, now=later)
+    assert reminder.skipped_reason == "window_closed"
+    close = local("Europe/Paris", 2027, 3, 10, 7, 29)  # one minute before the deadline
+    [reminder] = plan_reminders(starts_at=starts, tz=tz, policy=DEFAULT_POLICY, now=close)
     assert reminder.skipped_reason == "too_late"
 
 
@@ -186,12 +201,43 @@ def test_a_later_reminder_supersedes_past_due_ones() -> None:
 def test_notice_waits_for_the_window_and_respects_its_deadline() -> None:
     tz = ZoneInfo("America/Cayenne")
     window = DEFAULT_POLICY.window
-    night = local("America/Cayenne", 2027, 3, 9, 22, 0)
+    night = local("America/Cayenne", 2027, 3, 9, 23, 0)
     assert plan_notice(
         now=night, not_after=night + timedelta(days=1), window=window, tz=tz
-    ) == local("America/Cayenne", 2027, 3, 10, 8, 0)
+    ) == Notice(local("America/Cayenne", 2027, 3, 10, 8, 0))
+    # The send window opens too late, the tolerated one (07:00-22:00) in time: 07:00.
+    assert plan_notice(
+        now=night, not_after=local("America/Cayenne", 2027, 3, 10, 8, 0), window=window, tz=tz
+    ) == Notice(local("America/Cayenne", 2027, 3, 10, 7, 0))
+    assert plan_notice(
+        now=night, not_after=night + timedelta(hours=2), window=window, tz=tz
+    ) == Notice(night, "window_closed")
+    assert plan_notice(
+        now=night, not_after=night + timedelta(minutes=1), window=window, tz=tz
+    ) == Notice(night, "too_late")
+
+
+def test_notice_that_cannot_wait_for_the_window_goes_at_once_in_the_tolerated_hours() -> None:
+    # 21:00 Paris, convocation tomorrow 09:00: the window opens at 08:00 = the deadline.
+    tz = ZoneInfo("Europe/Paris")
+    now = local("Europe/Paris", 2027, 1, 15, 21, 0)
+    deadline = local("Europe/Paris", 2027, 1, 16, 8, 0)
+    window = DEFAULT_POLICY.window
+    assert plan_notice(now=now, not_after=deadline, window=window, tz=tz) == Notice(now)
+    # The dispatcher agrees: it sends it now, neither defers nor expires it.
     assert (
-        plan_notice(now=night, not_after=night + timedelta(hours=2), window=window, tz=tz) is None
+        dispatch_moment(
+            now=now, not_after=deadline, window=window, tolerated=DEFAULT_TOLERATED, tz=tz
+        )
+        == now
+    )
+    # Claimed a few seconds late, in the margin's last minutes: still sent, not expired.
+    late = deadline - timedelta(seconds=30)
+    assert (
+        dispatch_moment(
+            now=late, not_after=deadline, window=window, tolerated=DEFAULT_TOLERATED, tz=tz
+        )
+        == late
     )
 
 
@@ -214,46 +260,121 @@ rules = st.one_of(
     ),
     st.builds(HoursBefore, st.floats(0.25, 96).map(lambda h: round(h * 4) / 4)),
 )
-windows = (
-    st.tuples(st.integers(0, 22), st.integers(1, 23))
-    .filter(lambda w: w[0] < w[1])
-    .map(lambda w: Window(time(w[0]), time(w[1])))
+
+
+def _clock(low: int, high: int) -> st.SearchStrategy[int]:
+    """Minutes of the day, from ``low`` to ``high`` included."""
+    return st.integers(low, high)
+
+
+def _hhmm(minutes: int) -> time:
+    return time(minutes // 60, minutes % 60)
+
+
+@st.composite
+def hours(draw: st.DrawFn) -> tuple[Window, Window]:
+    """A send window and a tolerated window that contains it."""
+    start = draw(_clock(0, 22 * 60))
+    end = draw(_clock(start + 1, 23 * 60 + 59))
+    tolerated_start = draw(_clock(0, start))
+    tolerated_end = draw(_clock(end, 23 * 60 + 59))
+    return (
+        Window(_hhmm(start), _hhmm(end)),
+        Window(_hhmm(tolerated_start), _hhmm(tolerated_end)),
+    )
+
+
+# Convocations spread over a year, and around each DST change (Paris, Miquelon) of 2027.
+ANCHORS = [
+    utc(2026, 11, 1),
+    utc(2027, 3, 14, 6),
+    utc(2027, 3, 28, 1),
+    utc(2027, 10, 31, 1),
+    utc(2027, 11, 7, 5),
+]
+starts_times = st.one_of(
+    st.integers(0, 400 * 24 * 60).map(lambda m: ANCHORS[0] + timedelta(minutes=m)),
+    st.tuples(st.sampled_from(ANCHORS[1:]), st.integers(-3 * 24 * 60, 3 * 24 * 60)).map(
+        lambda a: a[0] + timedelta(minutes=a[1])
+    ),
 )
+# Booked from a few minutes to a month before, often the evening before.
+lead_times = st.one_of(st.integers(0, 48 * 60), st.integers(0, 30 * 24 * 60))
 
 
-@settings(max_examples=400, deadline=None)
+def _assert_goes(
+    send_at: datetime, now: datetime, not_after: datetime, policy: Policy, tz: ZoneInfo
+) -> None:
+    """A planned message: not in the past, a dispatch margin before its deadline, in the send
+    window (or, when that leaves no moment, the tolerated one); sent by the dispatcher when due."""
+    assert now <= send_at
+    assert send_at + SEND_MARGIN <= not_after
+    if not in_window(send_at, policy.window, tz):
+        assert in_window(send_at, policy.tolerated, tz)
+        assert next_in_window(now, policy.window, tz) + SEND_MARGIN > not_after
+    moment = dispatch_moment(
+        now=send_at, not_after=not_after, window=policy.window, tolerated=policy.tolerated, tz=tz
+    )
+    assert moment == send_at  # neither deferred nor expired at its own moment
+
+
+def _assert_reason(
+    reason: str | None, now: datetime, not_after: datetime, policy: Policy, tz: ZoneInfo
+) -> None:
+    if reason == "too_late":
+        assert now + SEND_MARGIN > not_after
+    elif reason == "window_closed":
+        assert now + SEND_MARGIN <= not_after
+        for window in (policy.window, policy.tolerated):
+            assert next_in_window(now, window, tz) + SEND_MARGIN > not_after
+    else:
+        assert reason in {"covered_by_summons", "superseded", "collapsed", "too_close"}
+
+
+@settings(max_examples=200, deadline=None)
 @given(
     zone_name=st.sampled_from(ZONES),
-    starts_offset=st.integers(0, 400 * 24 * 60),
-    booked_before=st.integers(0, 30 * 24 * 60),
+    starts=starts_times,
+    booked_before=lead_times,
     policy_rules=st.lists(rules, min_size=1, max_size=3),
-    window=windows,
+    windows=hours(),
     lead_minutes=st.integers(0, 240),
-    announced=st.booleans(),
+    summons=st.booleans(),
 )
-def test_no_planned_message_outside_window_or_after_deadline(
+def test_every_message_is_planned_in_time_or_skipped_with_its_reason(
     zone_name: str,
-    starts_offset: int,
+    starts: datetime,
     booked_before: int,
     policy_rules: list[DaysBefore | HoursBefore],
-    window: Window,
+    windows: tuple[Window, Window],
     lead_minutes: int,
-    announced: bool,
+    summons: bool,
 ) -> None:
     tz = ZoneInfo(zone_name)
-    starts = utc(2026, 11, 1) + timedelta(minutes=starts_offset)
     now = starts - timedelta(minutes=booked_before)
-    policy = Policy(tuple(policy_rules), window, timedelta(minutes=lead_minutes))
-    announced_at = next_in_window(now, window, tz) if announced else None
+    window, tolerated = windows
+    policy = Policy(tuple(policy_rules), window, timedelta(minutes=lead_minutes), tolerated)
+    deadline = starts - policy.min_lead
+    announced_at = None
+    if summons:
+        notice = plan_notice(now=now, not_after=deadline, window=window, tolerated=tolerated, tz=tz)
+        if notice.planned:
+            _assert_goes(notice.send_at, now, deadline, policy, tz)
+            announced_at = notice.send_at
+        else:
+            assert notice.skipped_reason in {"too_late", "window_closed"}
+            _assert_reason(notice.skipped_reason, now, deadline, policy, tz)
     reminders = plan_reminders(
         starts_at=starts, tz=tz, policy=policy, now=now, announced_at=announced_at
     )
     assert len(reminders) == len(policy_rules)
+    for reminder in reminders:
+        assert reminder.send_not_after == deadline
+        if reminder.planned:
+            _assert_goes(reminder.send_at, now, deadline, policy, tz)
+        elif announced_at is None or reminder.skipped_reason in {"too_late", "window_closed"}:
+            _assert_reason(reminder.skipped_reason, now, deadline, policy, tz)
     planned = sorted(r.send_at for r in reminders if r.planned)
-    for send_at in planned:
-        assert in_window(send_at, window, tz)
-        assert send_at <= starts - policy.min_lead
-        assert send_at >= now
     assert all(b - a >= timedelta(hours=1) for a, b in itertools.pairwise(planned))
 
 
