@@ -295,3 +295,58 @@ async def test_a_message_settled_in_its_claim_is_counted_as_settled(
     assert (stats.claimed, stats.cancelled, stats.skipped) == (1, 1, 0)
     [row] = await rows(session, appointment)
     assert (row.status, row.reason) == ("cancelled", "appointment_cancelled")
+
+
+# Issue 13: booked on Friday 15 January in the evening for Saturday 16th 09:00 Paris, with a
+# summons. The window opens at 08:00, which is the deadline: the summons goes in the tolerated
+# hours (07:00-22:00), and the dispatcher sends it instead of deferring it to 08:00 to expire.
+EVENING_START = datetime(2027, 1, 16, 8, 0, tzinfo=UTC)
+
+
+async def summoned(session: AsyncSession, world: World) -> Appointment:
+    appointment = await make_appointment(
+        session, world.person, world.place, starts_at=EVENING_START
+    )
+    await reminder_service.on_booked(session, appointment=appointment, send_summons=True)
+    await session.commit()
+    return appointment
+
+
+async def test_summons_planned_at_once_at_21h_is_sent_by_the_next_tick(
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    world: World,
+    clock: FrozenClock,
+) -> None:
+    clock.set(datetime(2027, 1, 15, 20, 0, tzinfo=UTC))  # 21:00 Paris
+    appointment = await summoned(session, world)
+    clock.set(datetime(2027, 1, 15, 20, 0, 4, tzinfo=UTC))  # the tick, a few seconds later
+    sender = ScriptedSender()
+    stats = await tick(sessionmaker, sender, CONFIG)
+    assert (stats.claimed, stats.sent, stats.deferred, stats.expired) == (1, 1, 0, 0)
+    assert [(r.kind, r.status) for r in await rows(session, appointment)] == [
+        ("summons", "sent"),
+        ("reminder", "skipped"),
+    ]
+    assert "samedi 16 janvier 2027 à 9h00" in sender.sent[0].body
+
+
+async def test_notice_after_the_tolerated_hours_waits_for_them_then_goes(
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    world: World,
+    clock: FrozenClock,
+) -> None:
+    clock.set(datetime(2027, 1, 15, 20, 59, tzinfo=UTC))  # 21:59 Paris: planned at once
+    appointment = await summoned(session, world)
+    clock.set(datetime(2027, 1, 15, 21, 30, tzinfo=UTC))  # the worker was down until 22:30
+    sender = ScriptedSender()
+    assert (await tick(sessionmaker, sender, CONFIG)).deferred == 1
+    summons = (await rows(session, appointment))[0]
+    assert (summons.status, summons.send_at) == (
+        "planned",
+        datetime(2027, 1, 16, 6, 0, tzinfo=UTC),  # 07:00 Paris, the tolerated opening
+    )
+    clock.set(datetime(2027, 1, 16, 6, 59, 30, tzinfo=UTC))  # 07:59:30, late but in time
+    assert (await tick(sessionmaker, sender, CONFIG)).sent == 1
+    assert (await rows(session, appointment))[0].status == "sent"
