@@ -88,7 +88,10 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         workers=processes,
-        proxy_headers=True,
+        # Forwarded headers only from the configured proxies (uvicorn would otherwise trust
+        # anyone on 127.0.0.1, or its FORWARDED_ALLOW_IPS variable).
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies),
         server_header=False,
         log_level=settings.log_level.lower(),
     )

@@ -5,11 +5,13 @@ Every setting is listed and explained in ``.env.example``.
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from functools import lru_cache
+from typing import Annotated, Any
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Known-insecure default: fine on a developer's laptop, refused anywhere else.
 DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
@@ -54,6 +56,10 @@ class Settings(BaseSettings):
     # Login attempts allowed per client address within the window (all accounts together).
     login_rate_limit: int = Field(default=30, ge=1, le=10_000)
     login_rate_window_minutes: int = Field(default=5, ge=1, le=24 * 60)
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or
+    # networks, comma-separated). Empty: none — the client address is the connection's, so no
+    # one can pick the address their login attempts are counted under.
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
     # Estimated price of one SMS segment, for the SMS report (euros).
     sms_price_per_segment_eur: float = Field(default=0.045, ge=0, le=10)
     # Request bodies larger than this are refused with 413 (the largest legitimate one is a
@@ -61,6 +67,21 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=100 * 1024 * 1024)
     # Convocations may be booked at most this far ahead (guards against typos such as year 2207).
     max_booking_horizon_days: int = Field(default=730, ge=1)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(",")
+        proxies = tuple(str(item).strip() for item in value or () if str(item).strip())
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError as exc:
+                raise ValueError(
+                    f"CONVOC_TRUSTED_PROXIES : « {proxy} » n'est ni une adresse IP ni un réseau."
+                ) from exc
+        return proxies
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

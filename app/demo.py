@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agents.passwords import hash_password
+from app.agents.passwords import hash_now
 from app.config import Settings
 from app.core.clock import utcnow
 from app.core.errors import Unprocessable
@@ -305,7 +305,7 @@ async def _load(session: AsyncSession, rng: random.Random) -> dict[str, int]:
     history: list[tuple[Appointment, str]] = []
     counts = {"SPIP": 0, "lieux": 0, "agents": 0, "personnes": 0, "convocations": 0}
     now = utcnow()
-    password_hash = hash_password(DEMO_PASSWORD)
+    password_hash = hash_now(DEMO_PASSWORD)
     if not await session.scalar(select(Agent.id).where(Agent.email == NATIONAL_ADMIN_EMAIL)):
         session.add(
             Agent(

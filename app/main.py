@@ -128,7 +128,7 @@ def _add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
         response = _error(exc.status_code, exc.code, exc.detail, **exc.extra)
-        response.headers.update(exc.headers)
+        response.headers.update(exc.response_headers())
         return response
 
     @app.exception_handler(RequestValidationError)

@@ -74,6 +74,17 @@ def test_default_secret_refused_outside_development() -> None:
     assert Settings(env="production", secret_key="z" * 40).env == "production"
 
 
+def test_trusted_proxies_are_none_by_default_and_read_from_a_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings(env="development").trusted_proxies == ()
+    monkeypatch.setenv("CONVOC_TRUSTED_PROXIES", "10.0.0.5, 10.1.0.0/16,::1")
+    assert Settings(env="development").trusted_proxies == ("10.0.0.5", "10.1.0.0/16", "::1")
+    monkeypatch.setenv("CONVOC_TRUSTED_PROXIES", "10.0.0.5,proxy.example")
+    with pytest.raises(ValidationError, match="« proxy\\.example » n'est ni une adresse IP"):
+        Settings(env="development")
+
+
 def _cli(args: list[str], db: Path, **env: str) -> subprocess.CompletedProcess[str]:
     environment = (
         os.environ

@@ -9,11 +9,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import ColumnElement, Table, bindparam, case, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents import passwords
@@ -21,7 +23,8 @@ from app.agents.errors import InvalidActivationToken, TooManyAttempts, Unauthent
 from app.audit import service as audit
 from app.config import Settings
 from app.core.clock import utcnow
-from app.models import AccessToken, ActivationToken, Agent, LoginAttempt
+from app.core.upsert import insert_for
+from app.models import AccessToken, ActivationToken, Agent, LoginThrottle, Spip
 
 log = logging.getLogger("convoc.auth")
 # Last-use times are written at most this often, not on every request.
@@ -38,63 +41,114 @@ def _digest(token: str, settings: Settings) -> str:
     return hmac.new(settings.secret_key.encode(), token.encode(), hashlib.sha256).hexdigest()
 
 
-async def _rate_limit(
-    session: AsyncSession, client: str, settings: Settings, now: datetime
-) -> None:
-    since = now - timedelta(minutes=settings.login_rate_window_minutes)
-    recent = await session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.client == client, LoginAttempt.attempted_at >= since)
+async def _throttle(session: AsyncSession, client: str, settings: Settings, now: datetime) -> None:
+    """Count this attempt against the client address, or refuse it (429, ``Retry-After``).
+
+    Fixed windows of ``login_rate_window_minutes``: one row per address, counted atomically.
+    """
+    window = timedelta(minutes=settings.login_rate_window_minutes)
+    table = cast(Table, LoginThrottle.__table__)
+    insert = insert_for(session, table)
+    expired = table.c.window_started_at <= now - window
+    statement = (
+        insert.values(client=client[:64], window_started_at=now, attempts=1)
+        .on_conflict_do_update(
+            index_elements=[table.c.client],
+            set_={
+                # Both expressions read the row as it was (SQL evaluates SET on the old row).
+                "attempts": case((expired, 1), else_=table.c.attempts + 1),
+                "window_started_at": case((expired, now), else_=table.c.window_started_at),
+            },
+        )
+        .returning(table.c.attempts, table.c.window_started_at)
     )
-    if (recent or 0) >= settings.login_rate_limit:
-        raise TooManyAttempts()
-    # Keep the table small: attempts older than a day serve no limit.
-    await session.execute(
-        delete(LoginAttempt).where(LoginAttempt.attempted_at < now - timedelta(days=1))
-    )
+    attempts, started = (await session.execute(statement)).one()
+    if attempts > settings.login_rate_limit:
+        retry_after = started + window - now
+        raise TooManyAttempts(max(1, math.ceil(retry_after.total_seconds())))
+    # Keep the table small: a row whose window ended a day ago limits nothing.
+    await session.execute(delete(table).where(table.c.window_started_at < now - timedelta(days=1)))
 
 
 async def login(
     session: AsyncSession, *, email: str, password: str, client: str, settings: Settings
 ) -> IssuedToken | None:
     """A token, or None for a refused login: the caller must then commit (the failure counts
-    toward lock-out and rate limits) and answer with ``InvalidCredentials``."""
+    toward lock-out and rate limits) and answer with ``InvalidCredentials``.
+
+    The attempt is counted and committed *before* the password is checked, and the check runs
+    outside any transaction: parallel attempts cannot all pass the limit, and the Argon2 hash
+    (tens of milliseconds) holds neither a lock nor a connection. What the check decides is then
+    written by conditional updates that re-read the lock state, so a lock-out taken meanwhile
+    by a parallel attempt wins over a right password.
+    """
     now = utcnow()
-    await _rate_limit(session, client, settings, now)
+    await _throttle(session, client, settings, now)
     agent = await session.scalar(select(Agent).where(Agent.email == email.strip().lower()))
-    locked = agent is not None and agent.locked_until is not None and agent.locked_until > now
-    valid = passwords.verify_password(agent.password_hash if agent else None, password)
-    ok = agent is not None and agent.active and valid and not locked
-    session.add(LoginAttempt(client=client[:64], attempted_at=now, succeeded=ok))
-    if not ok or agent is None:
-        if agent is not None and not locked:
-            await _count_failure(session, agent, settings, now, client)
-        elif agent is not None:
-            audit.record(
-                session, "login_refused_locked", "agent", agent.id, agent=agent, client=client
-            )
+    await session.commit()
+    valid = await passwords.verify_password(agent.password_hash if agent else None, password)
+    if agent is None:
+        return None
+    if not (valid and agent.active):
+        await _count_failure(session, agent, settings, utcnow(), client)
+        return None
+    if not await _clear_failures(session, agent, utcnow()):  # locked, by now or before
+        _refused_locked(session, agent, client)
         await session.flush()
         return None
-    agent.failed_logins, agent.locked_until, agent.last_login_at = 0, None, now
     if passwords.needs_rehash(agent.password_hash or ""):
-        agent.password_hash = passwords.hash_password(password)
+        agent.password_hash = await passwords.hash_password(password)
     issued = await issue_token(session, agent, settings)
     audit.record(session, "login", "agent", agent.id, agent=agent, client=client)
     await session.flush()
     return issued
 
 
+def _unlocked(now: datetime) -> ColumnElement[bool]:
+    return or_(Agent.locked_until.is_(None), Agent.locked_until <= now)
+
+
+async def _clear_failures(session: AsyncSession, agent: Agent, now: datetime) -> bool:
+    """Log the agent in now; False if the account is locked (or was deactivated) meanwhile."""
+    cleared = await session.scalar(
+        update(Agent)
+        .where(Agent.id == agent.id, Agent.active.is_(True), _unlocked(now))
+        .values(failed_logins=0, locked_until=None, last_login_at=now)
+        .returning(Agent.id)
+    )
+    return cleared is not None
+
+
 async def _count_failure(
     session: AsyncSession, agent: Agent, settings: Settings, now: datetime, client: str
 ) -> None:
-    agent.failed_logins += 1
-    audit.record(session, "login_failed", "agent", agent.id, agent=agent, client=client)
-    if agent.failed_logins >= settings.login_max_failures:
-        agent.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
-        agent.failed_logins = 0
-        audit.record(session, "account_locked", "agent", agent.id, agent=agent, client=client)
-        log.warning("auth.account_locked agent=%s", agent.id)
+    """One more failure, counted in the database (``failed_logins + 1``), locking the account
+    at the limit; nothing counts while it is locked."""
+    reached = Agent.failed_logins + 1 >= settings.login_max_failures
+    lock_until = now + timedelta(minutes=settings.login_lockout_minutes)
+    row = (
+        await session.execute(
+            update(Agent)
+            .where(Agent.id == agent.id, _unlocked(now))
+            .values(
+                failed_logins=case((reached, 0), else_=Agent.failed_logins + 1),
+                locked_until=case((reached, lock_until), else_=Agent.locked_until),
+            )
+            .returning(Agent.locked_until)
+        )
+    ).first()
+    if row is None:
+        _refused_locked(session, agent, client)
+    else:
+        audit.record(session, "login_failed", "agent", agent.id, agent=agent, client=client)
+        if row.locked_until is not None:
+            audit.record(session, "account_locked", "agent", agent.id, agent=agent, client=client)
+            log.warning("auth.account_locked agent=%s", agent.id)
+    await session.flush()
+
+
+def _refused_locked(session: AsyncSession, agent: Agent, client: str) -> None:
+    audit.record(session, "login_refused_locked", "agent", agent.id, agent=agent, client=client)
 
 
 async def issue_token(session: AsyncSession, agent: Agent, settings: Settings) -> IssuedToken:
@@ -188,8 +242,7 @@ async def activate(
     if row is None or row.used_at is not None or now >= row.expires_at:
         raise InvalidActivationToken()
     agent = await session.get_one(Agent, row.agent_id)
-    passwords.check_strength(password, user_inputs=[agent.email, agent.name])
-    agent.password_hash = passwords.hash_password(password)
+    await _set_password(session, agent, password)
     agent.failed_logins, agent.locked_until = 0, None
     row.used_at = now
     await revoke_all(session, agent.id)
@@ -200,7 +253,15 @@ async def activate(
 
 async def set_password(session: AsyncSession, agent: Agent, password: str) -> None:
     """For the command line (first administrator)."""
-    passwords.check_strength(password, user_inputs=[agent.email, agent.name])
-    agent.password_hash = passwords.hash_password(password)
+    await _set_password(session, agent, password)
     await revoke_all(session, agent.id)
     await session.flush()
+
+
+async def _set_password(session: AsyncSession, agent: Agent, password: str) -> None:
+    spip = await session.get(Spip, agent.spip_id) if agent.spip_id is not None else None
+    passwords.check_strength(
+        password,
+        user_inputs=[agent.email, agent.name, *((spip.name, spip.code) if spip else ())],
+    )
+    agent.password_hash = await passwords.hash_password(password)

@@ -43,6 +43,17 @@ class TooManyAttempts(AppError):
     status_code = 429
     message = "Trop de tentatives de connexion depuis cette adresse : réessayez plus tard."
 
+    def __init__(self, retry_after_seconds: int) -> None:
+        minutes = -(-retry_after_seconds // 60)
+        super().__init__(
+            "Trop de tentatives de connexion depuis cette adresse : réessayez dans "
+            f"{minutes} minute{'s' if minutes > 1 else ''}."
+        )
+        self.retry_after_seconds = retry_after_seconds
+
+    def response_headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_seconds)}
+
 
 class InvalidActivationToken(AppError):
     code = "invalid_activation_token"

@@ -20,6 +20,10 @@ class AppError(Exception):
         self.extra = extra
         super().__init__(self.detail)
 
+    def response_headers(self) -> dict[str, str]:
+        """Headers of the answer: the class's, or computed for this error (``Retry-After``)."""
+        return self.headers
+
 
 class NotFound(AppError):
     code = "not_found"

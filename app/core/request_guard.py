@@ -7,6 +7,10 @@
   and no agent types one. JSON bodies are checked by ``InputModel``.
 - JSON bodies are UTF-8 without a byte-order mark (400), as RFC 8259 asks of JSON exchanged
   between systems: Python's parser would otherwise accept a BOM, and UTF-16 or UTF-32.
+- JSON bodies nest at most ``MAX_JSON_DEPTH`` levels (400 ``json_too_deep``), the limit the
+  delivery receipts have: no API body nests more than 4, and the parser, pydantic and every
+  recursive walk recurse once per level. JSON bodies are read whole here to count (they are
+  small, and the size limit above still applies while reading).
 - Methods: ``OPTIONS`` on a path that exists answers 204 with ``Allow``, the methods of every
   route of that path; a 405 carries the same ``Allow``; ``HEAD`` is answered as ``GET``
   without the body.
@@ -21,11 +25,16 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core import after_response
+from app.core.json_depth import MAX_JSON_DEPTH, json_too_deep
 from app.core.methods import allowed_methods
 
 NUL_IN_URL = "Le caractère nul (%00) n'est pas accepté dans l'adresse."
 JSON_BOM = "Le corps JSON ne doit pas commencer par une marque d'ordre des octets (BOM)."
 JSON_NOT_UTF8 = "Le corps JSON doit être encodé en UTF-8."
+JSON_TOO_DEEP = (
+    f"Le corps JSON est imbriqué sur plus de {MAX_JSON_DEPTH} niveaux : ce n'est pas une requête "
+    "que Convoc attend."
+)
 # UTF-8, UTF-32 (before UTF-16: FF FE 00 00 starts with FF FE) and UTF-16 byte-order marks.
 _BOMS = (b"\xef\xbb\xbf", b"\x00\x00\xfe\xff", b"\xff\xfe", b"\xfe\xff")
 
@@ -54,8 +63,11 @@ class RequestGuard:
             await _send_options(send, allowed)
             return
         if _is_json(scope):
-            head, receive = await _peek(receive)
-            if (problem := _json_encoding_problem(head)) is not None:
+            body, receive = await self._read_whole(receive)
+            if body is None:
+                await _send_error(send, 413, "payload_too_large", too_large_detail(self.max_bytes))
+                return
+            if (problem := _json_problem(body)) is not None:
                 await _send_error(send, 400, *problem)
                 return
         tasks: list[after_response.Task] = []
@@ -65,6 +77,29 @@ class RequestGuard:
             await self.app(inner, self._limited(receive), _fix_answer(scope, send))
         finally:
             await after_response.run(tasks)
+
+    async def _read_whole(self, receive: Receive) -> tuple[bytes | None, Receive]:
+        """The whole body (None past the size limit), and a ``receive`` that replays it."""
+        read: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            read.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > self.max_bytes:
+                return None, receive
+            if not message.get("more_body", False):
+                break
+        body = b"".join(m.get("body", b"") for m in read if m["type"] == "http.request")
+
+        async def replay() -> Message:
+            if read:
+                return read.pop(0)
+            return await receive()
+
+        return body, replay
 
     def _limited(self, receive: Receive) -> Receive:
         received = 0
@@ -106,33 +141,14 @@ def _is_json(scope: Scope) -> bool:
     return False
 
 
-async def _peek(receive: Receive) -> tuple[bytes, Receive]:
-    """The body's first bytes (up to 4), and a ``receive`` that replays what was read."""
-    read: list[Message] = []
-    head = b""
-    while len(head) < 4:
-        message = await receive()
-        read.append(message)
-        if message["type"] != "http.request":
-            break
-        head += message.get("body", b"")
-        if not message.get("more_body", False):
-            break
-
-    async def replay() -> Message:
-        if read:
-            return read.pop(0)
-        return await receive()
-
-    return head[:4], replay
-
-
-def _json_encoding_problem(head: bytes) -> tuple[str, str] | None:
-    if head.startswith(_BOMS):
+def _json_problem(body: bytes) -> tuple[str, str] | None:
+    if body.startswith(_BOMS):
         return "json_bom", JSON_BOM
     # A JSON text starts with ASCII characters: a NUL among them means UTF-16 or UTF-32.
-    if b"\x00" in head:
+    if b"\x00" in body[:4]:
         return "json_not_utf8", JSON_NOT_UTF8
+    if json_too_deep(body):
+        return "json_too_deep", JSON_TOO_DEEP
     return None
 
 

@@ -8,7 +8,7 @@ from app.models.appointment import (
     CancelReason,
 )
 from app.models.audit import AuditEvent
-from app.models.auth import AccessToken, ActivationToken, LoginAttempt
+from app.models.auth import AccessToken, ActivationToken, LoginThrottle
 from app.models.base import Base
 from app.models.notification import (
     UNSENT,
@@ -39,7 +39,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "CancelReason",
-    "LoginAttempt",
+    "LoginThrottle",
     "MessageTemplate",
     "Notification",
     "NotificationAttempt",

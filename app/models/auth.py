@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.types import UtcDateTime
@@ -34,12 +34,16 @@ class ActivationToken(IdMixin, Base):
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
-class LoginAttempt(IdMixin, Base):
-    """Recent login attempts per client address, for rate limiting across API processes."""
+class LoginThrottle(Base):
+    """Login attempts per client address in the current window, for the rate limit.
 
-    __tablename__ = "login_attempt"
-    __table_args__ = (Index("ix_login_attempt_client_attempted_at", "client", "attempted_at"),)
+    One row per address, counted with a single ``INSERT … ON CONFLICT DO UPDATE … RETURNING``:
+    parallel attempts serialise on the row, so none escapes the count (rows read then written
+    back let 60 parallel attempts through a limit of 30).
+    """
 
-    client: Mapped[str] = mapped_column(String(64))
-    attempted_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    succeeded: Mapped[bool]
+    __tablename__ = "login_throttle"
+
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_started_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    attempts: Mapped[int]

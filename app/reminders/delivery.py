@@ -34,11 +34,10 @@ from datetime import datetime, timedelta
 from typing import Any, Final, cast
 
 from sqlalchemy import Table, and_, bindparam, delete, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import utcnow
+from app.core.upsert import insert_for
 from app.models import (
     Notification,
     NotificationPart,
@@ -446,11 +445,9 @@ def _insert_ignoring_duplicates(session: AsyncSession) -> Any:
     """``INSERT … ON CONFLICT (provider, provider_message_id) DO NOTHING`` for this database."""
     # The table, not the mapped class: the ORM's bulk-insert path costs more than the SQL.
     table = cast(Table, NotificationPart.__table__)
-    if session.get_bind().dialect.name == "postgresql":
-        statement: Any = postgresql_insert(table)
-    else:
-        statement = sqlite_insert(table)
-    return statement.on_conflict_do_nothing(index_elements=["provider", "provider_message_id"])
+    return insert_for(session, table).on_conflict_do_nothing(
+        index_elements=["provider", "provider_message_id"]
+    )
 
 
 def _cut(value: str | None, length: int) -> str | None:

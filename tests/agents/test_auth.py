@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.agents.passwords import hash_password
+from app.agents.passwords import hash_now
 from app.config import Settings
 from app.main import create_app
 from app.models import Agent, AuditEvent
@@ -47,7 +47,7 @@ async def api(
 async def cpip(session: AsyncSession) -> Agent:
     spip = await make_spip(session)
     agent = await make_agent(
-        session, spip, email="camille@justice.fr", password_hash=hash_password(PASSWORD)
+        session, spip, email="camille@justice.fr", password_hash=hash_now(PASSWORD)
     )
     await session.commit()
     return agent

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.json_depth import MAX_JSON_DEPTH
 from app.models import Person, Place
 from tests.factories import make_person, make_place, make_spip
 
@@ -204,6 +205,34 @@ async def test_the_same_json_without_a_bom_is_accepted(
         "/persons", content=raw, headers={"content-type": "application/json"}
     )
     assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 100, 5000])
+async def test_json_nested_deeper_than_the_limit_is_refused_on_every_route(
+    client: httpx.AsyncClient, world: World, depth: int
+) -> None:
+    """The receipts' limit holds for the API too: 100 levels used to reach pydantic (a 422
+    after a recursive walk), 5,000 the parser's recursion limit."""
+    nested = '{"a": ' * (depth - 1) + "1" + "}" * (depth - 1)
+    raw = f'{{"spip_id": {world.person.spip_id}, "first_name": {nested}, "last_name": "M"}}'
+    for method, path in (("POST", "/persons"), ("PATCH", f"/persons/{world.person.id}")):
+        response = await client.request(
+            method, path, content=raw.encode(), headers={"content-type": "application/json"}
+        )
+        body = assert_clean_4xx(response, 400)
+        assert body["error"] == "json_too_deep"
+        assert f"plus de {MAX_JSON_DEPTH} niveaux" in body["detail"]
+
+
+async def test_json_at_the_depth_limit_reaches_the_route(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    nested = '{"a": ' * (MAX_JSON_DEPTH - 2) + "1" + "}" * (MAX_JSON_DEPTH - 2)
+    raw = f'{{"spip_id": {world.person.spip_id}, "first_name": {nested}, "last_name": "M"}}'
+    response = await client.post(
+        "/persons", content=raw.encode(), headers={"content-type": "application/json"}
+    )
+    assert assert_clean_4xx(response, 422)["fields"][0]["field"] == "body.first_name"
 
 
 @pytest.mark.parametrize(

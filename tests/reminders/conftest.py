@@ -11,7 +11,7 @@ from app.config import Settings
 from app.core import clock as app_clock
 from app.db import create_engine
 from app.models import Person, Place, Spip
-from tests.conftest import _create_postgres_database, _drop_postgres_database
+from tests.databases import _create_postgres_database, _drop_postgres_database
 from tests.factories import make_person, make_place, make_spip
 
 
