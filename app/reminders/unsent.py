@@ -18,7 +18,8 @@ from app.reminders.schemas import SmsWarning
 # Reasons a planner gives for a message that will not go although the person could receive it.
 TIMING_REASONS = (planning.WINDOW_CLOSED, planning.TOO_LATE)
 
-_KIND = {
+# "Le SMS …", "le modèle …": each kind as a French complement.
+KIND_PHRASE = {
     NotificationKind.summons.value: "de convocation",
     NotificationKind.reminder.value: "de rappel",
     NotificationKind.reschedule.value: "de changement de rendez-vous",
@@ -96,7 +97,7 @@ def warnings_for(
                     SmsWarning(
                         code=row.reason,
                         kind=NotificationKind(row.kind),
-                        message=f"Le SMS {_KIND[row.kind]} ne partira pas : "
+                        message=f"Le SMS {KIND_PHRASE[row.kind]} ne partira pas : "
                         f"{_timing(row.reason, tolerated)}.",
                     )
                 )
