@@ -31,6 +31,7 @@ from app.models import (
     Place,
 )
 from app.reminders import planning
+from app.reminders.errors import ResendPointless
 from app.reminders.policies import SpipPolicy, get_policy
 from app.reminders.schemas import (
     MessagePartRead,
@@ -38,7 +39,7 @@ from app.reminders.schemas import (
     ProviderAttemptRead,
     SmsWarning,
 )
-from app.reminders.unsent import recipient_blocker, warnings_for
+from app.reminders.unsent import BLOCKER_PHRASE, recipient_blocker, warnings_for
 
 MISSED_NOTICE_DAYS = 30
 SENT_STATUSES = (
@@ -513,6 +514,23 @@ async def next_notification_at(
     return {appointment_id: at for appointment_id, at in rows}
 
 
+def _check_recipient(kind: AppointmentType, person: Person) -> None:
+    """A resend the dispatcher would skip at once for the same reason is refused now (409
+    ``resend_pointless``, with that ``reason``): the agent must fix the cause first."""
+    blocker = recipient_blocker(
+        sms_enabled=kind.sms_enabled,
+        archived=person.archived,
+        phone=person.phone,
+        phone_status=person.phone_status,
+    )
+    if blocker is None:
+        return
+    hint = " Corrigez d'abord son numéro." if blocker == "no_phone" else ""
+    raise ResendPointless(
+        f"Ce message ne peut pas être renvoyé : {BLOCKER_PHRASE[blocker]}.{hint}", reason=blocker
+    )
+
+
 async def resend(
     session: AsyncSession, *, notification_id: int, agent_id: int | None = None
 ) -> Notification:
@@ -532,7 +550,8 @@ async def resend(
     )
     if appointment.status != expected.value:
         raise NotResendable("La convocation a changé depuis : ce message n'a plus lieu d'être.")
-    place, _, policy = await _context(session, appointment)
+    place, kind, policy = await _context(session, appointment)
+    _check_recipient(kind, await session.get_one(Person, appointment.person_id))
     now = utcnow()
     notice = planning.plan_notice(
         now=now,

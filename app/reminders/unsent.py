@@ -26,7 +26,8 @@ KIND_PHRASE = {
     NotificationKind.cancellation.value: "d'annulation",
     NotificationKind.missed.value: "de rendez-vous manqué",
 }
-_PERSON = {
+# Why no SMS can reach the person, as the end of a French sentence.
+BLOCKER_PHRASE = {
     "type_without_sms": "ce type de convocation n'envoie pas de SMS",
     "person_archived": "le dossier de la personne est archivé",
     "refused": "la personne a refusé les SMS",
@@ -87,7 +88,7 @@ def warnings_for(
             SmsWarning(
                 code=blocker,
                 kind=None,
-                message=f"Aucun SMS ne partira : {_PERSON[blocker]}.",
+                message=f"Aucun SMS ne partira : {BLOCKER_PHRASE[blocker]}.",
             )
         )
     else:
