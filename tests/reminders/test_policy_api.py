@@ -63,15 +63,22 @@ async def test_a_cap_the_templates_in_force_exceed_is_refused(
         json={"body": "TIG le {rdv.date} à {rdv.heure}, {lieu.nom}, {lieu.adresse}. " + "x" * 120},
     )
     assert tig.status_code == 200, tig.text
+    summons = await client.put(
+        f"/spips/{world.spip.id}/templates/summons",
+        json={"body": "Convocation le {rdv.date} à {rdv.heure}, {lieu.nom}. " + "y" * 480},
+    )
+    assert (summons.status_code, summons.json()["segments"]) == (200, 4)
     one = await client.put(url, json={"max_segments": 1})
     assert one.status_code == 422
     assert one.json()["error"] == "template_exceeds_policy"
     messages = [f["message"] for f in one.json()["fields"]]
     assert {f["field"] for f in one.json()["fields"]} == {"body.max_segments"}
+    assert (
+        "Avec cette politique, le modèle de convocation (modèle du SPIP) atteindrait 4 SMS "
+        "(GSM-7) ; le maximum demandé est 1." in messages
+    )
     assert any(
-        m.startswith(
-            "Avec cette politique, le modèle de convocation (modèle par défaut) atteindrait"
-        )
+        m.startswith("Avec cette politique, le modèle de rappel (modèle par défaut)")
         for m in messages
     )
     assert any("pour le type « Travail d'intérêt général (TIG) »" in m for m in messages)
