@@ -39,3 +39,19 @@ class StartsTooFar(Unprocessable):
 class InvalidTransition(Conflict):
     code = "invalid_transition"
     message = "Cette action n'est pas possible pour cette convocation."
+
+
+class DuplicateAppointment(Conflict):
+    code = "duplicate_appointment"
+    message = (
+        "Cette personne a déjà une convocation sur ce créneau. Pour la convoquer quand même, "
+        "confirmez avec « allow_duplicate »: true."
+    )
+
+
+class RescheduleUnchanged(Unprocessable):
+    code = "reschedule_unchanged"
+    message = (
+        "La convocation est déjà à cette date, à cette heure et en ce lieu : rien à déplacer "
+        "(aucun SMS de changement n'est envoyé)."
+    )

@@ -69,7 +69,9 @@ async def book_appointment(
     if inputs.place is None:
         raise PlaceNotFound()
     access.ensure_scope(agent, inputs.place.spip_id, PlaceNotFound)
-    view = await service.book(session, data=data, created_by_id=agent.id, inputs=inputs)
+    view = await service.book(
+        session, data=data, created_by_id=agent.id, booker_role=agent.role, inputs=inputs
+    )
     return AppointmentChangeRead.from_view(view)
 
 

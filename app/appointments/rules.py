@@ -5,6 +5,8 @@
 - honored / missed: only once it has started, and at most six months later;
 - excused: before or after the start;
 - an outcome can be corrected, or withdrawn (back to ``booked``); a cancelled convocation is final.
+
+And who follows a convocation booked without an agent (``default_agent_id``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import calendar
 from datetime import datetime
 
 from app.appointments.errors import InvalidTransition
-from app.models import AppointmentStatus
+from app.models import AppointmentStatus, Role
 
 OUTCOME_WINDOW_MONTHS = 6
 OUTCOMES = frozenset(
@@ -71,3 +73,13 @@ def check_can_record(
             raise InvalidTransition(
                 "La convocation date de plus de six mois : son issue ne peut plus être enregistrée."
             )
+
+
+def default_agent_id(
+    *, booker_id: int | None, booker_role: str | None, referent_id: int | None
+) -> int | None:
+    """The agent of a convocation booked without one: the CPIP who books it; for anyone else
+    (secretariat, manager, administrator), the person's referent, if any."""
+    if booker_id is not None and booker_role == Role.cpip.value:
+        return booker_id
+    return referent_id

@@ -29,10 +29,23 @@ class AppointmentCreate(InputModel):
     place_id: IdRef
     appointment_type: TypeCode = Field(examples=["suivi_spip"])
     starts_at: StartsAt
-    agent_id: IdRef | None = None
+    agent_id: IdRef | None = Field(
+        default=None,
+        description=(
+            "CPIP chargé de la convocation ; par défaut l'agent qui convoque s'il est CPIP, "
+            "sinon le référent de la personne"
+        ),
+    )
     duration_minutes: int | None = Field(default=None, ge=5, le=1440)
     send_summons: bool = Field(
         default=False, description="Envoyer tout de suite une convocation par SMS"
+    )
+    allow_duplicate: bool = Field(
+        default=False,
+        description=(
+            "Convoquer même si la personne a déjà une convocation qui chevauche ce créneau "
+            "(sinon 409 duplicate_appointment)"
+        ),
     )
 
 
@@ -44,6 +57,13 @@ class AppointmentReschedule(InputModel):
     starts_at: StartsAt
     place_id: IdRef | None = Field(default=None, description="Nouveau lieu ; par défaut le même")
     notify: bool = Field(default=True, description="Prévenir la personne par SMS")
+    allow_duplicate: bool = Field(
+        default=False,
+        description=(
+            "Convoquer même si la personne a déjà une convocation qui chevauche ce créneau "
+            "(sinon 409 duplicate_appointment)"
+        ),
+    )
 
 
 class AppointmentOutcome(InputModel):

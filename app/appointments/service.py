@@ -10,12 +10,13 @@ from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents import service as agent_service
-from app.appointments import rules
+from app.appointments import overlaps, rules
 from app.appointments.errors import (
     AppointmentNotFound,
     PersonArchived,
     PlaceInactive,
     PlaceNotInSpip,
+    RescheduleUnchanged,
     StartsInPast,
     StartsTooFar,
     UnknownAppointmentType,
@@ -200,10 +201,12 @@ async def book(
     *,
     data: AppointmentCreate,
     created_by_id: int | None = None,
+    booker_role: str | None = None,
     inputs: BookingInputs | None = None,
 ) -> AppointmentView:
     """Book a convocation and plan its SMS. ``inputs``: from ``load_booking_inputs``, when the
-    caller has already loaded them (to check access)."""
+    caller has already loaded them (to check access). Without ``agent_id``, the convocation is
+    the booking CPIP's, else the person's referent's (``rules.default_agent_id``)."""
     now = utcnow()
     inputs = inputs or await load_booking_inputs(session, data)
     person = inputs.person
@@ -219,14 +222,27 @@ async def book(
         await agent_service.get_agent_in_spip(session, data.agent_id, spip_id=person.spip_id)
     starts_at = to_utc(data.starts_at, zone(place.timezone))
     _check_start(starts_at, now)
+    duration = data.duration_minutes or appointment_type.default_duration_minutes
+    await overlaps.check_no_overlap(
+        session,
+        person_id=person.id,
+        starts_at=starts_at,
+        duration_minutes=duration,
+        allowed=data.allow_duplicate,
+    )
+    agent_id = data.agent_id
+    if agent_id is None:
+        agent_id = rules.default_agent_id(
+            booker_id=created_by_id, booker_role=booker_role, referent_id=person.referent_agent_id
+        )
     appointment = Appointment(
         spip_id=person.spip_id,
         person_id=person.id,
         place_id=place.id,
         appointment_type_id=appointment_type.id,
-        agent_id=data.agent_id if data.agent_id is not None else person.referent_agent_id,
+        agent_id=agent_id,
         starts_at=starts_at,
-        duration_minutes=data.duration_minutes or appointment_type.default_duration_minutes,
+        duration_minutes=duration,
         status=AppointmentStatus.booked.value,
         summons_requested=data.send_summons,
         created_by_id=created_by_id,
@@ -286,7 +302,17 @@ async def reschedule(
         raise PersonArchived()
     place = await _bookable_place(session, data.place_id or appointment.place_id, person)
     starts_at = to_utc(data.starts_at, zone(place.timezone))
+    if starts_at == appointment.starts_at and place.id == appointment.place_id:
+        raise RescheduleUnchanged(field="starts_at")
     _check_start(starts_at, now)
+    await overlaps.check_no_overlap(
+        session,
+        person_id=appointment.person_id,
+        starts_at=starts_at,
+        duration_minutes=appointment.duration_minutes,
+        allowed=data.allow_duplicate,
+        exclude_id=appointment.id,
+    )
     _mark_cancelled(appointment, CancelReason.rescheduled, now)
     replacement = Appointment(
         spip_id=appointment.spip_id,

@@ -25,6 +25,7 @@ _MESSAGES = {
     "greater_than": "Valeur trop petite.",
     "less_than_equal": "Valeur trop grande.",
     "less_than": "Valeur trop grande.",
+    "multiple_of": "Valeur invalide.",
     "bool_type": "Booléen attendu (true ou false).",
     "bool_parsing": "Booléen attendu (true ou false).",
     "enum": "Valeur non autorisée.",
@@ -51,6 +52,14 @@ _MESSAGES = {
     "timezone_aware": "Date et heure avec décalage UTC attendues.",
     "timezone_naive": "Date et heure sans décalage UTC attendues.",
 }
+# Numeric bounds, with the limit (``Field(ge=1)`` → "au moins 1").
+_BOUNDS = {
+    "greater_than_equal": "Valeur trop petite : elle doit être d'au moins {}.",
+    "greater_than": "Valeur trop petite : elle doit être strictement supérieure à {}.",
+    "less_than_equal": "Valeur trop grande : elle doit être d'au plus {}.",
+    "less_than": "Valeur trop grande : elle doit être strictement inférieure à {}.",
+    "multiple_of": "Valeur invalide : elle doit être un multiple de {}.",
+}
 # Every error type pydantic itself raises: its English message must never reach an agent.
 _PYDANTIC_TYPES = frozenset(get_args(ErrorType))
 
@@ -64,15 +73,20 @@ def _message(error: dict[str, Any]) -> str:
             message = f"Texte trop long ({ctx['max_length']} caractères au plus)."
         elif kind in ("enum", "literal_error") and "expected" in ctx:
             message = f"Valeur non autorisée ; valeurs possibles : {ctx['expected']}."
-        elif kind in ("greater_than_equal", "greater_than") and ctx:
-            message = f"Valeur trop petite (minimum {next(iter(ctx.values()))})."
-        elif kind in ("less_than_equal", "less_than") and ctx:
-            message = f"Valeur trop grande (maximum {next(iter(ctx.values()))})."
+        elif kind in _BOUNDS and ctx:
+            message = _BOUNDS[kind].format(_number(next(iter(ctx.values()))))
         return message
     if kind in _PYDANTIC_TYPES or kind.endswith("_error"):
         return "Valeur invalide."
     # Our own PydanticCustomError types carry a French message already.
     return str(error.get("msg", "Valeur invalide."))
+
+
+def _number(value: Any) -> str:
+    """A bound as an agent reads it: ``0.0`` → ``0``, ``1.5`` → ``1,5``."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).replace(".", ",")
 
 
 def field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:

@@ -13,7 +13,7 @@ from app.core.localtime import to_utc, zone
 from app.core.responses import error_responses
 from app.db import SessionDep
 from app.models import Agent, NotificationKind
-from app.reminders import policies, service, templates
+from app.reminders import policies, policy_change, service, templates
 from app.reminders.schemas import (
     NationalTemplateRead,
     NotificationRead,
@@ -111,9 +111,9 @@ async def put_reminder_policy(
     body: ReminderPolicyBody,
     session: SessionDep,
 ) -> ReminderPolicyRead:
-    """Replace the policy; the unsent reminders of future convocations are planned again."""
-    policy = await policies.save_policy(session, spip=spip, body=body)
-    await service.replan_spip(session, spip.id)
+    """Replace the policy. Refused when a wording in force would exceed the new segment cap;
+    a change of timing re-plans the reminders of future convocations whose moment moves."""
+    policy = await policy_change.change_policy(session, spip=spip, body=body)
     return _policy_read(spip.id, policy)
 
 

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import BeforeValidator, Field, StringConstraints, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from app.core.schemas import IdRef, InputModel, ReadModel
@@ -23,7 +23,23 @@ class HoursBeforeRule(InputModel):
     hours_before: float = Field(gt=0, le=720, description="Heures réelles avant le début")
 
 
-Rule = DaysBeforeRule | HoursBeforeRule
+def _pick_rule(value: Any) -> Any:
+    """Validate a rule as the kind its keys name, so that ``{"hours_before": 0}`` is told its
+    value is too small, not that ``days_before`` is missing (what a plain union says)."""
+    if not isinstance(value, dict):
+        return value
+    if "hours_before" in value:
+        return HoursBeforeRule.model_validate(value)
+    if "days_before" in value:
+        return DaysBeforeRule.model_validate(value)
+    raise PydanticCustomError(
+        "invalid_rule",
+        "Règle invalide : indiquez « days_before » et « at » (jours avant, à une heure locale) "
+        "ou « hours_before » (heures avant le début).",
+    )
+
+
+Rule = Annotated[DaysBeforeRule | HoursBeforeRule, BeforeValidator(_pick_rule)]
 RuleList = Annotated[list[Rule], Field(max_length=3)]
 
 

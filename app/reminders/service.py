@@ -31,6 +31,7 @@ from app.models import (
     Place,
 )
 from app.reminders import planning
+from app.reminders.errors import ResendPointless
 from app.reminders.policies import SpipPolicy, get_policy
 from app.reminders.schemas import (
     MessagePartRead,
@@ -38,7 +39,7 @@ from app.reminders.schemas import (
     ProviderAttemptRead,
     SmsWarning,
 )
-from app.reminders.unsent import recipient_blocker, warnings_for
+from app.reminders.unsent import BLOCKER_PHRASE, recipient_blocker, warnings_for
 
 MISSED_NOTICE_DAYS = 30
 SENT_STATUSES = (
@@ -368,35 +369,85 @@ async def on_outcome(
     await session.flush()
 
 
-async def replan(session: AsyncSession, appointment: Appointment) -> None:
-    """Plan the reminders again (policy changed, outcome withdrawn), never repeating one sent."""
-    await cancel_unsent(
-        session, appointment.id, reason="replanned", kinds=(NotificationKind.reminder,)
-    )
+async def replan(session: AsyncSession, appointment: Appointment) -> int:
+    """Plan the reminders again (policy changed, outcome withdrawn), never repeating one sent.
+
+    Only what moves changes: a planned reminder the new plan also sends at the same moment keeps
+    its row (its rule label and deadline brought up to date); the others are cancelled
+    (``replanned``) and the new moments planned. Return how many rows were cancelled or added.
+    """
     place, kind, policy = await _context(session, appointment)
     if not kind.sms_enabled or appointment.status != AppointmentStatus.booked.value:
-        return
+        return await cancel_unsent(
+            session, appointment.id, reason="replanned", kinds=(NotificationKind.reminder,)
+        )
+    existing = list(
+        await session.scalars(
+            select(Notification)
+            .where(
+                Notification.appointment_id == appointment.id,
+                Notification.kind == NotificationKind.reminder.value,
+            )
+            .order_by(Notification.id)
+        )
+    )
     last_sent = await session.scalar(
         select(func.max(Notification.sent_at)).where(
             Notification.appointment_id == appointment.id, Notification.status.in_(SENT_STATUSES)
         )
     )
-    plan = await _Plan(session, appointment, None).load()
-    plan.add_reminders(
-        planning.plan_reminders(
-            starts_at=appointment.starts_at,
-            tz=zone(place.timezone),
-            policy=policy.for_type(kind.code),
-            now=utcnow(),
-            announced_at=last_sent,
-            announced_reason="already_reminded",
-        )
+    wanted = planning.plan_reminders(
+        starts_at=appointment.starts_at,
+        tz=zone(place.timezone),
+        policy=policy.for_type(kind.code),
+        now=utcnow(),
+        announced_at=last_sent,
+        announced_reason="already_reminded",
     )
+    return await _apply_plan(session, appointment, existing, wanted)
+
+
+async def _apply_plan(
+    session: AsyncSession,
+    appointment: Appointment,
+    existing: list[Notification],
+    wanted: list[planning.PlannedReminder],
+) -> int:
+    """Bring the reminder rows to ``wanted``: keep a planned row whose first planned moment is
+    still wanted (a row deferred or retrying since keeps its ``send_at``), cancel the others,
+    add the new moments, and record a skip only once."""
+    now = utcnow()
+    unsent = [r for r in existing if r.status == NotificationStatus.planned.value]
+    planned = {r.planned_at: r for r in unsent}
+    skipped = {(r.rule, r.reason) for r in existing if r.status == NotificationStatus.skipped.value}
+    keep: set[int] = set()
+    to_add: list[planning.PlannedReminder] = []
+    for reminder in wanted:
+        row = planned.get(reminder.send_at) if reminder.planned else None
+        if row is not None and row.id not in keep:
+            keep.add(row.id)
+            row.rule, row.send_not_after = reminder.rule, reminder.send_not_after
+        elif reminder.planned or (reminder.rule, reminder.skipped_reason) not in skipped:
+            to_add.append(reminder)
+    changed = 0
+    for row in unsent:
+        if row.id not in keep:
+            row.status, row.reason, row.updated_at = (
+                NotificationStatus.cancelled.value,
+                "replanned",
+                now,
+            )
+            changed += 1
+    if to_add:
+        plan = await _Plan(session, appointment, None).load()
+        plan.add_reminders(to_add)
     await session.flush()
+    return changed + len(to_add)
 
 
 async def replan_spip(session: AsyncSession, spip_id: int) -> int:
-    """After a policy change: re-plan the unsent reminders of the SPIP's future convocations."""
+    """After a change of the policy's timing: re-plan the unsent reminders of the SPIP's future
+    convocations; return how many rows were cancelled or added."""
     stmt = (
         select(Appointment)
         .where(
@@ -406,11 +457,10 @@ async def replan_spip(session: AsyncSession, spip_id: int) -> int:
         )
         .order_by(Appointment.id)
     )
-    count = 0
-    for appointment in await session.scalars(stmt):
-        await replan(session, appointment)
-        count += 1
-    return count
+    changed = 0
+    for appointment in list(await session.scalars(stmt)):
+        changed += await replan(session, appointment)
+    return changed
 
 
 async def timeline(session: AsyncSession, appointment: Appointment) -> list[NotificationRead]:
@@ -464,6 +514,23 @@ async def next_notification_at(
     return {appointment_id: at for appointment_id, at in rows}
 
 
+def _check_recipient(kind: AppointmentType, person: Person) -> None:
+    """A resend the dispatcher would skip at once for the same reason is refused now (409
+    ``resend_pointless``, with that ``reason``): the agent must fix the cause first."""
+    blocker = recipient_blocker(
+        sms_enabled=kind.sms_enabled,
+        archived=person.archived,
+        phone=person.phone,
+        phone_status=person.phone_status,
+    )
+    if blocker is None:
+        return
+    hint = " Corrigez d'abord son numéro." if blocker == "no_phone" else ""
+    raise ResendPointless(
+        f"Ce message ne peut pas être renvoyé : {BLOCKER_PHRASE[blocker]}.{hint}", reason=blocker
+    )
+
+
 async def resend(
     session: AsyncSession, *, notification_id: int, agent_id: int | None = None
 ) -> Notification:
@@ -483,7 +550,8 @@ async def resend(
     )
     if appointment.status != expected.value:
         raise NotResendable("La convocation a changé depuis : ce message n'a plus lieu d'être.")
-    place, _, policy = await _context(session, appointment)
+    place, kind, policy = await _context(session, appointment)
+    _check_recipient(kind, await session.get_one(Person, appointment.person_id))
     now = utcnow()
     notice = planning.plan_notice(
         now=now,

@@ -129,15 +129,27 @@ def render_info(body: str, values: dict[str, str | None], *, gsm7_friendly: bool
     return Rendered(text, analyze(text))
 
 
+ENCODING_LABELS = {"gsm7": "GSM-7", "ucs2": "UCS-2"}
+
+
+def worst_rendering(
+    body: str, longest_values: dict[str, str | None], *, gsm7_friendly: bool
+) -> Rendered:
+    """The longest rendering of ``body`` with these worst-case values (the segment cap's
+    measure, for a template saved as for a policy changed)."""
+    values = {"rdv.date": LONGEST_DATE, "rdv.heure": LONGEST_HOUR} | longest_values
+    return render_info(body, values, gsm7_friendly=gsm7_friendly)
+
+
 def check_segment_cap(
     body: str, longest_values: dict[str, str | None], *, gsm7_friendly: bool, max_segments: int
 ) -> Rendered:
     """The longest rendering this SPIP can produce must fit ``max_segments`` SMS."""
-    values = {"rdv.date": LONGEST_DATE, "rdv.heure": LONGEST_HOUR} | longest_values
-    worst = render_info(body, values, gsm7_friendly=gsm7_friendly)
+    worst = worst_rendering(body, longest_values, gsm7_friendly=gsm7_friendly)
     if worst.info.segments > max_segments:
         raise TemplateTooLong(
-            f"Ce modèle peut atteindre {worst.info.segments} SMS ({worst.info.encoding}) ; "
+            f"Ce modèle peut atteindre {worst.info.segments} SMS "
+            f"({ENCODING_LABELS[worst.info.encoding]}) ; "
             f"le maximum pour ce SPIP est {max_segments}.",
             field="body",
         )

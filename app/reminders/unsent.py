@@ -18,14 +18,16 @@ from app.reminders.schemas import SmsWarning
 # Reasons a planner gives for a message that will not go although the person could receive it.
 TIMING_REASONS = (planning.WINDOW_CLOSED, planning.TOO_LATE)
 
-_KIND = {
+# "Le SMS …", "le modèle …": each kind as a French complement.
+KIND_PHRASE = {
     NotificationKind.summons.value: "de convocation",
     NotificationKind.reminder.value: "de rappel",
     NotificationKind.reschedule.value: "de changement de rendez-vous",
     NotificationKind.cancellation.value: "d'annulation",
     NotificationKind.missed.value: "de rendez-vous manqué",
 }
-_PERSON = {
+# Why no SMS can reach the person, as the end of a French sentence.
+BLOCKER_PHRASE = {
     "type_without_sms": "ce type de convocation n'envoie pas de SMS",
     "person_archived": "le dossier de la personne est archivé",
     "refused": "la personne a refusé les SMS",
@@ -86,7 +88,7 @@ def warnings_for(
             SmsWarning(
                 code=blocker,
                 kind=None,
-                message=f"Aucun SMS ne partira : {_PERSON[blocker]}.",
+                message=f"Aucun SMS ne partira : {BLOCKER_PHRASE[blocker]}.",
             )
         )
     else:
@@ -96,7 +98,7 @@ def warnings_for(
                     SmsWarning(
                         code=row.reason,
                         kind=NotificationKind(row.kind),
-                        message=f"Le SMS {_KIND[row.kind]} ne partira pas : "
+                        message=f"Le SMS {KIND_PHRASE[row.kind]} ne partira pas : "
                         f"{_timing(row.reason, tolerated)}.",
                     )
                 )

@@ -132,7 +132,7 @@ async def test_tahiti_window_opening_at_the_deadline(
     )
     assert appointment["warnings"] == []
     # Without a summons, the past-due J-2 reminder catches up at once, not at 12:56.
-    quiet = await book(client, world, "2027-01-15T13:56")
+    quiet = await book(client, world, "2027-01-15T13:56", allow_duplicate=True)
     [reminder] = await timeline(client, quiet["id"])
     assert (reminder["status"], reminder["send_at_local"]) == (
         "planned",
@@ -209,7 +209,7 @@ async def test_person_who_cannot_receive_sms_is_warned_of_at_booking(
             NO_SMS,
         ], code
     home = await book(
-        client, world, "2027-02-01T09:00", appointment_type="visite_domicile", send_summons=True
+        client, world, "2027-02-01T11:00", appointment_type="visite_domicile", send_summons=True
     )
     assert [w["code"] for w in home["warnings"]] == ["type_without_sms", "no_sms"]
 
