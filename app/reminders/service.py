@@ -15,7 +15,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import utcnow
-from app.core.errors import Conflict, NotFound
 from app.core.localtime import zone
 from app.models import (
     UNSENT,
@@ -31,7 +30,16 @@ from app.models import (
     Place,
 )
 from app.reminders import planning
-from app.reminders.errors import ResendPointless
+from app.reminders.errors import (
+    # Re-exported: app.agents.deps imports it from here (its owner moves it with auth).
+    NotificationNotFound as NotificationNotFound,
+)
+from app.reminders.errors import (
+    NotResendable,
+    OutsideSendingHours,
+    ResendPointless,
+    TooLateToSend,
+)
 from app.reminders.policies import SpipPolicy, get_policy
 from app.reminders.schemas import (
     MessagePartRead,
@@ -54,21 +62,6 @@ RESENDABLE = (
 )
 
 
-class NotificationNotFound(NotFound):
-    code = "notification_not_found"
-    message = "Message introuvable."
-
-
-class NotResendable(Conflict):
-    code = "not_resendable"
-    message = "Seul un message en échec, non envoyé ou non distribué peut être renvoyé."
-
-
-class TooLateToSend(Conflict):
-    code = "too_late"
-    message = "Il est trop tard pour envoyer ce message avant la convocation."
-
-
 @dataclass(frozen=True)
 class Planned:
     """What a lifecycle step planned: when its first message still to send is due, and the
@@ -76,14 +69,6 @@ class Planned:
 
     first_at: datetime | None = None
     warnings: list[SmsWarning] = field(default_factory=list)
-
-
-class OutsideSendingHours(Conflict):
-    code = "window_closed"
-    message = (
-        "Les heures d'envoi tolérées du SPIP ne laissent aucun moment pour envoyer ce message "
-        "avant la convocation."
-    )
 
 
 class _Plan:

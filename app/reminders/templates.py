@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from app.core.errors import Unprocessable
 from app.models import NotificationKind
+from app.reminders.errors import MalformedTemplate, TemplateTooLong, UnknownPlaceholder
 from app.sms.encoding import SmsInfo, analyze, to_gsm_friendly
 
 DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
@@ -66,21 +66,6 @@ DEFAULT_TEMPLATES: dict[NotificationKind, str] = {
 
 _TOKEN = re.compile(r"\{([^{}]*)\}")
 _OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
-
-
-class UnknownPlaceholder(Unprocessable):
-    code = "unknown_placeholder"
-    message = "Variable inconnue dans le modèle."
-
-
-class MalformedTemplate(Unprocessable):
-    code = "malformed_template"
-    message = "Modèle mal formé : accolades ou crochets non appariés."
-
-
-class TemplateTooLong(Unprocessable):
-    code = "template_too_long"
-    message = "Ce modèle dépasse le nombre maximal de SMS autorisé pour ce SPIP."
 
 
 def french_date(moment: datetime) -> str:
