@@ -37,9 +37,9 @@ from app.models import (
 from app.reminders import planning
 from app.reminders.bulk import NOTIFICATION, update_notifications
 from app.reminders.outcomes import Target
-from app.reminders.policies import SpipPolicy, effective_template, get_policy, placeholder_values
+from app.reminders.policies import SpipPolicy, get_policy
 from app.reminders.references import reference_of
-from app.reminders.templates import render_info
+from app.reminders.templates import effective_template, placeholder_values, render_info
 from app.reminders.unsent import recipient_blocker
 from app.sms.base import OutgoingSms
 

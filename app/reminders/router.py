@@ -129,7 +129,9 @@ async def get_template(
     session: SessionDep,
     appointment_type: TypeFilter = None,
 ) -> TemplateRead:
-    return await policies.template_read(session, spip=spip, kind=kind, type_code=appointment_type)
+    return await templates.read_template(
+        session, scope=templates.SpipScope(spip, appointment_type), kind=kind
+    )
 
 
 @router.put(
@@ -145,8 +147,12 @@ async def put_template(
     session: SessionDep,
     appointment_type: TypeFilter = None,
 ) -> TemplateRead:
-    return await policies.save_template(
-        session, spip=spip, kind=kind, type_code=appointment_type, body=body.body, agent_id=agent.id
+    return await templates.save_template(
+        session,
+        scope=templates.SpipScope(spip, appointment_type),
+        kind=kind,
+        body=body.body,
+        agent_id=agent.id,
     )
 
 
@@ -163,7 +169,9 @@ async def delete_template(
     appointment_type: TypeFilter = None,
 ) -> TemplateRead:
     """Go back to the SPIP-wide (or default) wording."""
-    return await policies.delete_template(session, spip=spip, kind=kind, type_code=appointment_type)
+    return await templates.delete_template(
+        session, scope=templates.SpipScope(spip, appointment_type), kind=kind
+    )
 
 
 @router.get(
@@ -177,7 +185,7 @@ async def get_national_template(
     session: SessionDep,
 ) -> NationalTemplateRead:
     """The national wording (or the built-in default) that SPIPs inherit."""
-    return await policies.national_template(session, kind)
+    return await templates.read_template(session, scope=templates.NATIONAL, kind=kind)
 
 
 @router.put(
@@ -191,8 +199,8 @@ async def put_national_template(
     agent: Annotated[Agent, Depends(Allowed(P.national_template_write))],
     session: SessionDep,
 ) -> NationalTemplateRead:
-    return await policies.save_national_template(
-        session, kind=kind, body=body.body, agent_id=agent.id
+    return await templates.save_template(
+        session, scope=templates.NATIONAL, kind=kind, body=body.body, agent_id=agent.id
     )
 
 
@@ -207,7 +215,7 @@ async def delete_national_template(
     session: SessionDep,
 ) -> NationalTemplateRead:
     """Go back to the built-in default."""
-    return await policies.delete_national_template(session, kind)
+    return await templates.delete_template(session, scope=templates.NATIONAL, kind=kind)
 
 
 @router.post(
@@ -226,7 +234,7 @@ async def preview_template(
         templates.validate(data.body)
         body = data.body
     else:
-        body, _ = await policies.effective_template(
+        body, _ = await templates.effective_template(
             session, spip_id=spip.id, kind=data.kind, type_code=data.appointment_type
         )
     place = await spip_service.preview_place(session, spip=spip, place_id=data.place_id)
@@ -237,7 +245,7 @@ async def preview_template(
     )
     rendered = templates.render_info(
         body,
-        policies.placeholder_values(spip_name=spip.name, place=place, starts_at=starts_at),
+        templates.placeholder_values(spip_name=spip.name, place=place, starts_at=starts_at),
         gsm7_friendly=policy.body.gsm7_friendly,
     )
     return PreviewRead(
