@@ -40,6 +40,7 @@ from app.reminders.errors import (
     ResendPointless,
     TooLateToSend,
 )
+from app.reminders.keys import idempotency_key
 from app.reminders.policies import SpipPolicy, get_policy
 from app.reminders.schemas import (
     MessagePartRead,
@@ -106,7 +107,7 @@ class _Plan:
             appointment_id=self.appointment.id,
             kind=kind.value,
             sequence=seq,
-            idempotency_key=f"{self.appointment.id}:{kind.value}:{seq}",
+            idempotency_key=idempotency_key(self.appointment.id, kind, seq),
             status=status.value,
             reason=reason,
             rule=rule,
