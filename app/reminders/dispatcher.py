@@ -37,7 +37,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from app.core.clock import utcnow
 from app.db import session_scope
-from app.models import Notification, NotificationStatus
+from app.models import PLANNED, SENDING, Notification, NotificationStatus
 from app.reminders import delivery
 from app.reminders.grouping import GroupCommit
 from app.reminders.outcomes import Outcome, attempts_of, error_text, record_many
@@ -45,9 +45,6 @@ from app.reminders.preparation import Prepared, TtlCache, prepare_many
 from app.sms.base import DeadlinePassed, OutgoingSms, PermanentError, SubmitResult
 
 log = logging.getLogger("convoc.dispatcher")
-
-SENDING = NotificationStatus.sending.value
-PLANNED = NotificationStatus.planned.value
 
 
 class Sender(Protocol):

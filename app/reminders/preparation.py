@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import utcnow
 from app.core.localtime import zone
 from app.models import (
+    PLANNED,
+    SENDING,
     Appointment,
     AppointmentStatus,
     AppointmentType,
@@ -42,9 +44,6 @@ from app.reminders.references import reference_of
 from app.reminders.templates import effective_template, placeholder_values, render_info
 from app.reminders.unsent import recipient_blocker
 from app.sms.base import OutgoingSms
-
-SENDING = NotificationStatus.sending.value
-PLANNED = NotificationStatus.planned.value
 
 # The appointment status a message of each kind still makes sense for.
 _EXPECTED_APPOINTMENT = {

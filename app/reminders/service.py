@@ -17,6 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import utcnow
 from app.core.localtime import zone
 from app.models import (
+    PLANNED,
+    RESENDABLE,
+    SENT_STATUSES,
     UNSENT,
     Appointment,
     AppointmentStatus,
@@ -51,16 +54,6 @@ from app.reminders.schemas import (
 from app.reminders.unsent import BLOCKER_PHRASE, recipient_blocker, warnings_for
 
 MISSED_NOTICE_DAYS = 30
-SENT_STATUSES = (
-    NotificationStatus.sent.value,
-    NotificationStatus.delivered.value,
-    NotificationStatus.undelivered.value,
-)
-RESENDABLE = (
-    NotificationStatus.failed.value,
-    NotificationStatus.skipped.value,
-    NotificationStatus.undelivered.value,
-)
 
 
 @dataclass(frozen=True)
@@ -199,7 +192,7 @@ async def cancel_unsent(
         update(Notification)
         .where(
             Notification.appointment_id == appointment_id,
-            Notification.status == NotificationStatus.planned.value,
+            Notification.status == PLANNED,
         )
         .values(status=NotificationStatus.cancelled.value, reason=reason, updated_at=utcnow())
     )
@@ -403,7 +396,7 @@ async def _apply_plan(
     still wanted (a row deferred or retrying since keeps its ``send_at``), cancel the others,
     add the new moments, and record a skip only once."""
     now = utcnow()
-    unsent = [r for r in existing if r.status == NotificationStatus.planned.value]
+    unsent = [r for r in existing if r.status == PLANNED]
     planned = {r.planned_at: r for r in unsent}
     skipped = {(r.rule, r.reason) for r in existing if r.status == NotificationStatus.skipped.value}
     keep: set[int] = set()
