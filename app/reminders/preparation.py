@@ -27,7 +27,6 @@ from app.models import (
     PLANNED,
     SENDING,
     Appointment,
-    AppointmentStatus,
     AppointmentType,
     Notification,
     NotificationKind,
@@ -44,12 +43,6 @@ from app.reminders.references import reference_of
 from app.reminders.templates import effective_template, placeholder_values, render_info
 from app.reminders.unsent import recipient_blocker
 from app.sms.base import OutgoingSms
-
-# The appointment status a message of each kind still makes sense for.
-_EXPECTED_APPOINTMENT = {
-    NotificationKind.cancellation.value: AppointmentStatus.cancelled.value,
-    NotificationKind.missed.value: AppointmentStatus.missed.value,
-}
 
 
 class PrepareConfig(Protocol):
@@ -208,8 +201,7 @@ def _check(row: _Row, policy: SpipPolicy, now: datetime) -> tuple[str, dict[str,
     def settle(status: NotificationStatus, reason: str, outcome: str) -> tuple[str, dict[str, Any]]:
         return outcome, {"status": status.value, "reason": reason}
 
-    expected = _EXPECTED_APPOINTMENT.get(row.kind, AppointmentStatus.booked.value)
-    if row.appointment_status != expected:
+    if not planning.still_relevant(row.kind, row.appointment_status):
         return settle(
             NotificationStatus.cancelled, f"appointment_{row.appointment_status}", "cancelled"
         )

@@ -327,11 +327,14 @@ async def on_outcome(
         session,
         appointment.id,
         reason=f"appointment_{status.value}",
-        kinds=(NotificationKind.summons, NotificationKind.reminder, NotificationKind.reschedule),
+        kinds=planning.kinds_for(AppointmentStatus.booked),
     )
     if previous is AppointmentStatus.missed:
         await cancel_unsent(
-            session, appointment.id, reason="outcome_corrected", kinds=(NotificationKind.missed,)
+            session,
+            appointment.id,
+            reason="outcome_corrected",
+            kinds=planning.kinds_for(AppointmentStatus.missed),
         )
     if status is AppointmentStatus.missed and notify_missed:
         place, kind, policy = await _context(session, appointment)
@@ -356,7 +359,9 @@ async def replan(session: AsyncSession, appointment: Appointment) -> int:
     (``replanned``) and the new moments planned. Return how many rows were cancelled or added.
     """
     place, kind, policy = await _context(session, appointment)
-    if not kind.sms_enabled or appointment.status != AppointmentStatus.booked.value:
+    if not kind.sms_enabled or not planning.still_relevant(
+        NotificationKind.reminder, appointment.status
+    ):
         return await cancel_unsent(
             session, appointment.id, reason="replanned", kinds=(NotificationKind.reminder,)
         )
@@ -520,14 +525,7 @@ async def resend(
     if original.status not in RESENDABLE:
         raise NotResendable()
     appointment = await session.get_one(Appointment, original.appointment_id)
-    expected = (
-        AppointmentStatus.cancelled
-        if original.kind == NotificationKind.cancellation.value
-        else AppointmentStatus.missed
-        if original.kind == NotificationKind.missed.value
-        else AppointmentStatus.booked
-    )
-    if appointment.status != expected.value:
+    if not planning.still_relevant(original.kind, appointment.status):
         raise NotResendable("La convocation a changé depuis : ce message n'a plus lieu d'être.")
     place, kind, policy = await _context(session, appointment)
     _check_recipient(kind, await session.get_one(Person, appointment.person_id))
