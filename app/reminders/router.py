@@ -9,11 +9,10 @@ from app.agents import access
 from app.agents.access import Permission as P
 from app.agents.deps import Allowed, ScopedAppointment, ScopedNotification, ScopedSpip
 from app.appointments import service as appointment_service
-from app.core.localtime import to_utc, zone
 from app.core.responses import error_responses
 from app.db import SessionDep
 from app.models import Agent, NotificationKind
-from app.reminders import policies, policy_change, service, templates
+from app.reminders import policies, policy_change, preview, service, templates
 from app.reminders.schemas import (
     NationalTemplateRead,
     NotificationRead,
@@ -229,29 +228,4 @@ async def preview_template(
     """Render a template (the one in force, or a draft) with a real place and date."""
     spip = await spip_service.get_spip(session, data.spip_id)
     access.ensure_scope(agent, spip.id, SpipNotFound)
-    policy = await policies.get_policy(session, spip.id)
-    if data.body is not None:
-        templates.validate(data.body)
-        body = data.body
-    else:
-        body, _ = await templates.effective_template(
-            session, spip_id=spip.id, kind=data.kind, type_code=data.appointment_type
-        )
-    place = await spip_service.preview_place(session, spip=spip, place_id=data.place_id)
-    starts_at = (
-        to_utc(data.starts_at, zone(place.timezone))
-        if data.starts_at is not None
-        else templates.SAMPLE_START
-    )
-    rendered = templates.render_info(
-        body,
-        templates.placeholder_values(spip_name=spip.name, place=place, starts_at=starts_at),
-        gsm7_friendly=policy.body.gsm7_friendly,
-    )
-    return PreviewRead(
-        text=rendered.text,
-        encoding=rendered.info.encoding,
-        segments=rendered.info.segments,
-        characters=len(rendered.text),
-        max_segments=policy.body.max_segments,
-    )
+    return await preview.preview_template(session, spip=spip, request=data)
