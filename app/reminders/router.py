@@ -8,7 +8,6 @@ from starlette.convertors import Convertor, register_url_convertor
 from app.agents import access
 from app.agents.access import Permission as P
 from app.agents.deps import Allowed, ScopedAppointment, ScopedNotification, ScopedSpip
-from app.appointments import service as appointment_service
 from app.core.responses import error_responses
 from app.db import SessionDep
 from app.models import Agent, NotificationKind
@@ -77,9 +76,7 @@ async def resend_notification(
     agent: Annotated[Agent, Depends(Allowed(P.notification_resend))],
     session: SessionDep,
 ) -> NotificationRead:
-    row = await service.resend(session, notification_id=notification.id, agent_id=agent.id)
-    appointment = await appointment_service.get_appointment(session, row.appointment_id)
-    return next(n for n in await service.timeline(session, appointment) if n.id == row.id)
+    return await service.resend(session, notification_id=notification.id, agent_id=agent.id)
 
 
 def _policy_read(spip_id: int, policy: policies.SpipPolicy) -> ReminderPolicyRead:

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -450,7 +451,6 @@ async def replan_spip(session: AsyncSession, spip_id: int) -> int:
 async def timeline(session: AsyncSession, appointment: Appointment) -> list[NotificationRead]:
     """The convocation's messages, each with its provider attempts and delivery parts."""
     place = await session.get_one(Place, appointment.place_id)
-    tz = zone(place.timezone)
     rows = list(
         await session.scalars(
             select(Notification)
@@ -458,6 +458,13 @@ async def timeline(session: AsyncSession, appointment: Appointment) -> list[Noti
             .order_by(Notification.planned_at, Notification.id)
         )
     )
+    return await _reads(session, rows, zone(place.timezone))
+
+
+async def _reads(
+    session: AsyncSession, rows: list[Notification], tz: ZoneInfo
+) -> list[NotificationRead]:
+    """These messages as the timeline shows them: local send time, attempts, delivery parts."""
     ids = [n.id for n in rows]
     attempts: dict[int, list[ProviderAttemptRead]] = defaultdict(list)
     for a in await session.scalars(
@@ -517,8 +524,9 @@ def _check_recipient(kind: AppointmentType, person: Person) -> None:
 
 async def resend(
     session: AsyncSession, *, notification_id: int, agent_id: int | None = None
-) -> Notification:
-    """Send a failed, skipped or undelivered message again now (within its useful window)."""
+) -> NotificationRead:
+    """Send a failed, skipped or undelivered message again now (within its useful window);
+    the new message, as the convocation's timeline shows it."""
     original = await session.get(Notification, notification_id)
     if original is None:
         raise NotificationNotFound()
@@ -549,4 +557,5 @@ async def resend(
         rule="renvoi",
     )
     await session.flush()
-    return row
+    (read,) = await _reads(session, [row], zone(place.timezone))
+    return read
