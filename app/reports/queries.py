@@ -1,6 +1,6 @@
 """The SQL of the reports: every count is grouped in the database.
 
-Definitions (also in the README and the API schema). For convocations whose start falls in the
+Definitions (also in docs/reports.md and the API schema). For convocations whose start falls in the
 period, in the SPIP's local calendar:
 
 - outcome: ``honored``, ``missed``, ``excused``; ``unrecorded`` (started, no outcome yet);
