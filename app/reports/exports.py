@@ -67,8 +67,9 @@ def _csv(header: list[str], rows: list[list[object]]) -> bytes:
 
 
 def attendance_csv(report: AttendanceReport) -> bytes:
+    key_header = "Agent" if report.group_by == "agent" else "Période"
     header = [
-        "SPIP", "Période", "Honorées", "Non honorées", "Excusées", "Non renseignées",
+        "SPIP", key_header, "Honorées", "Non honorées", "Excusées", "Non renseignées",
         "À venir", "Annulées", "Reportées", "Taux de présence (%)", "Part non renseignée (%)",
     ] + [f"Taux de présence, {label} (%)" for label in REMINDER_LABELS.values()]  # fmt: skip
     lines = [_row_cells(r) for r in report.rows] + [_row_cells(report.total)]
@@ -79,7 +80,7 @@ def _row_cells(row: AttendanceRow) -> list[object]:
     c = row.counts
     return [
         row.spip_code or ("Total" if row.key == "total" else "Tous"),
-        "Total" if row.key == "total" else row.key,
+        "Total" if row.key == "total" else (row.label or row.key),
         c.honored,
         c.missed,
         c.excused,
