@@ -30,6 +30,7 @@ from app.persons.router import router as persons_router
 from app.reminders.jobs import DispatchScheduler, build_sender, dispatch_config
 from app.reminders.router import router as reminders_router
 from app.reports.router import router as reports_router
+from app.sms.config import SmsSettings, get_sms_settings
 from app.sms.router import router as sms_router
 from app.spips.router import router as spips_router
 
@@ -61,8 +62,11 @@ _HTTP_CODES = {
 }
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, sms_settings: SmsSettings | None = None
+) -> FastAPI:
     settings = settings or get_settings()
+    sms_settings = sms_settings or get_sms_settings()
     configure_logging(settings.log_level)
     redact_access_log()
 
@@ -79,8 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.embedded_worker:
             worker = DispatchScheduler(
                 app.state.sessionmaker,
-                build_sender(settings),
-                dispatch_config(settings),
+                build_sender(settings, sms_settings),
+                dispatch_config(settings, sms_settings),
                 settings.worker_interval_seconds,
             )
             worker.start()

@@ -43,6 +43,7 @@ from app.reminders.grouping import GroupCommit
 from app.reminders.outcomes import Outcome, attempts_of, error_text, record_many
 from app.reminders.preparation import Prepared, TtlCache, prepare_many
 from app.sms.base import DeadlinePassed, OutgoingSms, PermanentError, SubmitResult
+from app.sms.config import RETRY_BASE_SECONDS, RETRY_CAP_SECONDS
 
 log = logging.getLogger("convoc.dispatcher")
 
@@ -71,8 +72,9 @@ class DispatchConfig:
     # claim, a message cost the worker a third less CPU and PostgreSQL a third fewer statements
     # (bench.dispatch, 2 workers: 382 → 525 SMS/s).
     fresh_for: float = 2.0
-    retry_base_seconds: float = 30.0
-    retry_cap_seconds: float = 900.0
+    # The retry policy (see ``backoff``); defaults shared with CONVOC_SMS_RETRY_*_SECONDS.
+    retry_base_seconds: float = RETRY_BASE_SECONDS
+    retry_cap_seconds: float = RETRY_CAP_SECONDS
     default_sender: str = "SPIP"
     worker_id: str = field(
         default_factory=lambda: f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -176,9 +178,29 @@ async def _take(
 
 
 def backoff(attempt: int, config: DispatchConfig, rng: random.Random) -> timedelta:
-    """Exponential back-off with full jitter."""
-    ceiling = min(config.retry_cap_seconds, config.retry_base_seconds * 2 ** max(attempt - 1, 0))
+    """How long a message waits after its ``attempt``-th try failed: exponential back-off with
+    *equal jitter*.
+
+    The ceiling doubles with every attempt, from ``retry_base_seconds`` after the first up to
+    ``retry_cap_seconds``; the delay is drawn uniformly from ``[ceiling / 2, ceiling]``. Half
+    the ceiling is always waited (a recovering provider is not hit again at once), the other
+    half is random (the retries of a failed batch spread out instead of coming back together).
+    """
+    exponent = min(max(attempt - 1, 0), 60)  # 2**60 × base is past any cap; no float overflow
+    ceiling = min(config.retry_cap_seconds, config.retry_base_seconds * 2.0**exponent)
     return timedelta(seconds=rng.uniform(ceiling / 2, ceiling))
+
+
+def retry_delay(
+    attempt: int, error: Exception, config: DispatchConfig, rng: random.Random
+) -> timedelta:
+    """``backoff``, but never sooner than the ``retry_after`` the error carries (a provider's
+    ``Retry-After``, or the gateway's wait until a provider is usable again)."""
+    delay = backoff(attempt, config, rng)
+    retry_after = getattr(error, "retry_after", None)  # throttled, or no provider available
+    if isinstance(retry_after, int | float) and retry_after > 0:
+        delay = max(delay, timedelta(seconds=retry_after))
+    return delay
 
 
 @dataclass
@@ -319,11 +341,7 @@ def _settled(status: NotificationStatus, reason: str, exc: Exception) -> dict[st
 
 
 def _retry_or_fail(run: _Pipeline, prepared: Prepared, exc: Exception) -> tuple[str, Outcome]:
-    delay = backoff(prepared.attempts, run.config, run.rng)
-    retry_after = getattr(exc, "retry_after", None)  # throttled, or no provider available
-    if isinstance(retry_after, int | float) and retry_after > 0:
-        delay = max(delay, timedelta(seconds=retry_after))
-    retry_at = utcnow() + delay
+    retry_at = utcnow() + retry_delay(prepared.attempts, exc, run.config, run.rng)
     attempts = attempts_of(exc)
     if retry_at > prepared.not_after:
         return "failed", Outcome(

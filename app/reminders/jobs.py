@@ -22,8 +22,8 @@ from app.sms.gateway import SmsGateway
 log = logging.getLogger("convoc.worker")
 
 
-def dispatch_config(settings: Settings, sms: SmsSettings | None = None) -> DispatchConfig:
-    sms = sms or get_sms_settings()
+def dispatch_config(settings: Settings, sms: SmsSettings) -> DispatchConfig:
+    """The dispatcher's configuration from the application's and the SMS settings."""
     return DispatchConfig(
         batch_size=settings.worker_batch_size,
         concurrency=settings.worker_concurrency,
@@ -34,12 +34,13 @@ def dispatch_config(settings: Settings, sms: SmsSettings | None = None) -> Dispa
     )
 
 
-def build_sender(settings: Settings, sms: SmsSettings | None = None) -> SmsGateway:
-    """The SMS gateway ``CONVOC_SMS_*`` describes (the console provider by default).
+def build_sender(settings: Settings, sms: SmsSettings) -> SmsGateway:
+    """The SMS gateway ``sms`` describes (``CONVOC_SMS_*``; the console provider by default).
 
-    The scheduler that receives it owns it and closes it when it stops.
+    Everything the gateway needs is in ``sms``; ``settings`` is taken for symmetry with
+    ``dispatch_config``. The scheduler that receives it owns it and closes it when it stops.
     """
-    return SmsGateway.from_settings(sms or get_sms_settings())
+    return SmsGateway.from_settings(sms)
 
 
 class DispatchScheduler:
@@ -116,17 +117,18 @@ class DispatchScheduler:
         log.info("worker.stopped id=%s", self.config.worker_id)
 
 
-async def run_worker(settings: Settings) -> None:
-    """``python -m app worker``: tick until SIGTERM or SIGINT."""
+async def run_worker(settings: Settings, sms: SmsSettings | None = None) -> None:
+    """``python -m app worker``: tick until SIGTERM or SIGINT (``sms``: ``CONVOC_SMS_*``)."""
     from app.core.memory import freeze_startup_objects
     from app.db import create_engine, create_sessionmaker
 
+    sms = sms or get_sms_settings()
     engine = create_engine(settings)
-    sender = build_sender(settings)
+    sender = build_sender(settings, sms)
     worker = DispatchScheduler(
         create_sessionmaker(engine),
         sender,
-        dispatch_config(settings),
+        dispatch_config(settings, sms),
         settings.worker_interval_seconds,
     )
     freeze_startup_objects()

@@ -32,6 +32,10 @@ from app.sms.sender import InvalidSender, validate_sender
 KNOWN_PROVIDERS: Final = ("console", "http", "brevo", "twilio", "linkmobility")
 RECEIPTS_PATH: Final = "/api/v1/sms/receipts"
 MIN_SECRET_LENGTH: Final = 32
+# The dispatcher's retry policy (``app.reminders.dispatcher.backoff``): the first retry waits
+# up to RETRY_BASE_SECONDS, each next one up to twice as long, never more than RETRY_CAP_SECONDS.
+RETRY_BASE_SECONDS: Final = 30.0
+RETRY_CAP_SECONDS: Final = 1800.0
 
 # Providers whose callbacks carry no signature: the path token is their only proof.
 _TOKEN_ONLY_RECEIPTS: Final = frozenset({"brevo"})
@@ -84,8 +88,8 @@ class SmsSettings(BaseSettings):
     circuit_failure_threshold: int = Field(default=5, ge=1, le=1000)
     circuit_cooldown_seconds: float = Field(default=60.0, gt=0, le=3600)
     throttle_default_seconds: float = Field(default=10.0, gt=0, le=3600)
-    retry_base_seconds: float = Field(default=30.0, gt=0)
-    retry_cap_seconds: float = Field(default=1800.0, gt=0)
+    retry_base_seconds: float = Field(default=RETRY_BASE_SECONDS, gt=0)
+    retry_cap_seconds: float = Field(default=RETRY_CAP_SECONDS, gt=0)
 
     http_base_url: str = "http://127.0.0.1:9100"
     http_api_key: SecretStr | None = None
