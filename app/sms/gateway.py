@@ -51,7 +51,7 @@ from app.sms.base import (
 from app.sms.circuit import CircuitBreaker, CircuitState
 from app.sms.config import SmsSettings
 from app.sms.encoding import SmsInfo, analyze
-from app.sms.providers import build_provider
+from app.sms.providers.registry import build_provider
 from app.sms.ratelimit import TokenBucket
 
 __all__ = [
@@ -136,7 +136,7 @@ class SmsGateway:
         return cls(
             providers,
             rate_limits={
-                name: getattr(settings, f"{name}_rate_limit", None) for name in settings.providers
+                name: settings.provider_config(name).rate_limit for name in settings.providers
             },
             failure_threshold=settings.circuit_failure_threshold,
             cooldown_seconds=settings.circuit_cooldown_seconds,
