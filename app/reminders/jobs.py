@@ -38,7 +38,8 @@ def build_sender(settings: Settings, sms: SmsSettings) -> SmsGateway:
     """The SMS gateway ``sms`` describes (``CONVOC_SMS_*``; the console provider by default).
 
     Everything the gateway needs is in ``sms``; ``settings`` is taken for symmetry with
-    ``dispatch_config``. The scheduler that receives it owns it and closes it when it stops.
+    ``dispatch_config``. Whoever builds it closes it (``aclose``) once its scheduler stopped:
+    in the API process, the lifespan, which shares it with the receipts route.
     """
     return SmsGateway.from_settings(sms)
 
@@ -102,8 +103,10 @@ class DispatchScheduler:
             log.exception("reports.refresh_failed")
 
     async def stop(self, grace_seconds: float = 30.0) -> None:
-        """Stop ticking, let the tick in progress finish (its leases cover a hard kill), then
-        close the sender (the gateway's HTTP clients)."""
+        """Stop ticking and let the tick in progress finish (its leases cover a hard kill).
+
+        The sender is not closed: it belongs to whoever built it (in the API, it also serves
+        the receipts route)."""
         self.scheduler.shutdown(wait=False)
         running = self._running
         if running is not None:
@@ -111,9 +114,6 @@ class DispatchScheduler:
                 await asyncio.wait_for(asyncio.shield(running), grace_seconds)
             except (TimeoutError, asyncio.CancelledError):
                 log.warning("worker.stop_timeout id=%s", self.config.worker_id)
-        close = getattr(self.sender, "aclose", None)
-        if close is not None:
-            await close()
         log.info("worker.stopped id=%s", self.config.worker_id)
 
 
@@ -141,4 +141,5 @@ async def run_worker(settings: Settings, sms: SmsSettings | None = None) -> None
         await stop.wait()
     finally:
         await worker.stop()
+        await sender.aclose()
         await engine.dispose()
