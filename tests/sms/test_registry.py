@@ -58,3 +58,12 @@ def _listed(name: str) -> SmsSettings:
         "linkmobility": {"linkmobility_username": "u", "linkmobility_password": "p"},
     }
     return SmsSettings(_env_file=None, providers=name, **credentials.get(name, {}))
+
+
+def test_no_provider_setting_shadows_another_setting() -> None:
+    """``CONVOC_SMS_<PROVIDER>_<FIELD>`` must name one setting only: neither a common one
+    (a provider ``retry`` with ``base_seconds``) nor another provider's."""
+    flat = [f"{name}_{field}" for name, s in PROVIDERS.items() for field in s.settings.model_fields]
+    common = set(SmsSettings.__annotations__)
+    assert len(set(flat)) == len(flat)
+    assert not common & set(flat)
