@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,9 +28,10 @@ from app.health.router import router as health_router
 from app.logging import configure_logging, redact_access_log
 from app.persons.router import router as persons_router
 from app.reminders.jobs import DispatchScheduler, build_sender, dispatch_config
+from app.reminders.receipts_router import router as receipts_router
 from app.reminders.router import router as reminders_router
 from app.reports.router import router as reports_router
-from app.sms.router import router as sms_router
+from app.sms.config import SmsSettings, get_sms_settings
 from app.spips.router import router as spips_router
 
 log = logging.getLogger("convoc.api")
@@ -45,7 +46,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     persons_router,
     appointments_router,
     reminders_router,
-    sms_router,
+    receipts_router,
     audit_router,
     reports_router,
     health_router,
@@ -61,35 +62,40 @@ _HTTP_CODES = {
 }
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, sms_settings: SmsSettings | None = None
+) -> FastAPI:
     settings = settings or get_settings()
+    sms_settings = sms_settings or get_sms_settings()
     configure_logging(settings.log_level)
     redact_access_log()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Tests may install their own sessionmaker (bound to a rolled-back transaction).
-        if getattr(app.state, "sessionmaker", None) is not None:
+        async with AsyncExitStack() as stack:
+            # The one SMS gateway of this process: the receipts route reads its providers, the
+            # embedded dispatcher sends with it. Tests may install their own.
+            if app.state.sms_gateway is None:
+                app.state.sms_gateway = build_sender(settings, sms_settings)
+                stack.push_async_callback(_close_gateway, app)
+            # Tests may install their own sessionmaker (bound to a rolled-back transaction).
+            if getattr(app.state, "sessionmaker", None) is not None:
+                yield
+                return
+            engine = create_engine(settings)
+            stack.push_async_callback(engine.dispose)
+            app.state.sessionmaker = create_sessionmaker(engine)
+            freeze_startup_objects()
+            if settings.embedded_worker:
+                worker = DispatchScheduler(
+                    app.state.sessionmaker,
+                    app.state.sms_gateway,
+                    dispatch_config(settings, sms_settings),
+                    settings.worker_interval_seconds,
+                )
+                worker.start()
+                stack.push_async_callback(worker.stop)  # first: its tick may still be sending
             yield
-            return
-        engine = create_engine(settings)
-        app.state.sessionmaker = create_sessionmaker(engine)
-        freeze_startup_objects()
-        worker = None
-        if settings.embedded_worker:
-            worker = DispatchScheduler(
-                app.state.sessionmaker,
-                build_sender(settings),
-                dispatch_config(settings),
-                settings.worker_interval_seconds,
-            )
-            worker.start()
-        try:
-            yield
-        finally:
-            if worker is not None:
-                await worker.stop()
-            await engine.dispose()
 
     app = FastAPI(
         title="Convoc",
@@ -99,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.sessionmaker = None
+    app.state.sms_gateway = None  # built by the lifespan
     app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes)
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
@@ -106,6 +113,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _add_exception_handlers(app)
     openapi.install(app)
     return app
+
+
+async def _close_gateway(app: FastAPI) -> None:
+    gateway, app.state.sms_gateway = app.state.sms_gateway, None
+    await gateway.aclose()
 
 
 _OUT_OF_RANGE = "Valeur hors des limites acceptées (date, nombre ou caractère invalide)."

@@ -400,7 +400,7 @@ async def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--interval", type=float, default=1.0, help="worker tick interval (s)")
     # 40, not the default 20 of CONVOC_WORKER_CONCURRENCY: the setting for national volume
-    # (README, "Dispatch and claim"); bigger groups make each SMS cheaper (measured: 15-20 %).
+    # (bench/README.md, "Dispatch and claim"); bigger groups make each SMS cheaper (measured: 15-20 %).
     parser.add_argument("--concurrency", type=int, default=40, help="sends in flight per worker")
     parser.add_argument("--batch-size", type=int, default=200, help="rows per claim")
     parser.add_argument("--rate-limit", type=float, default=1000.0, help="per worker, SMS/s")

@@ -64,8 +64,10 @@ async def _throttle(session: AsyncSession, client: str, settings: Settings, now:
     )
     attempts, started = (await session.execute(statement)).one()
     if attempts > settings.login_rate_limit:
-        retry_after = started + window - now
-        raise TooManyAttempts(max(1, math.ceil(retry_after.total_seconds())))
+        # A parallel attempt that read the clock a moment later may have opened the window:
+        # never more than a window to wait.
+        left = math.ceil((started + window - now).total_seconds())
+        raise TooManyAttempts(max(1, min(left, int(window.total_seconds()))))
     # Keep the table small: a row whose window ended a day ago limits nothing.
     await session.execute(delete(table).where(table.c.window_started_at < now - timedelta(days=1)))
 

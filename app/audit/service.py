@@ -40,9 +40,18 @@ AUDITED: dict[type, str] = {
     MessageTemplate: "message_template",
 }
 PERSONAL_FIELDS = {"person": frozenset({"first_name", "last_name", "birth_date", "phone"})}
-# Never in the trail, not even as "changed": secrets and bookkeeping.
+# Never in the trail, not even as "changed": secrets and bookkeeping. ``search_name`` is the
+# person's names folded (personal data, derived): a change of name is already recorded.
 HIDDEN_FIELDS = frozenset(
-    {"password_hash", "failed_logins", "locked_until", "last_login_at", "created_at", "updated_at"}
+    {
+        "password_hash",
+        "failed_logins",
+        "locked_until",
+        "last_login_at",
+        "created_at",
+        "updated_at",
+        "search_name",
+    }
 )
 
 

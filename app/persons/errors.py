@@ -19,3 +19,11 @@ class PhoneStatusConflict(Unprocessable):
 class PersonHasAppointments(Conflict):
     code = "person_has_appointments"
     message = "Cette personne a des convocations : archivez-la plutôt que de la supprimer."
+
+
+class InvalidSearchDate(Unprocessable):
+    code = "invalid_search_date"
+    message = (
+        "Cette date n'existe pas. Saisissez une date de naissance au format jj/mm/aaaa "
+        "(par ex. 12/03/1985) ou aaaa-mm-jj."
+    )

@@ -41,7 +41,17 @@ async def list_persons(
     agent: Annotated[Agent, Depends(Allowed(P.person_read))],
     page: Annotated[PageParams, Depends(page_params)],
     spip_id: IdQuery = None,
-    q: Annotated[str | None, Query(max_length=100, description="Recherche sur les noms")] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description=(
+                "Recherche : nom ou prénom (sans tenir compte des accents ni des majuscules), "
+                "numéro de mobile (complet, ou ses derniers chiffres, 4 au moins) ou date de "
+                "naissance (12/03/1985 ou 1985-03-12)"
+            ),
+        ),
+    ] = None,
     referent_agent_id: IdQuery = None,
     archived: Annotated[
         bool, Query(description="true : les personnes archivées au lieu des actives")

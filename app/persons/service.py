@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents import service as agent_service
@@ -18,6 +18,7 @@ from app.persons.errors import (
 )
 from app.persons.phones import normalize_mobile
 from app.persons.schemas import PersonCreate, PersonUpdate
+from app.persons.search import parse_query, phone_match
 from app.spips import service as spip_service
 
 
@@ -41,15 +42,41 @@ async def list_persons(
         stmt = stmt.where(Person.referent_agent_id == referent_agent_id)
     if archived is not None:
         stmt = stmt.where(Person.archived.is_(archived))
-    for word in (q or "").split()[:5]:
-        pattern = f"%{_escape_like(word)}%"
-        stmt = stmt.where(
-            or_(
-                Person.last_name.ilike(pattern, escape="\\"),
-                Person.first_name.ilike(pattern, escape="\\"),
-            )
-        )
+    stmt = await _apply_search(session, stmt, q=q, spip_id=spip_id)
     return await paginate(session, stmt, limit=page.limit, offset=page.offset)
+
+
+async def _apply_search(
+    session: AsyncSession, stmt: Select[Person], *, q: str | None, spip_id: int | None
+) -> Select[Person]:
+    """Filter by the search box: folded names, a birth date, a mobile number (``search``)."""
+    query = parse_query(q, today=utcnow().date())
+    if query.matches_nothing:
+        return stmt.where(false())
+    for word in query.words:
+        # Substring match on the folded names (``Person.search_name``), the same on both
+        # databases; the (spip_id, search_name) index lets PostgreSQL scan one SPIP's keys only.
+        stmt = stmt.where(Person.search_name.like(f"%{_escape_like(word)}%", escape="\\"))
+    if query.birth_date is not None:
+        stmt = stmt.where(Person.birth_date == query.birth_date)
+    if query.phone_text is not None:
+        region = await _phone_region(session, spip_id)
+        match = phone_match(query.phone_text, region=region)
+        if match.exact is not None:
+            stmt = stmt.where(Person.phone == match.exact)
+        elif match.suffix is not None:
+            stmt = stmt.where(Person.phone.like(f"%{match.suffix}"))
+        else:
+            stmt = stmt.where(false())
+    return stmt
+
+
+async def _phone_region(session: AsyncSession, spip_id: int | None) -> str:
+    """The region national numbers are read in: the SPIP's, or France (then the DOM) for all."""
+    region = None
+    if spip_id is not None:
+        region = await session.scalar(select(Spip.phone_region).where(Spip.id == spip_id))
+    return region or "FR"
 
 
 def _escape_like(text: str) -> str:

@@ -28,7 +28,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, assert_never
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -40,9 +40,17 @@ from app.db import session_scope
 from app.models import PLANNED, SENDING, Notification, NotificationStatus
 from app.reminders import delivery
 from app.reminders.grouping import GroupCommit
-from app.reminders.outcomes import Outcome, attempts_of, error_text, record_many
-from app.reminders.preparation import Prepared, TtlCache, prepare_many
+from app.reminders.outcomes import Disposition, Outcome, attempts_of, error_text, record_many
+from app.reminders.preparation import (
+    Preparation,
+    Prepared,
+    PrepareFailed,
+    Settled,
+    TtlCache,
+    prepare_many,
+)
 from app.sms.base import DeadlinePassed, OutgoingSms, PermanentError, SubmitResult
+from app.sms.config import RETRY_BASE_SECONDS, RETRY_CAP_SECONDS
 
 log = logging.getLogger("convoc.dispatcher")
 
@@ -68,8 +76,9 @@ class DispatchConfig:
     # claim, a message cost the worker a third less CPU and PostgreSQL a third fewer statements
     # (bench.dispatch, 2 workers: 382 → 525 SMS/s).
     fresh_for: float = 2.0
-    retry_base_seconds: float = 30.0
-    retry_cap_seconds: float = 900.0
+    # The retry policy (see ``backoff``); defaults shared with CONVOC_SMS_RETRY_*_SECONDS.
+    retry_base_seconds: float = RETRY_BASE_SECONDS
+    retry_cap_seconds: float = RETRY_CAP_SECONDS
     default_sender: str = "SPIP"
     worker_id: str = field(
         default_factory=lambda: f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -78,6 +87,8 @@ class DispatchConfig:
 
 @dataclass
 class TickStats:
+    """What one tick did: rows claimed, then one count per ``Disposition``."""
+
     claimed: int = 0
     sent: int = 0
     skipped: int = 0
@@ -85,11 +96,27 @@ class TickStats:
     deferred: int = 0
     retried: int = 0
     failed: int = 0
-    expired: int = 0
+    expired: int = 0  # by the sweep of overdue rows as well as one by one
     receipts: int = 0  # pending receipts applied by the sweep
 
-    def add(self, outcome: str) -> None:
-        setattr(self, outcome, getattr(self, outcome) + 1)
+    def count(self, disposition: Disposition) -> None:
+        match disposition:
+            case Disposition.sent:
+                self.sent += 1
+            case Disposition.skipped:
+                self.skipped += 1
+            case Disposition.cancelled:
+                self.cancelled += 1
+            case Disposition.deferred:
+                self.deferred += 1
+            case Disposition.retried:
+                self.retried += 1
+            case Disposition.failed:
+                self.failed += 1
+            case Disposition.expired:
+                self.expired += 1
+            case _:
+                assert_never(disposition)
 
 
 async def expire_overdue(session: AsyncSession, now: datetime) -> int:
@@ -173,9 +200,29 @@ async def _take(
 
 
 def backoff(attempt: int, config: DispatchConfig, rng: random.Random) -> timedelta:
-    """Exponential back-off with full jitter."""
-    ceiling = min(config.retry_cap_seconds, config.retry_base_seconds * 2 ** max(attempt - 1, 0))
+    """How long a message waits after its ``attempt``-th try failed: exponential back-off with
+    *equal jitter*.
+
+    The ceiling doubles with every attempt, from ``retry_base_seconds`` after the first up to
+    ``retry_cap_seconds``; the delay is drawn uniformly from ``[ceiling / 2, ceiling]``. Half
+    the ceiling is always waited (a recovering provider is not hit again at once), the other
+    half is random (the retries of a failed batch spread out instead of coming back together).
+    """
+    exponent = min(max(attempt - 1, 0), 60)  # 2**60 × base is past any cap; no float overflow
+    ceiling = min(config.retry_cap_seconds, config.retry_base_seconds * 2.0**exponent)
     return timedelta(seconds=rng.uniform(ceiling / 2, ceiling))
+
+
+def retry_delay(
+    attempt: int, error: Exception, config: DispatchConfig, rng: random.Random
+) -> timedelta:
+    """``backoff``, but never sooner than the ``retry_after`` the error carries (a provider's
+    ``Retry-After``, or the gateway's wait until a provider is usable again)."""
+    delay = backoff(attempt, config, rng)
+    retry_after = getattr(error, "retry_after", None)  # throttled, or no provider available
+    if isinstance(retry_after, int | float) and retry_after > 0:
+        delay = max(delay, timedelta(seconds=retry_after))
+    return delay
 
 
 @dataclass
@@ -185,7 +232,7 @@ class _Pipeline:
     sender: Sender
     config: DispatchConfig
     rng: random.Random
-    prepare: GroupCommit[int, Prepared | str]
+    prepare: GroupCommit[int, Preparation]
     record: GroupCommit[Outcome, bool]
 
 
@@ -196,7 +243,7 @@ def _pipeline(
     rng: random.Random,
     cache: TtlCache,
 ) -> _Pipeline:
-    async def prepare(ids: list[int]) -> list[Prepared | str | BaseException]:
+    async def prepare(ids: list[int]) -> list[Preparation]:
         async with session_scope(sessionmaker) as session:
             return await prepare_many(session, ids, config, cache)
 
@@ -260,27 +307,31 @@ async def process(
     notification_id: int,
     config: DispatchConfig,
     rng: random.Random,
-) -> str:
+) -> Disposition:
     """Prepare, send and record one message (on its own; ``tick`` shares the work)."""
     run = _pipeline(sessionmaker, sender, config, rng, TtlCache())
     return await _send(run, await run.prepare.submit(notification_id))
 
 
-async def _send(run: _Pipeline, prepared: Prepared | str) -> str:
-    if isinstance(prepared, str):
-        return prepared
-    result, outcome = await _attempt(run, prepared)
+async def _send(run: _Pipeline, preparation: Preparation) -> Disposition:
+    """Send and record a prepared message; a settled one is only reported, a failed one
+    raises its error."""
+    if isinstance(preparation, Settled):
+        return preparation.disposition
+    if isinstance(preparation, PrepareFailed):
+        raise preparation.error
+    disposition, outcome = await _attempt(run, preparation)
     await run.record.submit(outcome)
-    return result
+    return disposition
 
 
-async def _attempt(run: _Pipeline, prepared: Prepared) -> tuple[str, Outcome]:
+async def _attempt(run: _Pipeline, prepared: Prepared) -> tuple[Disposition, Outcome]:
     """Send one prepared message: what happened, and what to record of it."""
     target = prepared.target
     try:
         result = await run.sender.send(prepared.message)
     except DeadlinePassed as exc:  # rate limit or failover took it past its useful moment
-        return "expired", Outcome(
+        return Disposition.expired, Outcome(
             target,
             prepared.rendered | _settled(NotificationStatus.expired, "expired", exc),
             attempts=attempts_of(exc),
@@ -289,7 +340,7 @@ async def _attempt(run: _Pipeline, prepared: Prepared) -> tuple[str, Outcome]:
         log.warning(
             "sms.permanent_failure notification=%s code=%s", target.notification_id, exc.code
         )
-        return "failed", Outcome(
+        return Disposition.failed, Outcome(
             target,
             prepared.rendered | _settled(NotificationStatus.failed, "permanent_error", exc),
             attempts=attempts_of(exc),
@@ -308,22 +359,20 @@ async def _attempt(run: _Pipeline, prepared: Prepared) -> tuple[str, Outcome]:
     }
     if result.segments:  # the provider's count, when it gives one, over ours
         values["segments"] = result.segments
-    return "sent", Outcome(target, values, attempts=attempts_of(result), sent=result)
+    return Disposition.sent, Outcome(target, values, attempts=attempts_of(result), sent=result)
 
 
 def _settled(status: NotificationStatus, reason: str, exc: Exception) -> dict[str, object]:
     return {"status": status.value, "reason": reason, "last_error": error_text(exc)}
 
 
-def _retry_or_fail(run: _Pipeline, prepared: Prepared, exc: Exception) -> tuple[str, Outcome]:
-    delay = backoff(prepared.attempts, run.config, run.rng)
-    retry_after = getattr(exc, "retry_after", None)  # throttled, or no provider available
-    if isinstance(retry_after, int | float) and retry_after > 0:
-        delay = max(delay, timedelta(seconds=retry_after))
-    retry_at = utcnow() + delay
+def _retry_or_fail(
+    run: _Pipeline, prepared: Prepared, exc: Exception
+) -> tuple[Disposition, Outcome]:
+    retry_at = utcnow() + retry_delay(prepared.attempts, exc, run.config, run.rng)
     attempts = attempts_of(exc)
     if retry_at > prepared.not_after:
-        return "failed", Outcome(
+        return Disposition.failed, Outcome(
             prepared.target,
             prepared.rendered | _settled(NotificationStatus.failed, "retries_exhausted", exc),
             attempts=attempts,
@@ -333,7 +382,7 @@ def _retry_or_fail(run: _Pipeline, prepared: Prepared, exc: Exception) -> tuple[
         prepared.target.notification_id,
         type(exc).__name__,
     )
-    return "retried", Outcome(
+    return Disposition.retried, Outcome(
         prepared.target,
         prepared.rendered | {"status": PLANNED, "send_at": retry_at, "last_error": error_text(exc)},
         attempts=attempts,
@@ -356,9 +405,9 @@ async def tick(
     cache = TtlCache()
     run = _pipeline(sessionmaker, sender, config, rng, cache)
 
-    async def one(notification_id: int, early: Prepared | str | BaseException, at: float) -> None:
-        if isinstance(early, str):  # settled in the claim (cancelled, skipped…): nothing to send
-            stats.add(early)
+    async def one(notification_id: int, early: Preparation, at: float) -> None:
+        if isinstance(early, Settled):  # in the claim (cancelled, skipped…): nothing to send
+            stats.count(early.disposition)
             return
         try:
             # A slot covers the send and the write of its result: a killed worker can leave
@@ -366,9 +415,7 @@ async def tick(
             async with semaphore:
                 if time.monotonic() - at > config.fresh_for:  # waited: check again
                     early = await run.prepare.submit(notification_id)
-                if isinstance(early, BaseException):
-                    raise early
-                stats.add(await _send(run, early))
+                stats.count(await _send(run, early))
         except Exception:  # isolate: the lease will bring the row back
             log.exception("dispatcher.item_failed notification=%s", notification_id)
 

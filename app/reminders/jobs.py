@@ -22,8 +22,8 @@ from app.sms.gateway import SmsGateway
 log = logging.getLogger("convoc.worker")
 
 
-def dispatch_config(settings: Settings, sms: SmsSettings | None = None) -> DispatchConfig:
-    sms = sms or get_sms_settings()
+def dispatch_config(settings: Settings, sms: SmsSettings) -> DispatchConfig:
+    """The dispatcher's configuration from the application's and the SMS settings."""
     return DispatchConfig(
         batch_size=settings.worker_batch_size,
         concurrency=settings.worker_concurrency,
@@ -34,12 +34,14 @@ def dispatch_config(settings: Settings, sms: SmsSettings | None = None) -> Dispa
     )
 
 
-def build_sender(settings: Settings, sms: SmsSettings | None = None) -> SmsGateway:
-    """The SMS gateway ``CONVOC_SMS_*`` describes (the console provider by default).
+def build_sender(settings: Settings, sms: SmsSettings) -> SmsGateway:
+    """The SMS gateway ``sms`` describes (``CONVOC_SMS_*``; the console provider by default).
 
-    The scheduler that receives it owns it and closes it when it stops.
+    Everything the gateway needs is in ``sms``; ``settings`` is taken for symmetry with
+    ``dispatch_config``. Whoever builds it closes it (``aclose``) once its scheduler stopped:
+    in the API process, the lifespan, which shares it with the receipts route.
     """
-    return SmsGateway.from_settings(sms or get_sms_settings())
+    return SmsGateway.from_settings(sms)
 
 
 class DispatchScheduler:
@@ -101,8 +103,10 @@ class DispatchScheduler:
             log.exception("reports.refresh_failed")
 
     async def stop(self, grace_seconds: float = 30.0) -> None:
-        """Stop ticking, let the tick in progress finish (its leases cover a hard kill), then
-        close the sender (the gateway's HTTP clients)."""
+        """Stop ticking and let the tick in progress finish (its leases cover a hard kill).
+
+        The sender is not closed: it belongs to whoever built it (in the API, it also serves
+        the receipts route)."""
         self.scheduler.shutdown(wait=False)
         running = self._running
         if running is not None:
@@ -110,23 +114,21 @@ class DispatchScheduler:
                 await asyncio.wait_for(asyncio.shield(running), grace_seconds)
             except (TimeoutError, asyncio.CancelledError):
                 log.warning("worker.stop_timeout id=%s", self.config.worker_id)
-        close = getattr(self.sender, "aclose", None)
-        if close is not None:
-            await close()
         log.info("worker.stopped id=%s", self.config.worker_id)
 
 
-async def run_worker(settings: Settings) -> None:
-    """``python -m app worker``: tick until SIGTERM or SIGINT."""
+async def run_worker(settings: Settings, sms: SmsSettings | None = None) -> None:
+    """``python -m app worker``: tick until SIGTERM or SIGINT (``sms``: ``CONVOC_SMS_*``)."""
     from app.core.memory import freeze_startup_objects
     from app.db import create_engine, create_sessionmaker
 
+    sms = sms or get_sms_settings()
     engine = create_engine(settings)
-    sender = build_sender(settings)
+    sender = build_sender(settings, sms)
     worker = DispatchScheduler(
         create_sessionmaker(engine),
         sender,
-        dispatch_config(settings),
+        dispatch_config(settings, sms),
         settings.worker_interval_seconds,
     )
     freeze_startup_objects()
@@ -139,4 +141,5 @@ async def run_worker(settings: Settings) -> None:
         await stop.wait()
     finally:
         await worker.stop()
+        await sender.aclose()
         await engine.dispose()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select, update
@@ -46,6 +47,18 @@ log = logging.getLogger("convoc.dispatcher")
 # A permanent error raised by the gateway itself, not by a provider about this number.
 NOT_ABOUT_THE_NUMBER = frozenset({"message_unsupported"})
 _ATTEMPTS = cast(Table, NotificationAttempt.__table__)
+
+
+class Disposition(StrEnum):
+    """What became of one claimed message (a tick counts each in ``TickStats``)."""
+
+    sent = "sent"  # accepted by a provider
+    retried = "retried"  # a temporary failure: planned again after a back-off
+    failed = "failed"  # refused for good, or no retry left before its deadline
+    expired = "expired"  # its last useful moment passed before it could go
+    cancelled = "cancelled"  # its convocation no longer calls for it
+    skipped = "skipped"  # nothing to send to (no number, SMS refused…), or no longer ours
+    deferred = "deferred"  # outside the send window: planned again for the next opening
 
 
 @dataclass(frozen=True)

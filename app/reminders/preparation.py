@@ -2,9 +2,10 @@
 from current data. One transaction for a group of messages (those waiting for a sending slot
 together), a handful of statements whatever the group's size.
 
-For each message the outcome is what to send (``Prepared``), or how the row was settled
-without sending (skipped, cancelled, deferred to the next window, expired), or the error that
-row raised (one bad row never fails the others: its lease brings it back).
+For each message the outcome is a ``Preparation``: what to send (``Prepared``), or how the
+row was settled without sending (``Settled``: skipped, cancelled, deferred to the next window,
+expired), or the error that row raised (``PrepareFailed``: one bad row never fails the others,
+its lease brings it back).
 
 The rows are read as plain columns, not ORM objects: this runs for every SMS Convoc sends,
 and loading six mapped objects per message cost more than the rest of the preparation.
@@ -16,7 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 
 from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,7 +38,7 @@ from app.models import (
 )
 from app.reminders import planning
 from app.reminders.bulk import NOTIFICATION, update_notifications
-from app.reminders.outcomes import Target
+from app.reminders.outcomes import Disposition, Target
 from app.reminders.policies import SpipPolicy, get_policy
 from app.reminders.references import reference_of
 from app.reminders.templates import effective_template, placeholder_values, render_info
@@ -64,6 +65,23 @@ class Prepared:
     target: Target
     # The text as sent (body, encoding, segments): written with the outcome, one UPDATE.
     rendered: dict[str, object]
+
+
+@dataclass(frozen=True)
+class Settled:
+    """Settled without sending (its row already written): how."""
+
+    disposition: Disposition
+
+
+@dataclass(frozen=True)
+class PrepareFailed:
+    """Preparing this message raised: nothing was written, its lease will bring it back."""
+
+    error: Exception
+
+
+Preparation: TypeAlias = Prepared | Settled | PrepareFailed
 
 
 class TtlCache:
@@ -128,8 +146,8 @@ async def prepare_many(
     cache: TtlCache,
     *,
     just_claimed: bool = False,
-) -> list[Prepared | str | BaseException]:
-    """For each id, in order: what to send, the outcome it was settled with, or its error.
+) -> list[Preparation]:
+    """For each id, in order: what to send, how it was settled, or the error it raised.
 
     ``just_claimed``: the rows were claimed by this worker in this very transaction, so their
     leases are fresh and held (renewing them would write every row a second time).
@@ -150,25 +168,25 @@ async def prepare_many(
             .where(Notification.id.in_(renewed))
         )
         loaded = {row.id: row for row in rows}
-    results: list[Prepared | str | BaseException] = []
+    results: list[Preparation] = []
     settled: list[tuple[int, dict[str, Any]]] = []
     for notification_id in notification_ids:
         row = loaded.get(notification_id)
-        if row is None:
-            results.append("skipped")  # another worker took it over after our lease ran out
+        if row is None:  # another worker took it over after our lease ran out
+            results.append(Settled(Disposition.skipped))
             continue
         try:
             policy = await _policy(session, cache, row.spip_id)
-            outcome = _check(row, policy, utcnow())
-            if outcome is not None:
-                result, values = outcome
+            verdict = _check(row, policy, utcnow())
+            if verdict is not None:
+                disposition, values = verdict
                 settled.append((notification_id, values))
-                results.append(result)
+                results.append(Settled(disposition))
                 continue
             body = await _template(session, cache, row)
             results.append(_render(row, policy, body, config))
         except Exception as exc:  # isolate: the lease will bring the row back
-            results.append(exc)
+            results.append(PrepareFailed(exc))
     if settled:
         await _settle(session, settled, config.worker_id)
     return results
@@ -195,15 +213,22 @@ async def _renew_leases(
     )
 
 
-def _check(row: _Row, policy: SpipPolicy, now: datetime) -> tuple[str, dict[str, Any]] | None:
-    """Why this message must not go now, as (outcome, columns to write); ``None`` if it may."""
+def _check(
+    row: _Row, policy: SpipPolicy, now: datetime
+) -> tuple[Disposition, dict[str, Any]] | None:
+    """Why this message must not go now, as (disposition, columns to write); ``None`` if it
+    may."""
 
-    def settle(status: NotificationStatus, reason: str, outcome: str) -> tuple[str, dict[str, Any]]:
-        return outcome, {"status": status.value, "reason": reason}
+    def settle(
+        status: NotificationStatus, reason: str, disposition: Disposition
+    ) -> tuple[Disposition, dict[str, Any]]:
+        return disposition, {"status": status.value, "reason": reason}
 
     if not planning.still_relevant(row.kind, row.appointment_status):
         return settle(
-            NotificationStatus.cancelled, f"appointment_{row.appointment_status}", "cancelled"
+            NotificationStatus.cancelled,
+            f"appointment_{row.appointment_status}",
+            Disposition.cancelled,
         )
     blocker = recipient_blocker(
         sms_enabled=row.sms_enabled,
@@ -212,7 +237,7 @@ def _check(row: _Row, policy: SpipPolicy, now: datetime) -> tuple[str, dict[str,
         phone_status=row.phone_status,
     )
     if blocker is not None:
-        return settle(NotificationStatus.skipped, blocker, "skipped")
+        return settle(NotificationStatus.skipped, blocker, Disposition.skipped)
     # The planner's own rule: inside the send window, or the tolerated one when the send
     # window leaves no moment before the deadline; deferred to the first such moment.
     moment = planning.dispatch_moment(
@@ -223,9 +248,9 @@ def _check(row: _Row, policy: SpipPolicy, now: datetime) -> tuple[str, dict[str,
         tz=zone(row.timezone),
     )
     if moment is None:
-        return settle(NotificationStatus.expired, "expired", "expired")
+        return settle(NotificationStatus.expired, "expired", Disposition.expired)
     if moment > now:
-        return "deferred", {"status": PLANNED, "send_at": moment}
+        return Disposition.deferred, {"status": PLANNED, "send_at": moment}
     return None
 
 

@@ -13,7 +13,7 @@ from app.config import Settings
 from app.core.clock import utcnow
 from app.core.sqlfunc import local_date, month_key
 from app.db import create_engine, create_sessionmaker, session_scope
-from app.models import Appointment, AttendanceMonthly, AttendanceMonthRefresh, Spip
+from app.models import Agent, Appointment, AttendanceMonthly, AttendanceMonthRefresh, Spip
 from app.reports import queries
 from app.reports.queries import OUTCOMES, REMINDER_OUTCOMES, Cell, GroupBy
 from app.reports.schemas import AttendanceReport, AttendanceRow, Counts
@@ -105,17 +105,50 @@ async def attendance(
         ):
             table[cell.reminder_outcome][cell.outcome] += cell.count
     codes = {sid: code for sid, code in await session.execute(select(Spip.id, Spip.code))}
+    rows = [_row(sid, codes.get(sid), key, t) for (sid, key), t in sorted(per_row.items())]
+    totals = (
+        []
+        if spip_id is not None
+        else [_row(None, None, key, t) for key, t in sorted(per_key.items())]
+    )
+    if group_by == "agent":
+        names = await _agent_names(session, rows)
+        rows = [label_agent_row(r, names) for r in rows]
+        totals = [label_agent_row(r, names) for r in totals]
     return AttendanceReport(
         spip_id=spip_id,
         start=start,
         end=end,
         group_by=group_by,
-        rows=[_row(sid, codes.get(sid), key, t) for (sid, key), t in sorted(per_row.items())],
-        totals=[]
-        if spip_id is not None
-        else [_row(None, None, key, t) for key, t in sorted(per_key.items())],
+        rows=rows,
+        totals=totals,
         total=_row(None, None, "total", overall),
     )
+
+
+NO_AGENT_KEY = "none"
+NO_AGENT_LABEL = "Sans agent"
+
+
+async def _agent_names(session: AsyncSession, rows: list[AttendanceRow]) -> dict[int, str]:
+    ids = {int(r.key) for r in rows if r.key.isdigit() and r.key != queries.NO_AGENT_ID}
+    if not ids:
+        return {}
+    return dict(
+        (await session.execute(select(Agent.id, Agent.name).where(Agent.id.in_(ids)))).all()
+    )
+
+
+def label_agent_row(row: AttendanceRow, names: dict[int, str]) -> AttendanceRow:
+    """A row grouped by agent, with its agent's id and name; « Sans agent » for none.
+
+    The query groups convocations without an agent under ``NO_AGENT_ID`` (SQL groups NULL
+    awkwardly across databases); no client should ever see that stand-in.
+    """
+    if row.key == queries.NO_AGENT_ID:
+        return row.model_copy(update={"key": NO_AGENT_KEY, "label": NO_AGENT_LABEL})
+    agent_id = int(row.key)
+    return row.model_copy(update={"agent_id": agent_id, "label": names.get(agent_id)})
 
 
 Table = dict[str, dict[str, int]]  # reminder outcome -> outcome -> count

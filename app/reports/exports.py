@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+from dataclasses import dataclass
 from datetime import date
 
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
+from app.reports.attendance import months_between
 from app.reports.schemas import (
     AttendanceReport,
     AttendanceRow,
@@ -64,8 +67,9 @@ def _csv(header: list[str], rows: list[list[object]]) -> bytes:
 
 
 def attendance_csv(report: AttendanceReport) -> bytes:
+    key_header = "Agent" if report.group_by == "agent" else "Période"
     header = [
-        "SPIP", "Période", "Honorées", "Non honorées", "Excusées", "Non renseignées",
+        "SPIP", key_header, "Honorées", "Non honorées", "Excusées", "Non renseignées",
         "À venir", "Annulées", "Reportées", "Taux de présence (%)", "Part non renseignée (%)",
     ] + [f"Taux de présence, {label} (%)" for label in REMINDER_LABELS.values()]  # fmt: skip
     lines = [_row_cells(r) for r in report.rows] + [_row_cells(report.total)]
@@ -76,7 +80,7 @@ def _row_cells(row: AttendanceRow) -> list[object]:
     c = row.counts
     return [
         row.spip_code or ("Total" if row.key == "total" else "Tous"),
-        "Total" if row.key == "total" else row.key,
+        "Total" if row.key == "total" else (row.label or row.key),
         c.honored,
         c.missed,
         c.excused,
@@ -132,36 +136,74 @@ def _without_delivered(row: AttendanceRow) -> float | None:
     return Counts.from_counts({"honored": honored, "missed": missed}).attendance_rate
 
 
-def attendance_chart(report: AttendanceReport, *, title: str, fmt: str) -> bytes:
-    """Monthly attendance rate, with and without a delivered reminder, as SVG or PNG."""
-    rows = report.rows if report.spip_id is not None else report.totals
-    labels = [_month_label(r.key) for r in rows]
-    series = {
-        "Avec un rappel distribué": [r.by_reminder["delivered"].attendance_rate for r in rows],
-        "Sans rappel distribué": [_without_delivered(r) for r in rows],
-        "Ensemble": [r.counts.attendance_rate for r in rows],
+NO_CONVOCATION = "aucune convocation"
+SERIES_STYLES = {
+    "Avec un rappel distribué": ("#000091", "-"),
+    "Sans rappel distribué": ("#e1000f", "-"),
+    "Ensemble": ("#666666", "--"),
+}
+
+
+@dataclass(frozen=True)
+class ChartData:
+    """What the chart shows, month by month over the whole period (pure, testable)."""
+
+    months: list[str]  # every month of the period, 'YYYY-MM', x position = index
+    labels: list[str]
+    empty: list[int]  # positions of the months without any convocation
+    series: dict[str, list[float | None]]  # one value per month; None: no rate, a gap
+
+
+def chart_data(report: AttendanceReport) -> ChartData:
+    """Every month of the period on the axis, not only those with data.
+
+    Drawn as categories, March and June sat side by side when April and May had no
+    convocation, and the line joined them. A month without a convocation keeps its place,
+    breaks the lines and is labelled « aucune convocation ».
+    """
+    by_month = {r.key: r for r in (report.rows if report.spip_id is not None else report.totals)}
+    months = sorted(set(months_between(report.start, report.end)) | set(by_month))
+    rows = [by_month.get(m) for m in months]
+    series: dict[str, list[float | None]] = {
+        "Avec un rappel distribué": [
+            r.by_reminder["delivered"].attendance_rate if r else None for r in rows
+        ],
+        "Sans rappel distribué": [_without_delivered(r) if r else None for r in rows],
+        "Ensemble": [r.counts.attendance_rate if r else None for r in rows],
     }
+    return ChartData(
+        months=months,
+        labels=[_month_label(m) for m in months],
+        empty=[i for i, r in enumerate(rows) if r is None],
+        series=series,
+    )
+
+
+def attendance_figure(report: AttendanceReport, *, title: str) -> Figure:
+    """Monthly attendance rate, with and without a delivered reminder, on a monthly axis."""
+    data = chart_data(report)
     fig = Figure(figsize=(9, 4.8), dpi=110)  # no pyplot: no global state, safe in a server
     ax = fig.subplots()
-    styles = {
-        "Avec un rappel distribué": ("#000091", "-"),
-        "Sans rappel distribué": ("#e1000f", "-"),
-        "Ensemble": ("#666666", "--"),
-    }
-    for name, values in series.items():
-        color, line = styles[name]
-        points = [(i, v) for i, v in enumerate(values) if v is not None]
-        if points:
-            ax.plot(
-                [p[0] for p in points],
-                [p[1] for p in points],
-                line,
-                marker="o",
-                color=color,
-                label=name,
-                linewidth=2,
-            )
-    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    for name, values in data.series.items():
+        if all(v is None for v in values):
+            continue
+        color, line = SERIES_STYLES[name]
+        # NaN breaks the line: months without a rate are a visible gap, never bridged.
+        ax.plot(
+            range(len(values)),
+            [math.nan if v is None else v for v in values],
+            line,
+            marker="o",
+            color=color,
+            label=name,
+            linewidth=2,
+        )
+    if len(data.empty) < len(data.months):
+        for i in data.empty:
+            ax.axvspan(i - 0.5, i + 0.5, color="#eeeeee", zorder=0)
+            ax.text(i, 0.5, NO_CONVOCATION, rotation=90, ha="center", va="center", color="#666666")
+    ax.set_xticks(range(len(data.labels)), data.labels, rotation=45, ha="right")
+    ax.set_xlim(-0.5, max(len(data.labels) - 0.5, 0.5))
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_ylabel("Taux de présence (honorées / (honorées + non honorées))")
@@ -169,9 +211,15 @@ def attendance_chart(report: AttendanceReport, *, title: str, fmt: str) -> bytes
     ax.grid(axis="y", alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="lower right")
-    if not labels:
+    if len(data.empty) == len(data.months):
         ax.text(0.5, 0.5, "Aucune convocation sur la période", ha="center", transform=ax.transAxes)
     fig.tight_layout()
+    return fig
+
+
+def attendance_chart(report: AttendanceReport, *, title: str, fmt: str) -> bytes:
+    """The attendance figure as SVG or PNG."""
+    fig = attendance_figure(report, title=title)
     buffer = io.BytesIO()
     # Keep SVG text as text: smaller, selectable, readable by screen readers.
     with rc_context({"svg.fonttype": "none"}):

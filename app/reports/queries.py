@@ -1,6 +1,6 @@
 """The SQL of the reports: every count is grouped in the database.
 
-Definitions (also in the README and the API schema). For convocations whose start falls in the
+Definitions (also in docs/reports.md and the API schema). For convocations whose start falls in the
 period, in the SPIP's local calendar:
 
 - outcome: ``honored``, ``missed``, ``excused``; ``unrecorded`` (started, no outcome yet);
@@ -30,6 +30,8 @@ from app.models import (
 )
 
 GroupBy = Literal["month", "week", "appointment_type", "agent", "place"]
+# The grouping key of convocations without an agent (ids start at 1); the report labels it.
+NO_AGENT_ID = "0"
 OUTCOMES = ("honored", "missed", "excused", "unrecorded", "upcoming", "cancelled", "rescheduled")
 REMINDER_OUTCOMES = ("delivered", "sent_no_receipt", "failed_or_skipped", "no_reminder")
 ANNOUNCING = (
@@ -102,7 +104,7 @@ def _key(group_by: GroupBy, day: ColumnElement[date]) -> Any:
     if group_by == "appointment_type":
         return AppointmentType.code
     if group_by == "agent":
-        return func.coalesce(Appointment.agent_id, 0)
+        return func.coalesce(Appointment.agent_id, int(NO_AGENT_ID))
     return Appointment.place_id
 
 

@@ -47,7 +47,18 @@ class Counts(BaseModel):
 class AttendanceRow(BaseModel):
     spip_id: int | None
     spip_code: str | None
-    key: str = Field(description="Mois (AAAA-MM), lundi de la semaine, code du type, agent ou lieu")
+    key: str = Field(
+        description="Mois (AAAA-MM), lundi de la semaine, code du type, id de l'agent (« none » : "
+        "sans agent) ou id du lieu"
+    )
+    agent_id: int | None = Field(
+        None, description="Regroupement par agent : l'agent ; null pour les convocations sans agent"
+    )
+    label: str | None = Field(
+        None,
+        description="Regroupement par agent : son nom, ou « Sans agent » ; null pour les autres "
+        "regroupements",
+    )
     counts: Counts
     by_reminder: dict[str, Counts] = Field(
         description="Les mêmes comptes selon le sort des SMS : delivered, sent_no_receipt, "

@@ -19,9 +19,10 @@ Success returns the provider's :class:`SubmitResult` with ``attempts`` filled; a
 by ``send`` carries the same list in ``.attempts``. The receipt URL is each provider's own
 (``CONVOC_SMS_PUBLIC_BASE_URL`` + ``/api/v1/sms/receipts/{provider}[/{token}]``, built into
 its configuration): callers leave ``OutgoingSms.callback_url`` unset, since only the gateway
-knows which provider will carry the message. The dispatcher stores them and schedules
-its retry with :func:`next_retry_delay` (exponential back-off, full jitter, ``Retry-After``
-honoured) until the message's ``send_not_after``.
+knows which provider will carry the message. The gateway never retries a message later: the
+dispatcher stores the attempts and plans the retry (``app.reminders.dispatcher.retry_delay``:
+exponential back-off with equal jitter, never before a ``Retry-After``) until the message's
+``send_not_after``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
 
 import httpx
 
@@ -51,7 +51,7 @@ from app.sms.base import (
 from app.sms.circuit import CircuitBreaker, CircuitState
 from app.sms.config import SmsSettings
 from app.sms.encoding import SmsInfo, analyze
-from app.sms.providers import build_provider
+from app.sms.providers.registry import build_provider
 from app.sms.ratelimit import TokenBucket
 
 __all__ = [
@@ -59,8 +59,6 @@ __all__ = [
     "AttemptOutcome",
     "ProvidersUnavailable",
     "SmsGateway",
-    "backoff_delay",
-    "next_retry_delay",
 ]
 
 log = logging.getLogger("convoc.sms.gateway")
@@ -69,39 +67,12 @@ Monotonic = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class Random(Protocol):
-    def random(self) -> float: ...
-
-
 class ProvidersUnavailable(TemporaryError):
     """No provider could be tried (circuits open, throttled): retry after ``retry_after``."""
 
     def __init__(self, message: str, *, retry_after: float | None):
         super().__init__(message, code="no_provider_available")
         self.retry_after = retry_after
-
-
-def backoff_delay(attempt: int, *, base: float, cap: float, rng: Random) -> float:
-    """Delay before retry number ``attempt`` (1, 2, …): exponential back-off with full jitter.
-
-    Uniform in ``[0, min(cap, base * 2 ** (attempt - 1))]`` ("full jitter"): retries of many
-    messages spread out instead of hitting a recovering provider together.
-    """
-    if attempt < 1:
-        raise ValueError("attempt starts at 1")
-    ceiling = min(cap, base * 2.0 ** min(attempt - 1, 60))
-    return rng.random() * ceiling
-
-
-def next_retry_delay(
-    error: SmsError, attempt: int, *, base: float, cap: float, rng: Random
-) -> float:
-    """``backoff_delay``, but never sooner than a ``Retry-After`` the error carries."""
-    delay = backoff_delay(attempt, base=base, cap=cap, rng=rng)
-    retry_after = getattr(error, "retry_after", None)
-    if isinstance(retry_after, int | float):
-        delay = max(delay, float(retry_after))
-    return delay
 
 
 @dataclass
@@ -165,7 +136,7 @@ class SmsGateway:
         return cls(
             providers,
             rate_limits={
-                name: getattr(settings, f"{name}_rate_limit", None) for name in settings.providers
+                name: settings.provider_config(name).rate_limit for name in settings.providers
             },
             failure_threshold=settings.circuit_failure_threshold,
             cooldown_seconds=settings.circuit_cooldown_seconds,

@@ -1,6 +1,7 @@
 """The HTTP edge of delivery receipts: turn a Starlette request into a neutral ``ReceiptRequest``.
 
-The receipts route (``POST``/``GET /api/v1/sms/receipts/{provider}[/{token}]``) reads the
+The receipts route (``app.reminders.receipts_router``:
+``POST``/``GET /api/v1/sms/receipts/{provider}[/{token}]``) reads the
 request with :func:`receipt_request_from`, then asks the provider to ``verify`` it (401 when
 refused) and to ``parse_receipts`` it (400 on :class:`~app.sms.base.ReceiptError`). Bodies are
 capped: a delivery report is a few hundred bytes.

@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from app.sms.base import OutgoingSms
-from app.sms.config import ProviderConfig
+from app.sms.providers.spec import ProviderConfig
 
 RECEIPT_TOKEN = "tok_" + "a" * 40
 

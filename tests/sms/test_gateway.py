@@ -1,9 +1,10 @@
-"""The gateway: failover, permanent errors, circuit breaker, throttling, rate limit, back-off."""
+"""The gateway: failover, permanent errors, circuit breaker, throttling, rate limit.
+
+Retries later are the dispatcher's (``tests/reminders/test_retry_policy.py``)."""
 
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +22,7 @@ from app.sms.base import (
     ThrottledError,
 )
 from app.sms.circuit import CircuitState
-from app.sms.gateway import ProvidersUnavailable, SmsGateway, backoff_delay, next_retry_delay
+from app.sms.gateway import ProvidersUnavailable, SmsGateway
 from tests.sms.support import FakeTime, outgoing
 
 Outcome = SubmitResult | Exception | Callable[[], Any]
@@ -365,42 +366,3 @@ async def test_provider_lookup_and_close(fake_time: FakeTime) -> None:
         gw.provider("linkmobility")
     await gw.aclose()
     assert first.closed and second.closed
-
-
-# -- back-off ----------------------------------------------------------------------------------
-
-
-class Fixed:
-    def __init__(self, value: float):
-        self.value = value
-
-    def random(self) -> float:
-        return self.value
-
-
-def test_backoff_grows_exponentially_up_to_the_cap() -> None:
-    ceilings = [backoff_delay(n, base=30, cap=600, rng=Fixed(1.0)) for n in range(1, 8)]
-    assert ceilings == [30, 60, 120, 240, 480, 600, 600]
-
-
-def test_backoff_is_full_jitter_between_zero_and_the_ceiling() -> None:
-    rng = random.Random(4)
-    delays = [backoff_delay(3, base=10, cap=1000, rng=rng) for _ in range(500)]
-    assert all(0 <= d <= 40 for d in delays)
-    assert min(delays) < 5 and max(delays) > 35
-    assert backoff_delay(3, base=10, cap=1000, rng=Fixed(0.0)) == 0
-
-
-def test_backoff_survives_huge_attempt_numbers() -> None:
-    assert backoff_delay(10_000, base=30, cap=1800, rng=Fixed(0.5)) == 900
-
-
-def test_backoff_attempts_start_at_one() -> None:
-    with pytest.raises(ValueError):
-        backoff_delay(0, base=1, cap=2, rng=Fixed(0.5))
-
-
-def test_retry_delay_never_comes_before_retry_after() -> None:
-    throttled = ThrottledError("429", retry_after=90)
-    assert next_retry_delay(throttled, 1, base=30, cap=600, rng=Fixed(0.5)) == 90
-    assert next_retry_delay(TemporaryError("x"), 1, base=30, cap=600, rng=Fixed(0.5)) == 15

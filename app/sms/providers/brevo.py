@@ -35,6 +35,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from pydantic import SecretStr
 
 from app.sms.base import (
     Capabilities,
@@ -45,7 +46,6 @@ from app.sms.base import (
     ReceiptRequest,
     SubmitResult,
 )
-from app.sms.config import ProviderConfig, SmsSettings
 from app.sms.encoding import analyze
 from app.sms.providers.common import (
     HttpProviderBase,
@@ -54,6 +54,13 @@ from app.sms.providers.common import (
     optional_str,
     require_secret,
     token_matches,
+)
+from app.sms.providers.spec import (
+    HttpProviderSettings,
+    ProviderConfig,
+    ProviderSpec,
+    missing_secret,
+    variable,
 )
 
 log = logging.getLogger("convoc.sms.brevo")
@@ -87,13 +94,6 @@ class BrevoProvider(HttpProviderBase):
     ):
         super().__init__(config, client=client)
         self._api_key = api_key
-
-    @classmethod
-    def from_settings(
-        cls, settings: SmsSettings, *, client: httpx.AsyncClient | None = None
-    ) -> BrevoProvider:
-        api_key = require_secret(settings.brevo_api_key, "CONVOC_SMS_BREVO_API_KEY")
-        return cls(settings.provider_config(cls.name), api_key=api_key, client=client)
 
     async def send(self, message: OutgoingSms) -> SubmitResult:
         payload: dict[str, Any] = {
@@ -130,6 +130,30 @@ class BrevoProvider(HttpProviderBase):
             if receipt is not None:
                 receipts.append(receipt)
         return receipts
+
+
+class BrevoSettings(HttpProviderSettings):
+    """``CONVOC_SMS_BREVO_*``."""
+
+    base_url: str = "https://api.brevo.com"
+    api_key: SecretStr | None = None
+
+    def problems(self, name: str) -> list[str]:
+        return [
+            *missing_secret(variable(name, "api_key"), self.api_key, name),
+            *super().problems(name),
+        ]
+
+
+def build(
+    settings: BrevoSettings, config: ProviderConfig, client: httpx.AsyncClient | None
+) -> BrevoProvider:
+    api_key = require_secret(settings.api_key, "CONVOC_SMS_BREVO_API_KEY")
+    return BrevoProvider(config, api_key=api_key, client=client)
+
+
+# Brevo signs nothing: the receipt URL's secret token is its callbacks' only proof.
+PROVIDER = ProviderSpec(BrevoProvider.name, BrevoSettings, build, unsigned_receipts=True)
 
 
 def _receipt(item: Any) -> Receipt | None:

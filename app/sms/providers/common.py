@@ -42,7 +42,7 @@ from app.sms.base import (
     TemporaryError,
     ThrottledError,
 )
-from app.sms.config import ProviderConfig
+from app.sms.providers.spec import ProviderConfig
 
 log = logging.getLogger("convoc.sms.providers")
 

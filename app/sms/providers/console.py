@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import uuid
 
+import httpx
+
 from app.core import clock
 from app.persons.phones import mask_phone
 from app.sms.base import (
@@ -23,6 +25,7 @@ from app.sms.base import (
     SubmitResult,
 )
 from app.sms.encoding import analyze
+from app.sms.providers.spec import ProviderConfig, ProviderSettings, ProviderSpec
 
 log = logging.getLogger("convoc.sms.console")
 
@@ -69,3 +72,16 @@ class ConsoleProvider:
 
     async def aclose(self) -> None:
         return None
+
+
+class ConsoleSettings(ProviderSettings):
+    """The console provider has no settings."""
+
+
+def build(
+    settings: ConsoleSettings, config: ProviderConfig, client: httpx.AsyncClient | None
+) -> ConsoleProvider:
+    return ConsoleProvider()
+
+
+PROVIDER = ProviderSpec(ConsoleProvider.name, ConsoleSettings, build, sends_nothing=True)

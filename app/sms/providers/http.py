@@ -40,6 +40,7 @@ import logging
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
 from app.sms.base import (
     Capabilities,
@@ -50,7 +51,6 @@ from app.sms.base import (
     ReceiptRequest,
     SubmitResult,
 )
-from app.sms.config import ProviderConfig, SmsSettings
 from app.sms.providers.common import (
     HttpProviderBase,
     body_error_code,
@@ -59,6 +59,14 @@ from app.sms.providers.common import (
     parse_aware_instant,
     require_secret,
     token_ok_if_configured,
+)
+from app.sms.providers.spec import (
+    HttpProviderSettings,
+    ProviderConfig,
+    ProviderSpec,
+    missing_secret,
+    rate_limit_field,
+    variable,
 )
 
 SIGNATURE_HEADER = "X-Convoc-Signature"
@@ -97,19 +105,6 @@ class HttpProvider(HttpProviderBase):
         self._api_key = api_key
         self._webhook_secret = webhook_secret
 
-    @classmethod
-    def from_settings(
-        cls, settings: SmsSettings, *, client: httpx.AsyncClient | None = None
-    ) -> HttpProvider:
-        return cls(
-            settings.provider_config(cls.name),
-            api_key=require_secret(settings.http_api_key, "CONVOC_SMS_HTTP_API_KEY"),
-            webhook_secret=require_secret(
-                settings.http_webhook_secret, "CONVOC_SMS_HTTP_WEBHOOK_SECRET"
-            ),
-            client=client,
-        )
-
     async def send(self, message: OutgoingSms) -> SubmitResult:
         payload = {
             "to": message.to,
@@ -143,6 +138,38 @@ class HttpProvider(HttpProviderBase):
         data = load_json(request.body)
         items = data if isinstance(data, list) else [data]
         return [_receipt(item) for item in items]
+
+
+class HttpSettings(HttpProviderSettings):
+    """``CONVOC_SMS_HTTP_*``: the simulator on this machine by default."""
+
+    base_url: str = "http://127.0.0.1:9100"
+    api_key: SecretStr | None = None
+    webhook_secret: SecretStr | None = None  # shared with the provider, signs its receipts
+    rate_limit: float = rate_limit_field(50.0)
+
+    def problems(self, name: str) -> list[str]:
+        return [
+            *missing_secret(variable(name, "api_key"), self.api_key, name),
+            *missing_secret(
+                variable(name, "webhook_secret"), self.webhook_secret, name, strong=True
+            ),
+            *super().problems(name),
+        ]
+
+
+def build(
+    settings: HttpSettings, config: ProviderConfig, client: httpx.AsyncClient | None
+) -> HttpProvider:
+    return HttpProvider(
+        config,
+        api_key=require_secret(settings.api_key, "CONVOC_SMS_HTTP_API_KEY"),
+        webhook_secret=require_secret(settings.webhook_secret, "CONVOC_SMS_HTTP_WEBHOOK_SECRET"),
+        client=client,
+    )
+
+
+PROVIDER = ProviderSpec(HttpProvider.name, HttpSettings, build)
 
 
 def _receipt(item: Any) -> Receipt:

@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
 from app.sms.base import (
     Capabilities,
@@ -35,8 +36,14 @@ from app.sms.base import (
     SubmitResult,
     TemporaryError,
 )
-from app.sms.config import ProviderConfig, SmsSettings
 from app.sms.providers.common import HttpProviderBase, require_secret
+from app.sms.providers.spec import (
+    HttpProviderSettings,
+    ProviderConfig,
+    ProviderSpec,
+    missing_secret,
+    variable,
+)
 
 SEND_PATH = "/restapi/v1/sms/send"
 MAX_PARTS = 10
@@ -57,21 +64,6 @@ class LinkMobilityProvider(HttpProviderBase):
     ):
         super().__init__(config, client=client)
         self._auth = (username, password)
-
-    @classmethod
-    def from_settings(
-        cls, settings: SmsSettings, *, client: httpx.AsyncClient | None = None
-    ) -> LinkMobilityProvider:
-        return cls(
-            settings.provider_config(cls.name),
-            username=require_secret(
-                settings.linkmobility_username, "CONVOC_SMS_LINKMOBILITY_USERNAME"
-            ),
-            password=require_secret(
-                settings.linkmobility_password, "CONVOC_SMS_LINKMOBILITY_PASSWORD"
-            ),
-            client=client,
-        )
 
     async def send(self, message: OutgoingSms) -> SubmitResult:
         form = {
@@ -113,6 +105,35 @@ class LinkMobilityProvider(HttpProviderBase):
 
     def parse_receipts(self, request: ReceiptRequest) -> list[Receipt]:
         return []
+
+
+class LinkMobilitySettings(HttpProviderSettings):
+    """``CONVOC_SMS_LINKMOBILITY_*``."""
+
+    base_url: str = "https://europe.ipx.com"
+    username: str | None = None
+    password: SecretStr | None = None
+
+    def problems(self, name: str) -> list[str]:
+        problems: list[str] = []
+        if not self.username:
+            problems.append(f"{variable(name, 'username')} est requis quand « {name} » est listé.")
+        problems += missing_secret(variable(name, "password"), self.password, name)
+        return problems + super().problems(name)
+
+
+def build(
+    settings: LinkMobilitySettings, config: ProviderConfig, client: httpx.AsyncClient | None
+) -> LinkMobilityProvider:
+    return LinkMobilityProvider(
+        config,
+        username=require_secret(settings.username, "CONVOC_SMS_LINKMOBILITY_USERNAME"),
+        password=require_secret(settings.password, "CONVOC_SMS_LINKMOBILITY_PASSWORD"),
+        client=client,
+    )
+
+
+PROVIDER = ProviderSpec(LinkMobilityProvider.name, LinkMobilitySettings, build)
 
 
 def _message_ids(value: Any) -> tuple[str, ...]:

@@ -32,6 +32,7 @@ import hmac
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
+from pydantic import SecretStr
 
 from app.sms.base import (
     Capabilities,
@@ -44,12 +45,18 @@ from app.sms.base import (
     SubmitResult,
     TemporaryError,
 )
-from app.sms.config import ProviderConfig, SmsSettings
 from app.sms.providers.common import (
     HttpProviderBase,
     body_error_code,
     require_secret,
     token_ok_if_configured,
+)
+from app.sms.providers.spec import (
+    HttpProviderSettings,
+    ProviderConfig,
+    ProviderSpec,
+    missing_secret,
+    variable,
 )
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
@@ -96,20 +103,6 @@ class TwilioProvider(HttpProviderBase):
         self._account_sid = account_sid
         self._auth_token = auth_token
         self._messaging_service_sid = messaging_service_sid
-
-    @classmethod
-    def from_settings(
-        cls, settings: SmsSettings, *, client: httpx.AsyncClient | None = None
-    ) -> TwilioProvider:
-        return cls(
-            settings.provider_config(cls.name),
-            account_sid=require_secret(
-                settings.twilio_account_sid, "CONVOC_SMS_TWILIO_ACCOUNT_SID"
-            ),
-            auth_token=require_secret(settings.twilio_auth_token, "CONVOC_SMS_TWILIO_AUTH_TOKEN"),
-            messaging_service_sid=settings.twilio_messaging_service_sid,
-            client=client,
-        )
 
     async def send(self, message: OutgoingSms) -> SubmitResult:
         form = {"To": message.to, "From": message.sender, "Body": message.body}
@@ -195,6 +188,40 @@ class TwilioProvider(HttpProviderBase):
                 error_code=params.get("ErrorCode") or None,
             )
         ]
+
+
+class TwilioSettings(HttpProviderSettings):
+    """``CONVOC_SMS_TWILIO_*`` (a messaging service is optional)."""
+
+    base_url: str = "https://api.twilio.com"
+    account_sid: str | None = None
+    auth_token: SecretStr | None = None
+    messaging_service_sid: str | None = None
+
+    def problems(self, name: str) -> list[str]:
+        problems: list[str] = []
+        if not (self.account_sid or "").startswith("AC"):
+            problems.append(
+                f"{variable(name, 'account_sid')} est requis quand « {name} » est listé "
+                "(identifiant de compte commençant par « AC »)."
+            )
+        problems += missing_secret(variable(name, "auth_token"), self.auth_token, name)
+        return problems + super().problems(name)
+
+
+def build(
+    settings: TwilioSettings, config: ProviderConfig, client: httpx.AsyncClient | None
+) -> TwilioProvider:
+    return TwilioProvider(
+        config,
+        account_sid=require_secret(settings.account_sid, "CONVOC_SMS_TWILIO_ACCOUNT_SID"),
+        auth_token=require_secret(settings.auth_token, "CONVOC_SMS_TWILIO_AUTH_TOKEN"),
+        messaging_service_sid=settings.messaging_service_sid,
+        client=client,
+    )
+
+
+PROVIDER = ProviderSpec(TwilioProvider.name, TwilioSettings, build)
 
 
 def _form(body: bytes) -> list[tuple[str, str]]:

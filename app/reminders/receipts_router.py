@@ -12,6 +12,10 @@ written before the last one passes:
 
 Then every receipt is applied (``app.reminders.delivery``): statuses only move forward, and a
 receipt for a message id not recorded yet is kept until it appears.
+
+The providers are the application's one SMS gateway, built at start-up (``app.main``) and kept
+on ``app.state.sms_gateway``: the one the embedded dispatcher sends with. Only their ``verify``
+and ``parse_receipts`` are used here.
 """
 
 from __future__ import annotations
@@ -29,7 +33,6 @@ from app.core.responses import error_responses
 from app.db import SessionDep
 from app.reminders import delivery as delivery_service
 from app.sms.base import ReceiptError, SmsProvider
-from app.sms.config import get_sms_settings
 from app.sms.gateway import SmsGateway
 from app.sms.receipts import receipt_request_from
 
@@ -65,22 +68,10 @@ class ReceiptAck(BaseModel):
     pending: int = Field(description="Message pas encore enregistré : accusé gardé pour plus tard")
 
 
-def receipt_gateway(request: Request) -> SmsGateway:
-    """The configured providers, built once per application from ``CONVOC_SMS_*``.
-
-    Only their ``verify`` and ``parse_receipts`` are used here: no request ever goes out, so
-    their HTTP clients open no connection. Tests install their own on ``app.state``.
-    """
-    gateway: SmsGateway | None = getattr(request.app.state, "sms_gateway", None)
-    if gateway is None:
-        gateway = SmsGateway.from_settings(get_sms_settings())
-        request.app.state.sms_gateway = gateway
-    return gateway
-
-
 def _provider(request: Request, name: str) -> SmsProvider:
-    gateway = receipt_gateway(request)
-    if name not in gateway.provider_names:
+    # None when the application was not started (no lifespan): then no provider is configured.
+    gateway: SmsGateway | None = getattr(request.app.state, "sms_gateway", None)
+    if gateway is None or name not in gateway.provider_names:
         raise UnknownProvider()
     provider = gateway.provider(name)
     if not provider.capabilities.receipts:
