@@ -7,7 +7,8 @@ from fastapi import APIRouter, Depends, Request, status
 from app.agents import access, auth, service
 from app.agents.access import Forbidden
 from app.agents.access import Permission as P
-from app.agents.deps import Allowed, ScopedAgent
+from app.agents.dependencies import ScopedAgent
+from app.agents.deps import Allowed
 from app.agents.schemas import (
     ActivationTokenRead,
     AgentCreate,

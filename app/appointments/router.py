@@ -8,8 +8,9 @@ from pydantic import BeforeValidator
 
 from app.agents import access
 from app.agents.access import Permission as P
-from app.agents.deps import Allowed, ScopedAppointment
+from app.agents.deps import Allowed
 from app.appointments import service
+from app.appointments.dependencies import ScopedAppointment
 from app.appointments.schemas import (
     AppointmentCancel,
     AppointmentChangeRead,

@@ -6,13 +6,14 @@ from fastapi import APIRouter, Depends, Query, Request, status
 
 from app.agents import access, deps
 from app.agents.access import Permission as P
-from app.agents.deps import Allowed, ScopedPerson
+from app.agents.deps import Allowed
 from app.core.pagination import Page, PageParams
 from app.core.responses import error_responses
 from app.core.schemas import IdQuery, page_params
 from app.db import SessionDep
 from app.models import Agent
 from app.persons import service
+from app.persons.dependencies import ScopedPerson
 from app.persons.schemas import PersonCreate, PersonRead, PersonUpdate
 from app.spips.errors import SpipNotFound
 

@@ -7,13 +7,15 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from app.agents import access
 from app.agents.access import Permission as P
-from app.agents.deps import Allowed, ScopedAppointment, ScopedNotification, ScopedSpip
+from app.agents.deps import Allowed
 from app.appointments import service as appointment_service
+from app.appointments.dependencies import ScopedAppointment
 from app.core.localtime import to_utc, zone
 from app.core.responses import error_responses
 from app.db import SessionDep
 from app.models import Agent, NotificationKind
 from app.reminders import policies, policy_change, service, templates
+from app.reminders.dependencies import ScopedNotification
 from app.reminders.schemas import (
     NationalTemplateRead,
     NotificationRead,
@@ -25,6 +27,7 @@ from app.reminders.schemas import (
     TemplateRead,
 )
 from app.spips import service as spip_service
+from app.spips.dependencies import ScopedSpip
 from app.spips.errors import SpipNotFound
 
 router = APIRouter(tags=["Rappels SMS"])

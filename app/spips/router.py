@@ -6,11 +6,12 @@ from fastapi import APIRouter, Depends, status
 
 from app.agents import access
 from app.agents.access import Permission as P
-from app.agents.deps import Allowed, ScopedPlace, ScopedSpip
+from app.agents.deps import Allowed
 from app.core.responses import error_responses
 from app.db import SessionDep
 from app.models import Agent
 from app.spips import service
+from app.spips.dependencies import ScopedPlace, ScopedSpip
 from app.spips.schemas import (
     PlaceCreate,
     PlaceRead,
