@@ -13,10 +13,10 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.agents.auth_router import router as auth_router
 from app.agents.router import router as agents_router
 from app.appointments.router import router as appointments_router
 from app.audit.router import router as audit_router
+from app.auth.router import router as auth_router
 from app.config import Settings, get_settings
 from app.core import openapi
 from app.core.errors import AppError

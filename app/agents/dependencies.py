@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.agents import service as agent_service
-from app.agents.deps import CurrentAgent, ensure_scope
 from app.agents.errors import AgentNotFound
+from app.auth.dependencies import CurrentAgent, ensure_scope
 from app.core.schemas import IdPath
 from app.db import SessionDep
 from app.models import Agent

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.agents.deps import CurrentAgent, ensure_scope
 from app.appointments import service as appointment_service
 from app.appointments.errors import AppointmentNotFound
+from app.auth.dependencies import CurrentAgent, ensure_scope
 from app.core.schemas import IdPath
 from app.db import SessionDep
 from app.models import Appointment

@@ -7,11 +7,11 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agents import access
-from app.agents.access import Permission as P
-from app.agents.deps import Allowed
 from app.appointments.dependencies import ScopedAppointment
 from app.audit.service import DENIALS
+from app.auth import access
+from app.auth.access import Permission as P
+from app.auth.dependencies import Allowed
 from app.core.pagination import Page, PageParams
 from app.core.repository import paginate
 from app.core.responses import error_responses

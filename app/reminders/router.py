@@ -5,11 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 from starlette.convertors import Convertor, register_url_convertor
 
-from app.agents import access
-from app.agents.access import Permission as P
-from app.agents.deps import Allowed
 from app.appointments import service as appointment_service
 from app.appointments.dependencies import ScopedAppointment
+from app.auth import access
+from app.auth.access import Permission as P
+from app.auth.dependencies import Allowed
 from app.core.localtime import to_utc, zone
 from app.core.responses import error_responses
 from app.db import SessionDep

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.agents.deps import CurrentAgent, ensure_scope
+from app.auth.dependencies import CurrentAgent, ensure_scope
 from app.core.schemas import IdPath
 from app.db import SessionDep
 from app.models import Place, Spip

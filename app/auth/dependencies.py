@@ -1,11 +1,11 @@
-"""FastAPI dependencies for authentication and access: the edge of ``app.agents.access``.
+"""FastAPI dependencies for authentication and access: the edge of ``app.auth.access``.
 
-Routes name what they need: ``CurrentAgent``, a scoped resource (each domain's ``dependencies``:
-``ScopedPerson`` loads the person, 404s if it belongs to another SPIP, through ``ensure_scope``)
-and ``Allowed(permission)`` (403 if the role may not). Declare
-the resource before the permission, so another SPIP's resource answers 404 even for a forbidden
-action. Public routes declare ``PUBLIC`` instead; a test checks every route declares one or the
-other.
+Routes name what they need: ``CurrentAgent``, a scoped resource and ``Allowed(permission)`` (403
+if the role may not). Scoped resources are each domain's (``app.persons.dependencies``:
+``ScopedPerson`` loads the person and 404s if it belongs to another SPIP, through
+``ensure_scope`` here). Declare the resource before the permission, so another SPIP's resource
+answers 404 even for a forbidden action. Public routes declare ``PUBLIC`` instead; a test checks
+every route declares one or the other.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from app.agents import access, auth
-from app.agents.access import Forbidden, Permission
-from app.agents.errors import Unauthenticated
 from app.audit import service as audit_service
 from app.audit.service import ACCESS_DENIED, PERMISSION_DENIED, Actor, Denial, set_actor
+from app.auth import access
+from app.auth import service as auth_service
+from app.auth.access import Permission
+from app.auth.errors import Forbidden, Unauthenticated
 from app.core import after_response
 from app.core.errors import NotFound
 from app.db import SessionDep, session_scope
@@ -39,7 +40,7 @@ async def current_agent(
 ) -> Agent:
     if not token:
         raise Unauthenticated()
-    agent, token_row = await auth.resolve(session, token, request.app.state.settings)
+    agent, token_row = await auth_service.resolve(session, token, request.app.state.settings)
     request.state.token_row = token_row
     set_actor(session, Actor(agent.id, agent.spip_id, client_address(request)))
     return agent
