@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agents.passwords import hash_now
+from app.auth.passwords import hash_now
 from app.config import Settings
 from app.core.clock import utcnow
 from app.core.errors import Unprocessable

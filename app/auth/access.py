@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from app.core.errors import AppError, NotFound
+from app.auth.errors import Forbidden
+from app.core.errors import NotFound
 from app.models import Agent, Role
 
 
@@ -74,12 +75,6 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.cpip: _READ_ALL | _CASEWORK | {P.report_read},
     Role.secretariat: _READ_ALL | _CASEWORK,
 }
-
-
-class Forbidden(AppError):
-    code = "forbidden"
-    status_code = 403
-    message = "Votre rôle ne permet pas cette action."
 
 
 def can(agent: Agent, permission: Permission) -> bool:

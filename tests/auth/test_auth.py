@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.agents.passwords import hash_now
+from app.auth.passwords import hash_now
 from app.config import Settings
 from app.main import create_app
 from app.models import Agent, AuditEvent

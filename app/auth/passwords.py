@@ -26,7 +26,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn import zxcvbn
 
-from app.core.errors import Unprocessable
+from app.auth.errors import WeakPassword
 
 MIN_LENGTH = 12
 MAX_LENGTH = 256
@@ -59,11 +59,6 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("convoc-dummy-password-for-timing")
 _limiter = anyio.CapacityLimiter(HASHING_CONCURRENCY)
 _YEAR = r"(?:19|20)\d\d"
-
-
-class WeakPassword(Unprocessable):
-    code = "weak_password"
-    message = "Mot de passe trop faible."
 
 
 def hash_now(password: str) -> str:

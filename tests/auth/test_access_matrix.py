@@ -16,8 +16,8 @@ from fastapi.routing import APIRoute
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agents.access import ROLE_PERMISSIONS, Permission
-from app.agents.deps import Allowed, Public
+from app.auth.access import ROLE_PERMISSIONS, Permission
+from app.auth.dependencies import Allowed, Public
 from app.main import API_ROUTERS
 from app.models import Agent, Notification, Role, Spip
 from app.reminders import service as reminder_service

@@ -1,10 +1,11 @@
-"""FastAPI dependencies for authentication and access: the edge of ``app.agents.access``.
+"""FastAPI dependencies for authentication and access: the edge of ``app.auth.access``.
 
-Routes name what they need: ``CurrentAgent``, a scoped resource (``ScopedPerson`` loads the person,
-404s if it belongs to another SPIP) and ``Allowed(permission)`` (403 if the role may not). Declare
-the resource before the permission, so another SPIP's resource answers 404 even for a forbidden
-action. Public routes declare ``PUBLIC`` instead; a test checks every route declares one or the
-other.
+Routes name what they need: ``CurrentAgent``, a scoped resource and ``Allowed(permission)`` (403
+if the role may not). Scoped resources are each domain's (``app.persons.dependencies``:
+``ScopedPerson`` loads the person and 404s if it belongs to another SPIP, through
+``ensure_scope`` here). Declare the resource before the permission, so another SPIP's resource
+answers 404 even for a forbidden action. Public routes declare ``PUBLIC`` instead; a test checks
+every route declares one or the other.
 """
 
 from __future__ import annotations
@@ -15,24 +16,16 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from app.agents import access, auth
-from app.agents import service as agent_service
-from app.agents.access import Forbidden, Permission
-from app.agents.errors import AgentNotFound, Unauthenticated
-from app.appointments import service as appointment_service
-from app.appointments.errors import AppointmentNotFound
 from app.audit import service as audit_service
 from app.audit.service import ACCESS_DENIED, PERMISSION_DENIED, Actor, Denial, set_actor
+from app.auth import access
+from app.auth import service as auth_service
+from app.auth.access import Permission
+from app.auth.errors import Forbidden, Unauthenticated
 from app.core import after_response
 from app.core.errors import NotFound
-from app.core.schemas import IdPath
 from app.db import SessionDep, session_scope
-from app.models import Agent, Appointment, Notification, Person, Place, Spip
-from app.persons import service as person_service
-from app.persons.errors import PersonNotFound
-from app.reminders.service import NotificationNotFound
-from app.spips import service as spip_service
-from app.spips.errors import PlaceNotFound, SpipNotFound
+from app.models import Agent
 
 log = logging.getLogger("convoc.access")
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -47,7 +40,7 @@ async def current_agent(
 ) -> Agent:
     if not token:
         raise Unauthenticated()
-    agent, token_row = await auth.resolve(session, token, request.app.state.settings)
+    agent, token_row = await auth_service.resolve(session, token, request.app.state.settings)
     request.state.token_row = token_row
     set_actor(session, Actor(agent.id, agent.spip_id, client_address(request)))
     return agent
@@ -143,78 +136,3 @@ class Public:
 
 
 PUBLIC = Depends(Public())
-
-
-async def scoped_spip(
-    request: Request, spip_id: IdPath, agent: CurrentAgent, session: SessionDep
-) -> Spip:
-    spip = await spip_service.get_spip(session, spip_id)
-    ensure_scope(request, agent, spip.id, SpipNotFound, entity="spip", entity_id=spip.id)
-    return spip
-
-
-async def scoped_place(
-    request: Request, place_id: IdPath, agent: CurrentAgent, session: SessionDep
-) -> Place:
-    place = await spip_service.get_place(session, place_id)
-    ensure_scope(request, agent, place.spip_id, PlaceNotFound, entity="place", entity_id=place.id)
-    return place
-
-
-async def scoped_agent(
-    request: Request, agent_id: IdPath, agent: CurrentAgent, session: SessionDep
-) -> Agent:
-    target = await agent_service.get_agent(session, agent_id)
-    ensure_scope(request, agent, target.spip_id, AgentNotFound, entity="agent", entity_id=target.id)
-    return target
-
-
-async def scoped_person(
-    request: Request, person_id: IdPath, agent: CurrentAgent, session: SessionDep
-) -> Person:
-    person = await person_service.get_person(session, person_id)
-    ensure_scope(
-        request, agent, person.spip_id, PersonNotFound, entity="person", entity_id=person.id
-    )
-    return person
-
-
-async def scoped_appointment(
-    request: Request, appointment_id: IdPath, agent: CurrentAgent, session: SessionDep
-) -> Appointment:
-    appointment = await appointment_service.get_appointment(session, appointment_id)
-    ensure_scope(
-        request,
-        agent,
-        appointment.spip_id,
-        AppointmentNotFound,
-        entity="appointment",
-        entity_id=appointment.id,
-    )
-    return appointment
-
-
-async def scoped_notification(
-    request: Request, notification_id: IdPath, agent: CurrentAgent, session: SessionDep
-) -> Notification:
-    notification = await session.get(Notification, notification_id)
-    if notification is None:
-        raise NotificationNotFound()
-    appointment = await session.get_one(Appointment, notification.appointment_id)
-    ensure_scope(
-        request,
-        agent,
-        appointment.spip_id,
-        NotificationNotFound,
-        entity="notification",
-        entity_id=notification.id,
-    )
-    return notification
-
-
-ScopedSpip = Annotated[Spip, Depends(scoped_spip)]
-ScopedPlace = Annotated[Place, Depends(scoped_place)]
-ScopedAgent = Annotated[Agent, Depends(scoped_agent)]
-ScopedPerson = Annotated[Person, Depends(scoped_person)]
-ScopedAppointment = Annotated[Appointment, Depends(scoped_appointment)]
-ScopedNotification = Annotated[Notification, Depends(scoped_notification)]

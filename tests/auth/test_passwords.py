@@ -11,8 +11,9 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agents import passwords
-from app.agents.passwords import WeakPassword, check_strength
+from app.auth import passwords
+from app.auth.errors import WeakPassword
+from app.auth.passwords import check_strength
 from tests.factories import make_spip
 
 # What the review typed, and the other guesses an attacker who knows the agent starts with.

@@ -18,9 +18,9 @@ from typing import cast
 from sqlalchemy import ColumnElement, Table, bindparam, case, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agents import passwords
-from app.agents.errors import InvalidActivationToken, TooManyAttempts, Unauthenticated
 from app.audit import service as audit
+from app.auth import passwords
+from app.auth.errors import InvalidActivationToken, TooManyAttempts, Unauthenticated
 from app.config import Settings
 from app.core.clock import utcnow
 from app.core.upsert import insert_for

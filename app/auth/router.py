@@ -4,30 +4,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel, Field
 
-from app.agents import auth
-from app.agents.access import Permission as P
-from app.agents.deps import PUBLIC, Allowed, client_address
-from app.agents.errors import InvalidCredentials
-from app.agents.schemas import AgentRead
+from app.auth import service
+from app.auth.access import Permission as P
+from app.auth.dependencies import PUBLIC, Allowed, client_address
+from app.auth.errors import InvalidCredentials
+from app.auth.schemas import ActivationBody, AgentRead, TokenRead
 from app.core.responses import error_responses
-from app.core.schemas import InputModel
 from app.db import SessionDep
 from app.models import Agent
 
 router = APIRouter(prefix="/auth", tags=["Authentification"])
-
-
-class TokenRead(BaseModel):
-    access_token: str
-    token_type: str = "bearer"
-    expires_in: int = Field(description="Secondes d'inactivité avant expiration")
-
-
-class ActivationBody(InputModel):
-    token: str = Field(min_length=10, max_length=200)
-    password: str = Field(min_length=1, max_length=256)
 
 
 @router.post(
@@ -42,7 +29,7 @@ async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
 ) -> TokenRead:
     """Log in with an email (``username``) and a password; returns an opaque bearer token."""
-    issued = await auth.login(
+    issued = await service.login(
         session,
         email=form.username,
         password=form.password,
@@ -63,7 +50,7 @@ async def logout(
     session: SessionDep,
 ) -> None:
     """Revoke the token used for this request."""
-    await auth.logout(session, request.state.token_row, agent)
+    await service.logout(session, request.state.token_row, agent)
 
 
 @router.get("/me", response_model=AgentRead, responses=error_responses(401))
@@ -79,7 +66,7 @@ async def me(agent: Annotated[Agent, Depends(Allowed(P.own_account))]) -> AgentR
 )
 async def activate(request: Request, body: ActivationBody, session: SessionDep) -> AgentRead:
     """Set the password of a new account with its one-time activation token."""
-    agent = await auth.activate(
+    agent = await service.activate(
         session, token=body.token, password=body.password, settings=request.app.state.settings
     )
     return AgentRead.model_validate(agent)
