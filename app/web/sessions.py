@@ -10,6 +10,7 @@ this host only).
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote, urlsplit
 
@@ -28,6 +29,15 @@ from app.web.security import csrf_token, csrf_valid
 
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who the layout names (plain values: an error page renders after the session's
+    rollback, when the ORM objects can no longer be read)."""
+
+    name: str
+    spip: str | None
 
 
 class LoginRequired(Exception):
@@ -139,10 +149,11 @@ async def page_agent(request: Request, session: SessionDep) -> Agent:
     except Unauthenticated:
         raise LoginRequired(_asked(request)) from None
     request.state.token_row = token_row
-    request.state.web_agent = agent
     request.state.csrf_token = csrf_token(token, settings)
+    spip = None
     if agent.spip_id is not None:
-        request.state.web_spip = await spip_service.get_spip(session, agent.spip_id)
+        spip = request.state.web_spip = await spip_service.get_spip(session, agent.spip_id)
+    request.state.viewer = Viewer(agent.name, spip.name if spip else None)
     set_actor(session, Actor(agent.id, agent.spip_id, client_address(request)))
     return agent
 

@@ -93,8 +93,7 @@ def render(
 ) -> HTMLResponse:
     """A page. ``request.state`` carries what the layout shows (agent, CSRF token)."""
     page = {
-        "agent": getattr(request.state, "web_agent", None),
-        "spip": getattr(request.state, "web_spip", None),
+        "viewer": getattr(request.state, "viewer", None),
         "csrf_token": getattr(request.state, "csrf_token", ""),
         **(context or {}),
     }
