@@ -92,9 +92,27 @@ def render(
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     """A page. ``request.state`` carries what the layout shows (agent, CSRF token)."""
-    page = {
+    page = _page(request, context)
+    return templates.TemplateResponse(request, name, page, status_code=status_code, headers=headers)
+
+
+def _page(request: Request, context: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "request": request,
         "viewer": getattr(request.state, "viewer", None),
         "csrf_token": getattr(request.state, "csrf_token", ""),
         **(context or {}),
     }
-    return templates.TemplateResponse(request, name, page, status_code=status_code, headers=headers)
+
+
+def render_error(
+    request: Request, name: str, context: dict[str, Any] | None, *, status_code: int
+) -> HTMLResponse:
+    """An error page; for htmx, only its content, put in place of the page's (the part of the
+    page the action aimed at cannot show a whole page)."""
+    if not request.headers.get("HX-Request"):
+        return render(request, name, context, status_code=status_code)
+    template = templates.get_template(name)
+    content = "".join(template.blocks["main"](template.new_context(_page(request, context))))
+    headers = {"HX-Retarget": "#contenu", "HX-Reswap": "innerHTML"}
+    return HTMLResponse(content, status_code=status_code, headers=headers)

@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents import access
 from app.agents import service as agent_service
+from app.appointments import rules
 from app.appointments import service as appointment_service
+from app.appointments.errors import InvalidTransition
 from app.appointments.schemas import AppointmentFilters, AppointmentView
 from app.core.clock import utcnow
 from app.core.localtime import zone
@@ -87,6 +89,7 @@ class Row:
     status: str
     status_badge: str
     sms: SmsStatus | None
+    actions: list[tuple[str, str]]  # outcomes one click records: (value, label)
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,33 @@ def status_of(view: AppointmentView, now: datetime) -> tuple[str, str]:
         AppointmentStatus.missed.value: ("Non honorée", "error"),
         AppointmentStatus.excused.value: ("Excusée", "info"),
     }[a.status]
+
+
+# The one-click outcomes, in the agents' words; "booked" withdraws one recorded by mistake.
+OUTCOME_CHOICES = (
+    (AppointmentStatus.honored, "Honorée"),
+    (AppointmentStatus.missed, "Non honorée"),
+    (AppointmentStatus.excused, "Excusée"),
+    (AppointmentStatus.booked, "Retirer l'issue"),
+)
+
+
+def actions_of(view: AppointmentView, now: datetime) -> list[tuple[str, str]]:
+    """The outcomes the lifecycle rules allow now, once the convocation has started."""
+    a = view.appointment
+    if now < a.starts_at:
+        return []
+    current = AppointmentStatus(a.status)
+    allowed = []
+    for outcome, label in OUTCOME_CHOICES:
+        if outcome is current:
+            continue
+        try:
+            rules.check_can_record(current, outcome, a.starts_at, now)
+        except InvalidTransition:
+            continue
+        allowed.append((outcome.value, label))
+    return allowed
 
 
 def _sms_of(rows: list[Notification], tz_name: str) -> SmsStatus | None:
@@ -172,6 +202,14 @@ async def load_day(
     return Day(today, rows, total, service_wide, agents, places, agent_filter, place_filter)
 
 
+async def load_row(session: AsyncSession, *, spip: Spip, appointment_id: int) -> Row:
+    """One convocation's row, as the day's table shows it (the htmx answer to an action)."""
+    view = await appointment_service.get_view(session, appointment_id)
+    agents = await agent_service.list_agents(session, spip_id=spip.id)
+    places = await spip_service.list_places(session, spip_id=spip.id)
+    return (await _rows(session, [view], spip, utcnow(), agents, places))[0]
+
+
 async def _rows(
     session: AsyncSession,
     views: list[AppointmentView],
@@ -213,6 +251,7 @@ async def _rows(
                 status=status,
                 status_badge=badge,
                 sms=_sms_of(messages[a.id], view.timezone),
+                actions=actions_of(view, now),
             )
         )
     return rows

@@ -4,16 +4,17 @@ errors kept in French DSFR alerts, CSRF, expired sessions, the keyboard, accessi
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
 import httpx
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import expect
 from sqlalchemy import select, update
 
-from app.models import AccessToken, Agent
+from app.models import AccessToken, Agent, Appointment
 from tests.servers import DEMO_PASSWORD, Server
 
 CPIP = "cpip@guyane.demo.convoc.fr"
@@ -225,3 +226,77 @@ async def test_an_unknown_page_is_a_french_page(page: Any) -> None:
     assert answer.status == 404
     await expect(page.get_by_role("heading", level=1)).to_have_text("Page introuvable")
     await assert_accessible(page)
+
+
+async def started_convocation(engine: Any) -> tuple[str, int]:
+    """A CPIP and one of their convocations of today that started two minutes ago (the server
+    runs on the real clock: a demo SPIP where it is past midnight by more than that)."""
+    now = datetime.now(UTC)
+    domain, tz = "guyane", "America/Cayenne"
+    local = now.astimezone(ZoneInfo(tz))
+    if not (local.hour or local.minute >= 5):  # just after midnight in Cayenne: 7 h in Réunion
+        domain, tz = "reunion", "Indian/Reunion"
+        local = now.astimezone(ZoneInfo(tz))
+    email = f"cpip@{domain}.demo.convoc.fr"
+    async with engine.begin() as conn:
+        agent_id = await conn.scalar(select(Agent.id).where(Agent.email == email))
+        start_of_day = datetime.combine(local.date(), time(), ZoneInfo(tz))
+        appointment_id = await conn.scalar(
+            select(Appointment.id)
+            .where(Appointment.agent_id == agent_id, Appointment.starts_at >= start_of_day)
+            .order_by(Appointment.starts_at)
+            .limit(1)
+        )
+        await conn.execute(
+            update(Appointment)
+            .where(Appointment.id == appointment_id)
+            .values(starts_at=now - timedelta(minutes=2))
+        )
+    return email, appointment_id
+
+
+async def test_one_click_outcome_then_withdrawn_with_htmx(page: Any, web_server: Server) -> None:
+    email, appointment_id = await started_convocation(web_server.engine)
+    await page.goto("/connexion")
+    await log_in(page, email)
+    row = page.locator(f"#convocation-{appointment_id}")
+    await expect(row.locator(".fr-badge").first).to_have_text("À renseigner")
+    await assert_accessible(page)
+
+    await row.get_by_role("button", name=re.compile("^Non honorée")).click()
+    await expect(row.locator(".fr-badge").first).to_have_text("Non honorée")
+    await expect(row.get_by_role("status")).to_have_text("Issue enregistrée.")
+    await expect(page.locator(f"#statut-{appointment_id}")).to_be_focused()
+    assert page.url.endswith("/")  # the row changed in place: no page load
+    await assert_accessible(page)
+
+    await row.get_by_role("button", name=re.compile("^Retirer l'issue")).click()
+    await expect(row.locator(".fr-badge").first).to_have_text("À renseigner")
+    await expect(row.get_by_role("status")).to_have_text("Issue retirée.")
+
+    # Stored: a full reload shows it; the API reads the same.
+    await row.get_by_role("button", name=re.compile("^Honorée")).click()
+    await expect(row.get_by_role("status")).to_have_text("Issue enregistrée.")
+    await page.reload()
+    await expect(row.locator(".fr-badge").first).to_have_text("Honorée")
+
+    # Without its CSRF token (header and field), the same request is refused.
+    refused = await page.request.post(
+        f"/convocations/{appointment_id}/issue", form={"issue": "missed"}
+    )
+    assert refused.status == 403
+
+
+async def test_another_spips_convocation_is_introuvable(page: Any, web_server: Server) -> None:
+    async with web_server.engine.connect() as conn:
+        elsewhere = await conn.scalar(
+            select(Appointment.id).where(Appointment.spip_id == 1).limit(1)
+        )
+    await page.goto("/connexion")
+    await log_in(page)  # a CPIP of Guyane
+    token = await page.locator("form[action='/deconnexion'] input[name=csrf]").first.input_value()
+    answer = await page.request.post(
+        f"/convocations/{elsewhere}/issue", form={"csrf": token, "issue": "honored"}
+    )
+    assert answer.status == 404
+    assert "Convocation introuvable" in await answer.text()

@@ -1,18 +1,34 @@
-"""Accueil: the day's convocations (a CPIP's own; a secretariat's or manager's service)."""
+"""Accueil: the day's convocations (a CPIP's own; a secretariat's or manager's service), and
+the one-click outcome of each (htmx answers the changed row; without JavaScript the form
+posts and the page comes back)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.responses import Response
 
+from app.agents.access import Permission
+from app.agents.deps import ensure_scope, require
+from app.appointments import service as appointment_service
+from app.appointments.errors import AppointmentNotFound
+from app.core.errors import AppError
+from app.core.schemas import IdPath
 from app.db import SessionDep
+from app.models import AppointmentStatus
 from app.web import today
-from app.web.sessions import PageAgent
+from app.web.sessions import PageAgent, PostingAgent, safe_next
 from app.web.templating import render
 
 router = APIRouter()
+NOTICES = {
+    AppointmentStatus.honored.value: "Issue enregistrée.",
+    AppointmentStatus.missed.value: "Issue enregistrée.",
+    AppointmentStatus.excused.value: "Issue enregistrée.",
+    AppointmentStatus.booked.value: "Issue retirée.",
+}
 
 
 def _id(value: str | None) -> int | None:
@@ -34,4 +50,60 @@ async def home(
     day = await today.load_day(
         session, agent=agent, spip=spip, agent_filter=_id(agent_id), place_filter=_id(place_id)
     )
-    return render(request, "pages/home.html", {"day": day})
+    query = request.url.query
+    retour = "/" + (f"?{query}" if query else "")
+    return render(request, "pages/home.html", {"day": day, "retour": retour})
+
+
+@router.post("/convocations/{appointment_id}/issue", response_class=HTMLResponse)
+async def record_outcome(
+    request: Request,
+    session: SessionDep,
+    agent: PostingAgent,
+    appointment_id: IdPath,
+    issue: Annotated[str, Form()] = "",
+    sms: Annotated[str, Form()] = "",
+    retour: Annotated[str, Form()] = "/",
+) -> Response:
+    """The API's ``POST /appointments/{id}/outcome``, for a page: same loader, same access
+    rules (another SPIP's convocation is « introuvable »), same service."""
+    appointment = await appointment_service.get_appointment(session, appointment_id)
+    ensure_scope(
+        request,
+        agent,
+        appointment.spip_id,
+        AppointmentNotFound,
+        entity="appointment",
+        entity_id=appointment.id,
+    )
+    require(request, agent, Permission.appointment_write)
+    error, status = None, 200
+    if issue not in NOTICES:
+        error, status = "Choisissez une issue.", 422
+    else:
+        try:
+            await appointment_service.record_outcome(
+                session,
+                appointment=appointment,
+                outcome=AppointmentStatus(issue),
+                notify_missed=issue == AppointmentStatus.missed.value and sms == "oui",
+                recorded_by_id=agent.id,
+            )
+        except AppError as exc:
+            await session.rollback()
+            error, status = exc.detail, exc.status_code
+    if not request.headers.get("HX-Request"):
+        if error:
+            page = {"title": "Action impossible", "message": error}
+            return render(request, "pages/error.html", page, status_code=status)
+        return RedirectResponse(safe_next(retour), status_code=303)
+    spip = request.state.web_spip
+    row = await today.load_row(session, spip=spip, appointment_id=appointment.id)
+    context: dict[str, object] = {
+        "r": row,
+        "service_wide": today.sees_service(agent),
+        "retour": safe_next(retour),
+        "notice": None if error else NOTICES[issue],
+        "error": error,
+    }
+    return render(request, "pages/day_row.html", context, status_code=status)
