@@ -10,7 +10,7 @@ and copies into ``app/web/static/`` only what the pages use:
   may have runs ES modules, and the pages work without JavaScript), the Marianne and Spectral
   fonts in WOFF2, the icons the DSFR components reference, the utility icon classes our
   templates use (``fr-icon-*``, found by scanning ``app/web/templates``: a smaller ``icons.css``
-  holding only their rules, and their SVGs), the favicons and the licence.
+  holding only their rules, and their SVGs), the favicons, the licence and the terms of use.
 - htmx: ``htmx.min.js``.
 
 Each folder gets a ``SOURCE.json`` with the package, version, tarball URL, its sha512 and sha1,
@@ -43,6 +43,7 @@ DSFR_FILES = {
     "dist/favicon/favicon.ico": "favicon/favicon.ico",
     "dist/favicon/apple-touch-icon.png": "favicon/apple-touch-icon.png",
     "LICENSE.md": "LICENSE.md",
+    "doc/legal/cgu.md": "CGU.md",  # the terms of use (who may use the State's identity)
 }
 FONT = re.compile(r"^dist/fonts/((?:Marianne|Spectral)-[A-Za-z_]+\.woff2)$")
 ICON_CLASS = re.compile(r"\bfr-icon-[a-z0-9-]+\b")
@@ -133,7 +134,7 @@ def vendor_htmx(wanted: str) -> None:
         "htmx.min.js": _read(archive, "dist/htmx.min.js"),
         "LICENSE": _read(archive, "LICENSE"),
     }
-    _write(target, files, source)
+    _write(target, files, dict(source))
 
 
 def _write(target: Path, files: dict[str, bytes], source: dict[str, object]) -> None:
