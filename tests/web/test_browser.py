@@ -3,12 +3,14 @@ errors kept in French DSFR alerts, CSRF, expired sessions, the keyboard, accessi
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
+import anyio
 import httpx
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import expect
@@ -32,6 +34,14 @@ async def assert_accessible(page: Any) -> None:
         f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']]}" for v in bad
     )
     assert not page.errors, page.errors
+
+
+async def screenshot(page: Any, name: str) -> None:
+    """With ``CONVOC_SCREENSHOTS=<folder>``, keep the page as shown (docs/screenshots/ holds a
+    few, made so: ``CONVOC_SCREENSHOTS=docs/screenshots pytest tests/web``)."""
+    if folder := os.environ.get("CONVOC_SCREENSHOTS"):
+        await anyio.Path(folder).mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=f"{folder}/{name}.png", full_page=True)
 
 
 async def log_in(page: Any, email: str = CPIP, password: str = DEMO_PASSWORD) -> None:
@@ -69,6 +79,7 @@ async def test_a_secretariat_sees_the_service_and_filters_by_agent(page: Any) ->
     await expect(page.get_by_role("heading", level=1)).to_have_text("Convocations du jour")
     rows = page.locator("#convocations-du-jour tbody tr")
     await expect(rows).to_have_count(4)
+    await screenshot(page, "accueil-secretariat")
     await page.get_by_label("Agent").select_option(label="DPIP de la Guyane")
     await page.get_by_role("button", name="Filtrer").click()
     await expect(page).to_have_url(re.compile(r"\?agent=\d+&lieu=$"))
@@ -89,6 +100,7 @@ async def test_a_wrong_password_shows_the_error_and_keeps_the_email(page: Any) -
     await expect(page.get_by_label("Adresse électronique")).to_have_value(CPIP)
     await expect(page.locator("#password")).to_have_value("")
     await assert_accessible(page)
+    await screenshot(page, "connexion-erreur")
 
     # An empty form: each missing field named in the summary, linked, and marked on the field.
     await page.get_by_label("Adresse électronique").fill("")
@@ -197,6 +209,7 @@ async def test_a_new_agent_activates_the_account_with_the_rules_explained(
     await page.goto(f"/activation?token={token}")
     await expect(page.get_by_text("au moins 12 caractères")).to_be_visible()
     await assert_accessible(page)
+    await screenshot(page, "activation")
     await page.locator("#password").fill("Guyane-2026!")
     await page.locator("#confirmation").fill("Guyane-2026!")
     await page.get_by_role("button", name="Enregistrer le mot de passe").click()
@@ -269,6 +282,7 @@ async def test_one_click_outcome_then_withdrawn_with_htmx(page: Any, web_server:
     await expect(page.locator(f"#statut-{appointment_id}")).to_be_focused()
     assert page.url.endswith("/")  # the row changed in place: no page load
     await assert_accessible(page)
+    await screenshot(page, "accueil-cpip-issue")
 
     await row.get_by_role("button", name=re.compile("^Retirer l'issue")).click()
     await expect(row.locator(".fr-badge").first).to_have_text("À renseigner")
