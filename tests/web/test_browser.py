@@ -16,7 +16,7 @@ from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import expect
 from sqlalchemy import select, update
 
-from app.models import AccessToken, Agent, Appointment
+from app.models import AccessToken, Agent, Appointment, Person
 from tests.servers import DEMO_PASSWORD, Server
 
 CPIP = "cpip@guyane.demo.convoc.fr"
@@ -314,3 +314,14 @@ async def test_another_spips_convocation_is_introuvable(page: Any, web_server: S
     )
     assert answer.status == 404
     assert "Convocation introuvable" in await answer.text()
+
+
+async def test_the_journeys_left_no_personal_data_in_the_log(web_server: Server) -> None:
+    """Last of the module: after every journey above, the server's log holds no e-mail, no
+    password, no person's name, no token (the access log writes paths without their query)."""
+    text = web_server.log.read_text()
+    assert "POST /connexion" in text  # the log is the server's, and it was written
+    async with web_server.engine.connect() as conn:
+        names = (await conn.execute(select(Person.last_name).where(Person.spip_id == 2))).all()
+    for secret in (CPIP, SECRETARIAT, DEMO_PASSWORD, "tortue", "token=", *(n for (n,) in names)):
+        assert secret not in text, secret
