@@ -6,7 +6,7 @@
 Downloads each package's tarball, checks it against the registry's ``integrity`` (sha512),
 and copies into ``app/web/static/`` only what the pages use:
 
-- DSFR: ``dsfr.min.css``, ``dsfr.module.min.js`` (no ``nomodule`` build: every browser an agent
+- DSFR: ``dsfr.min.css`` and its print sheet, ``dsfr.module.min.js`` (no ``nomodule`` build: every browser an agent
   may have runs ES modules, and the pages work without JavaScript), the Marianne and Spectral
   fonts in WOFF2, the icons the DSFR components reference, the utility icon classes our
   templates use (``fr-icon-*``, found by scanning ``app/web/templates``: a smaller ``icons.css``
@@ -38,6 +38,7 @@ TEMPLATES = ROOT / "app" / "web" / "templates"
 
 DSFR_FILES = {
     "dist/dsfr.min.css": "dsfr.min.css",
+    "dist/dsfr.print.min.css": "dsfr.print.min.css",  # the day lists are printed
     "dist/dsfr.module.min.js": "dsfr.module.min.js",
     "dist/favicon/favicon.svg": "favicon/favicon.svg",
     "dist/favicon/favicon.ico": "favicon/favicon.ico",

@@ -8,6 +8,7 @@ fail under ``CI=true``.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -23,13 +24,18 @@ from tests.databases import BACKENDS, IN_CI, _create_postgres_database, _drop_po
 from tests.reminders.processes import stop
 from tests.servers import Server, _load_demo, start_server
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's package; CONVOC_TEST_CHROMIUM points elsewhere (another distribution's path).
+CHROMIUM = Path(os.environ.get("CONVOC_TEST_CHROMIUM", "/usr/bin/chromium"))
 VIEWPORT = {"width": 1366, "height": 768}  # the agents' office screens (docs/UI.md)
+
+
+_chromium_problem: list[str] = []
 
 
 def _require_chromium() -> None:
     if CHROMIUM.exists():
         return
+    _chromium_problem.append(f"{CHROMIUM} absent")
     message = (
         f"\n{'!' * 72}\n  {CHROMIUM} absent : les tests dans un navigateur ne tournent pas.\n"
         "  Installez-le : apt-get install -y chromium (.ci/run le fait).\n"
@@ -38,6 +44,18 @@ def _require_chromium() -> None:
     if IN_CI:
         pytest.fail("CI=true : les tests dans un navigateur sont obligatoires." + message)
     pytest.skip(message)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _chromium_problem:
+        terminalreporter.section(
+            "PAGES NON TESTÉES DANS UN NAVIGATEUR", sep="!", red=True, bold=True
+        )
+        terminalreporter.write_line(
+            f"{_chromium_problem[0]} : installez le paquet Debian chromium (.ci/run le fait).",
+            red=True,
+            bold=True,
+        )
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
