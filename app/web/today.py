@@ -189,15 +189,14 @@ async def load_day(
         agent_filter = None
     if place_filter not in {p.id for p in places}:
         place_filter = None
-    filters = AppointmentFilters(agent_id=agent_filter, starts_from=today, starts_to=today)
+    filters = AppointmentFilters(
+        agent_id=agent_filter, place_id=place_filter, starts_from=today, starts_to=today
+    )
     views, total = await appointment_service.list_appointments(
         session,
         filters=filters.within_spip(access.list_scope(agent, spip.id)),
         page=PageParams(limit=DAY_LIMIT, offset=0),
     )
-    if place_filter is not None:
-        views = [v for v in views if v.appointment.place_id == place_filter]
-        total = len(views)
     rows = await _rows(session, views, spip, now, agents, places)
     return Day(today, rows, total, service_wide, agents, places, agent_filter, place_filter)
 

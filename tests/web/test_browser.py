@@ -89,6 +89,25 @@ async def test_a_secretariat_sees_the_service_and_filters_by_agent(page: Any) ->
     await assert_accessible(page)
 
 
+async def test_a_secretariat_filters_by_place(page: Any) -> None:
+    # Hauts-de-Seine has two places; the demo spreads today's four convocations over them.
+    await page.goto("/connexion")
+    await log_in(page, "secretariat@hauts-de-seine.demo.convoc.fr")
+    rows = page.locator("#convocations-du-jour tbody tr")
+    await expect(rows).to_have_count(4)
+    place = await page.locator("#lieu option").nth(1).text_content()
+    await page.get_by_label("Lieu").select_option(label=place)
+    await page.get_by_role("button", name="Filtrer").click()
+    await expect(rows).to_have_count(2)
+    await expect(page.locator("#convocations-du-jour caption")).to_have_text(
+        "2 convocations aujourd'hui"
+    )
+    for cell in await rows.locator("td:nth-child(3)").all():
+        await expect(cell).to_have_text(place)
+    # Paris is the agents' own zone: no « heure de … » after the times.
+    await expect(rows.first.locator("th")).to_have_text(re.compile(r"^\d{1,2}h\d\d$"))
+
+
 async def test_a_wrong_password_shows_the_error_and_keeps_the_email(page: Any) -> None:
     await page.goto("/connexion")
     await log_in(page, CPIP, "pas le bon mot de passe")
