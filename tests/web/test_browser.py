@@ -335,6 +335,44 @@ async def test_another_spips_convocation_is_introuvable(page: Any, web_server: S
     assert "Convocation introuvable" in await answer.text()
 
 
+async def test_on_a_phone_the_menu_opens_with_dsfr_script(browser: Any, web_server: Server) -> None:
+    """DSFR's JavaScript runs under the strict policy: its menu button opens the menu."""
+    context = await browser.new_context(
+        base_url=web_server.base, viewport={"width": 375, "height": 667}
+    )
+    try:
+        page = await context.new_page()
+        page.errors = []
+        page.on("pageerror", lambda e: page.errors.append(str(e)))
+        await page.goto("/connexion")
+        await log_in(page)
+        await page.get_by_role("button", name="Menu").click()
+        menu = page.locator("#menu")
+        await expect(menu.get_by_role("link", name="Accueil")).to_be_visible()
+        await expect(menu.get_by_role("button", name="Se déconnecter")).to_be_visible()
+        await assert_accessible(page)
+    finally:
+        await context.close()
+
+
+async def test_without_javascript_the_forms_still_work(browser: Any, web_server: Server) -> None:
+    """No htmx: the outcome form posts, and the browser comes back to the day's page."""
+    email, appointment_id = await started_convocation(web_server.engine)
+    context = await browser.new_context(base_url=web_server.base, java_script_enabled=False)
+    try:
+        page = await context.new_page()
+        await page.goto("/connexion")
+        await log_in(page, email)
+        row = page.locator(f"#convocation-{appointment_id}")
+        await row.get_by_role("button", name=re.compile("^Excusée")).click()
+        await expect(page).to_have_url(re.compile(r"/$"))
+        await expect(row.locator(".fr-badge").first).to_have_text("Excusée")
+        await page.get_by_role("button", name="Se déconnecter").click()
+        await expect(page).to_have_url(re.compile(r"/connexion\?info=deconnecte$"))
+    finally:
+        await context.close()
+
+
 async def test_the_journeys_left_no_personal_data_in_the_log(web_server: Server) -> None:
     """Last of the module: after every journey above, the server's log holds no e-mail, no
     password, no person's name, no token (the access log writes paths without their query)."""
