@@ -97,6 +97,7 @@ async def login(
             settings=settings_of(request),
         )
     except TooManyAttempts as exc:
+        await session.rollback()  # as the API: a refused attempt is not counted
         response = _public_form(
             request, "pages/login.html", context | {"alert": exc.detail}, status_code=429
         )
