@@ -189,3 +189,33 @@ async def test_a_missing_activation_token_is_explained(web: httpx.AsyncClient) -
     assert "Lien d'activation invalide, expiré ou déjà utilisé." in html.unescape(answer.text)
     page = await web.get("/activation?token=abcdefghijkl")
     assert page.headers["referrer-policy"] == "no-referrer"  # the token is in its address
+
+
+async def test_an_htmx_action_refused_replaces_the_page_content_only(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], email: str
+) -> None:
+    async with client_of(settings, sessionmaker) as web:
+        await log_in(web, email)
+        refused = await web.post(
+            "/convocations/1/issue",
+            data={"issue": "honored"},
+            headers={"HX-Request": "true", "X-CSRF-Token": "f" * 64},
+        )
+    assert refused.status_code == 403
+    assert refused.headers["hx-retarget"] == "#contenu"
+    assert "<html" not in refused.text and "Formulaire refusé" in refused.text
+
+
+async def test_an_unknown_convocation_is_introuvable(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], email: str
+) -> None:
+    async with client_of(settings, sessionmaker) as web:
+        await log_in(web, email)
+        home = await web.get("/")
+        token = CSRF.search(home.text)
+        assert token
+        answer = await web.post(
+            "/convocations/999999/issue", data={"csrf": token.group(1), "issue": "honored"}
+        )
+    assert answer.status_code == 404
+    assert "Convocation introuvable." in answer.text and "<html" in answer.text
