@@ -170,16 +170,26 @@ def sees_service(agent: Agent) -> bool:
     return agent.role != Role.cpip.value
 
 
-async def load_day(
+@dataclass(frozen=True)
+class Scope:
+    """Whose convocations a list shows: a CPIP's own, or the service's with its filters."""
+
+    service_wide: bool
+    agents: list[Agent]
+    places: list[Place]
+    agent_id: int | None
+    place_id: int | None
+
+
+async def scope_of(
     session: AsyncSession,
     *,
     agent: Agent,
     spip: Spip,
     agent_filter: int | None,
     place_filter: int | None,
-) -> Day:
-    now = utcnow()
-    today = now.astimezone(zone(spip.timezone)).date()
+) -> Scope:
+    """Filters from the URL kept only when they name an agent or a place of the SPIP."""
     service_wide = sees_service(agent)
     agents = [a for a in await agent_service.list_agents(session, spip_id=spip.id) if a.active]
     places = await spip_service.list_places(session, spip_id=spip.id)
@@ -189,16 +199,54 @@ async def load_day(
         agent_filter = None
     if place_filter not in {p.id for p in places}:
         place_filter = None
-    filters = AppointmentFilters(
-        agent_id=agent_filter, place_id=place_filter, starts_from=today, starts_to=today
-    )
+    return Scope(service_wide, agents, places, agent_filter, place_filter)
+
+
+async def list_rows(
+    session: AsyncSession,
+    *,
+    agent: Agent,
+    spip: Spip,
+    filters: AppointmentFilters,
+    page: PageParams,
+    scope: Scope,
+) -> tuple[list[Row], int]:
+    """The API's list (scoped to the agent's SPIP), as rows."""
     views, total = await appointment_service.list_appointments(
-        session,
-        filters=filters.within_spip(access.list_scope(agent, spip.id)),
-        page=PageParams(limit=DAY_LIMIT, offset=0),
+        session, filters=filters.within_spip(access.list_scope(agent, spip.id)), page=page
     )
-    rows = await _rows(session, views, spip, now, agents, places)
-    return Day(today, rows, total, service_wide, agents, places, agent_filter, place_filter)
+    return await _rows(session, views, spip, utcnow(), scope.agents, scope.places), total
+
+
+async def load_day(
+    session: AsyncSession,
+    *,
+    agent: Agent,
+    spip: Spip,
+    agent_filter: int | None,
+    place_filter: int | None,
+) -> Day:
+    today = utcnow().astimezone(zone(spip.timezone)).date()
+    scope = await scope_of(
+        session, agent=agent, spip=spip, agent_filter=agent_filter, place_filter=place_filter
+    )
+    filters = AppointmentFilters(
+        agent_id=scope.agent_id, place_id=scope.place_id, starts_from=today, starts_to=today
+    )
+    page = PageParams(limit=DAY_LIMIT, offset=0)
+    rows, total = await list_rows(
+        session, agent=agent, spip=spip, filters=filters, page=page, scope=scope
+    )
+    return Day(
+        today,
+        rows,
+        total,
+        scope.service_wide,
+        scope.agents,
+        scope.places,
+        scope.agent_id,
+        scope.place_id,
+    )
 
 
 async def load_row(session: AsyncSession, *, spip: Spip, appointment_id: int) -> Row:

@@ -14,7 +14,7 @@ import anyio
 import httpx
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import expect
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from app.models import AccessToken, Agent, Appointment, Person
 from tests.servers import DEMO_PASSWORD, Server
@@ -371,6 +371,58 @@ async def test_without_javascript_the_forms_still_work(browser: Any, web_server:
         await expect(page).to_have_url(re.compile(r"/connexion\?info=deconnecte$"))
     finally:
         await context.close()
+
+
+async def test_the_banner_counts_what_waits_and_the_worklist_records_it(
+    page: Any, web_server: Server
+) -> None:
+    email = "cpip@hauts-de-seine.demo.convoc.fr"
+    now = datetime.now(UTC)
+    async with web_server.engine.begin() as conn:
+        agent_id = await conn.scalar(select(Agent.id).where(Agent.email == email))
+        past = (
+            await conn.scalars(
+                select(Appointment.id)
+                .where(
+                    Appointment.agent_id == agent_id,
+                    Appointment.starts_at < now - timedelta(days=3),
+                    Appointment.starts_at > now - timedelta(days=150),
+                )
+                .order_by(Appointment.starts_at)
+                .limit(2)
+            )
+        ).all()
+        await conn.execute(
+            update(Appointment)
+            .where(Appointment.id.in_(past))
+            .values(status="booked", outcome_recorded_at=None, outcome_recorded_by_id=None)
+        )
+        waiting = await conn.scalar(
+            select(func.count()).where(
+                Appointment.agent_id == agent_id,
+                Appointment.status == "booked",
+                Appointment.starts_at < now,
+                Appointment.starts_at > now - timedelta(days=182),
+            )
+        )
+    await page.goto("/connexion")
+    await log_in(page, email)
+    banner = page.locator("#a-renseigner")
+    await expect(banner).to_contain_text(f"{waiting} convocations passées restent sans issue")
+    await banner.get_by_role("link", name="Les renseigner").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("À renseigner")
+    rows = page.locator("#convocations-a-renseigner tbody tr")
+    await expect(rows).to_have_count(waiting)
+    oldest = rows.first
+    assert await oldest.get_attribute("id") == f"convocation-{past[0]}"  # oldest first
+    await assert_accessible(page)
+    await screenshot(page, "a-renseigner")
+
+    await oldest.get_by_role("button", name=re.compile("^Honorée")).click()
+    await expect(oldest.get_by_role("status")).to_have_text("Issue enregistrée.")
+    await expect(oldest.locator("th")).to_contain_text(" 20")  # the date is kept in the row
+    await page.reload()
+    await expect(rows).to_have_count(waiting - 1)
 
 
 async def test_the_journeys_left_no_personal_data_in_the_log(web_server: Server) -> None:

@@ -17,8 +17,8 @@ from app.appointments.errors import AppointmentNotFound
 from app.core.errors import AppError
 from app.core.schemas import IdPath
 from app.db import SessionDep
-from app.models import AppointmentStatus
-from app.web import today
+from app.models import AppointmentStatus, Role
+from app.web import today, worklist
 from app.web.sessions import PageAgent, PostingAgent, safe_next
 from app.web.templating import render
 
@@ -50,9 +50,68 @@ async def home(
     day = await today.load_day(
         session, agent=agent, spip=spip, agent_filter=_id(agent_id), place_filter=_id(place_id)
     )
+    scope = today.Scope(day.service_wide, day.agents, day.places, day.agent_id, day.place_id)
+    waiting = await worklist.count(session, agent=agent, spip=spip, scope=scope)
+    context = {
+        "day": day,
+        "retour": _here(request),
+        "waiting": waiting,
+        "waiting_link": "/a-renseigner" + _filters(scope),
+        "waiting_warns": waiting > _threshold(request, scope),
+    }
+    return render(request, "pages/home.html", context)
+
+
+def _here(request: Request) -> str:
     query = request.url.query
-    retour = "/" + (f"?{query}" if query else "")
-    return render(request, "pages/home.html", {"day": day, "retour": retour})
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def _filters(scope: today.Scope) -> str:
+    if not scope.service_wide:
+        return ""
+    params = [
+        f"agent={scope.agent_id}" if scope.agent_id else "",
+        f"lieu={scope.place_id}" if scope.place_id else "",
+    ]
+    query = "&".join(p for p in params if p)
+    return f"?{query}" if query else ""
+
+
+def _threshold(request: Request, scope: today.Scope) -> int:
+    """More than this waiting deserves a warning: the setting, per agent of the list."""
+    per_agent = int(request.app.state.settings.unrecorded_warning_per_agent)
+    if not scope.service_wide or scope.agent_id is not None:
+        return per_agent
+    cpips = [a for a in scope.agents if a.role == Role.cpip.value]
+    return per_agent * max(1, len(cpips))
+
+
+@router.get("/a-renseigner", response_class=HTMLResponse)
+async def to_record(
+    request: Request,
+    session: SessionDep,
+    agent: PageAgent,
+    agent_id: Annotated[str | None, Query(alias="agent")] = None,
+    place_id: Annotated[str | None, Query(alias="lieu")] = None,
+    page: Annotated[str | None, Query()] = None,
+) -> HTMLResponse:
+    """Past convocations without an outcome, oldest first."""
+    spip = getattr(request.state, "web_spip", None)
+    if spip is None:
+        return render(request, "pages/home.html", {"day": None})
+    work = await worklist.load(
+        session,
+        agent=agent,
+        spip=spip,
+        agent_filter=_id(agent_id),
+        place_filter=_id(place_id),
+        page=_id(page) or 1,
+    )
+    base = "/a-renseigner" + _filters(work.scope)
+    joiner = "&" if "?" in base else "?"
+    context = {"work": work, "retour": _here(request), "page_url": f"{base}{joiner}page="}
+    return render(request, "pages/worklist.html", context)
 
 
 @router.post("/convocations/{appointment_id}/issue", response_class=HTMLResponse)
@@ -64,6 +123,7 @@ async def record_outcome(
     issue: Annotated[str, Form()] = "",
     sms: Annotated[str, Form()] = "",
     retour: Annotated[str, Form()] = "/",
+    avec_date: Annotated[str, Form()] = "",
 ) -> Response:
     """The API's ``POST /appointments/{id}/outcome``, for a page: same loader, same access
     rules (another SPIP's convocation is « introuvable »), same service."""
@@ -103,6 +163,7 @@ async def record_outcome(
         "r": row,
         "service_wide": today.sees_service(agent),
         "retour": safe_next(retour),
+        "with_date": avec_date == "1",
         "notice": None if error else NOTICES[issue],
         "error": error,
     }
