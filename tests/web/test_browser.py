@@ -107,6 +107,14 @@ async def test_a_secretariat_filters_by_place(page: Any) -> None:
     # Paris is the agents' own zone: no « heure de … » after the times.
     await expect(rows.first.locator("th")).to_have_text(re.compile(r"^\d{1,2}h\d\d$"))
 
+    # The worklist has the same filters, in its URL too.
+    await page.get_by_role("link", name="À renseigner").click()
+    await page.get_by_label("Agent").select_option(label="DPIP des Hauts-de-Seine")
+    await page.get_by_role("button", name="Filtrer").click()
+    await expect(page).to_have_url(re.compile(r"/a-renseigner\?agent=\d+&lieu=$"))
+    await expect(page.get_by_text("Aucune convocation passée n'attend son issue.")).to_be_visible()
+    await assert_accessible(page)
+
 
 async def test_a_wrong_password_shows_the_error_and_keeps_the_email(page: Any) -> None:
     await page.goto("/connexion")
