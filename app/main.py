@@ -34,6 +34,7 @@ from app.reminders.router import router as reminders_router
 from app.reports.router import router as reports_router
 from app.sms.config import SmsSettings, get_sms_settings
 from app.spips.router import router as spips_router
+from app.web import install as install_web
 
 log = logging.getLogger("convoc.api")
 
@@ -112,6 +113,7 @@ def create_app(
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health_router, include_in_schema=False)  # for load balancers
     _add_exception_handlers(app)
+    install_web(app)  # the pages at /, after the handlers it extends
     openapi.install(app)
     return app
 
