@@ -36,6 +36,7 @@ lint: install
 	$(BIN)/ruff format --check app tests migrations bench
 	$(BIN)/ruff check app tests migrations bench
 	$(BIN)/mypy app bench
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format app tests migrations bench
@@ -56,4 +57,4 @@ bench: install
 	$(BIN)/python -m bench.run_all
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache

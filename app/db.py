@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import event
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -28,6 +29,18 @@ from app.core.sqlfunc import sqlite_local_date
 log = logging.getLogger("convoc.db")
 
 
+class DatabaseUnreachable(OSError):
+    """The database server cannot be reached: connection refused, a host name that does not
+    resolve, a connect timeout, a socket that failed.
+
+    asyncpg lets these through as bare ``OSError``s (SQLAlchemy translates only the driver's own
+    errors). The engine raises this one in their place (``_name_unreachable_database``), so that
+    an ``OSError`` from anything else (a file, an SMS provider's socket) is never answered as the
+    database's absence. Still an ``OSError``: what caught those before (the commit's
+    ``CommitFailed``, the dispatcher's retry while the database is away) catches it as before.
+    """
+
+
 def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
     async_url = to_async_url(url or settings.database_url)
     kwargs: dict[str, Any] = {"echo": settings.database_echo}
@@ -40,7 +53,30 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
         _make_sqlite_transactional(engine)
     else:
         _drop_closed_connections(engine)
+    _name_unreachable_database(engine)
     return engine
+
+
+def _name_unreachable_database(engine: AsyncEngine) -> None:
+    """Raise ``DatabaseUnreachable`` for the driver's bare ``OSError``: when connecting
+    (SQLAlchemy's ``do_connect`` hook connects as it would, around the driver's call) and on an
+    open connection (``handle_error``, which sees every error of a statement, commit or
+    rollback; the driver's own errors arrive wrapped in a ``DBAPIError`` and are left alone)."""
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except OSError as exc:
+            raise DatabaseUnreachable(*exc.args) from exc
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> BaseException | None:
+        error = context.original_exception
+        bare = context.sqlalchemy_exception is None and isinstance(error, OSError)
+        if bare and not isinstance(error, DatabaseUnreachable):
+            return DatabaseUnreachable(*error.args)
+        return None
 
 
 def _drop_closed_connections(engine: AsyncEngine) -> None:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agents.passwords import hash_now
+from app.auth.passwords import hash_now
 from app.config import Settings
 from app.core.clock import utcnow
 from app.core.errors import Unprocessable
@@ -374,6 +374,11 @@ async def _load(session: AsyncSession, rng: random.Random) -> dict[str, int]:
                 upcoming,
                 history,
             )
+            if index < len(TODAY_HOURS):
+                counts["convocations"] += _today(
+                    session, person, places[index % len(places)], agents[0], types, now, index,
+                    upcoming, history,
+                )  # fmt: skip
     await session.flush()
     session.add_all([_sent_reminder(a, status) for a, status in history])
     # Upcoming convocations get their reminders planned, exactly as if booked through the API.
@@ -467,6 +472,43 @@ def _convocations(
         elif reminder is not None:
             history.append((appointment, reminder))
     return len(days)
+
+
+# Today's convocations of each SPIP's CPIP, so that the home page has a day to show: place
+# local hours, some already past (to record), some to come.
+TODAY_HOURS = (time(9, 0), time(11, 30), time(15, 0), time(17, 30))
+
+
+def _today(
+    session: AsyncSession,
+    person: Person,
+    place: Place,
+    agent: Agent,
+    types: dict[str, AppointmentType],
+    now: datetime,
+    index: int,
+    upcoming: list[Appointment],
+    history: list[tuple[Appointment, str]],
+) -> int:
+    tz = ZoneInfo(place.timezone)
+    starts_at = datetime.combine(now.astimezone(tz).date(), TODAY_HOURS[index], tz)
+    appointment_type = types["suivi_spip"]
+    appointment = Appointment(
+        spip_id=person.spip_id,
+        person_id=person.id,
+        place_id=place.id,
+        appointment_type_id=appointment_type.id,
+        agent_id=agent.id,
+        starts_at=starts_at,
+        duration_minutes=appointment_type.default_duration_minutes,
+        status=AppointmentStatus.booked.value,
+    )
+    session.add(appointment)
+    if starts_at > now:
+        upcoming.append(appointment)
+    elif person.phone_status == PhoneStatus.valid.value:
+        history.append((appointment, "delivered"))
+    return 1
 
 
 def _sent_reminder(appointment: Appointment, status: str) -> Notification:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -13,17 +14,17 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.agents.auth_router import router as auth_router
 from app.agents.router import router as agents_router
 from app.appointments.router import router as appointments_router
 from app.audit.router import router as audit_router
+from app.auth.router import router as auth_router
 from app.config import Settings, get_settings
 from app.core import openapi
 from app.core.errors import AppError
 from app.core.memory import freeze_startup_objects
 from app.core.request_guard import RequestGuard
 from app.core.validation import field_errors, top_code
-from app.db import create_engine, create_sessionmaker
+from app.db import DatabaseUnreachable, create_engine, create_sessionmaker
 from app.health.router import router as health_router
 from app.logging import configure_logging, redact_access_log
 from app.persons.router import router as persons_router
@@ -33,6 +34,7 @@ from app.reminders.router import router as reminders_router
 from app.reports.router import router as reports_router
 from app.sms.config import SmsSettings, get_sms_settings
 from app.spips.router import router as spips_router
+from app.web import install as install_web
 
 log = logging.getLogger("convoc.api")
 
@@ -111,6 +113,7 @@ def create_app(
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health_router, include_in_schema=False)  # for load balancers
     _add_exception_handlers(app)
+    install_web(app)  # the pages at /, after the handlers it extends
     openapi.install(app)
     return app
 
@@ -121,6 +124,7 @@ async def _close_gateway(app: FastAPI) -> None:
 
 
 _OUT_OF_RANGE = "Valeur hors des limites acceptées (date, nombre ou caractère invalide)."
+_INTERNAL = "Erreur interne : l'équipe technique est prévenue."
 
 
 def _is_data_exception(exc: DBAPIError) -> bool:
@@ -211,14 +215,33 @@ def _add_exception_handlers(app: FastAPI) -> None:
         log.warning("api.overflow path=%s", request_path(request))
         return _error(422, "invalid_value", _OUT_OF_RANGE)
 
-    @app.exception_handler(OSError)
-    async def _os_error(request: Request, exc: OSError) -> JSONResponse:
-        log.error("db.unreachable path=%s error=%s", request_path(request), type(exc).__name__)
+    @app.exception_handler(DatabaseUnreachable)
+    async def _unreachable(request: Request, exc: DatabaseUnreachable) -> JSONResponse:
+        # Connection refused, a name that does not resolve, a timeout: the engine names these
+        # (app.db); any other OSError is not the database's absence (below).
+        cause = exc.__cause__ or exc
+        log.error("db.unreachable path=%s error=%s", request_path(request), type(cause).__name__)
         return _error(
             503, "service_unavailable", "La base de données est momentanément indisponible."
         )
 
+    @app.exception_handler(OSError)
+    async def _os_error(request: Request, exc: OSError) -> JSONResponse:
+        # A file, an SMS provider's socket…: an unexpected error, ours or the host's. Its text
+        # may quote a file name or an address, so the line keeps its type, its errno and where
+        # it was raised (the code's lines), not its message; handled here, it is not re-raised
+        # to the server, which would print it whole.
+        where = "".join(traceback.format_tb(exc.__traceback__)).rstrip()
+        log.error(
+            "api.unexpected_error path=%s error=%s errno=%s\n%s",
+            request_path(request),
+            type(exc).__name__,
+            exc.errno,
+            where,
+        )
+        return _error(500, "internal_error", _INTERNAL)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("api.unexpected_error path=%s", request_path(request))
-        return _error(500, "internal_error", "Erreur interne : l'équipe technique est prévenue.")
+        return _error(500, "internal_error", _INTERNAL)

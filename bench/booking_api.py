@@ -39,7 +39,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from app.agents.auth import issue_token
+from app.auth.service import issue_token
 from app.cli import run_migrations
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker

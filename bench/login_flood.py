@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from app.agents.passwords import hash_now
+from app.auth.passwords import hash_now
 from app.config import Settings
 from app.db import create_engine
 from bench.booking_api import (

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.agents.auth import issue_token
+from app.auth.service import issue_token
 from app.cli import run_migrations
 from app.config import Settings
 from app.core import clock as app_clock

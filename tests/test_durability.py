@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.agents.auth import issue_token
+from app.auth.service import issue_token
 from app.config import Settings
 from app.main import create_app
 from app.models import Agent, Person

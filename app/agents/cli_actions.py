@@ -6,7 +6,7 @@ import typer
 from pydantic import EmailStr, TypeAdapter, ValidationError
 from sqlalchemy import select
 
-from app.agents import auth
+from app.auth import service as auth_service
 from app.config import Settings
 from app.core.errors import AppError
 from app.db import create_engine, create_sessionmaker, session_scope
@@ -27,7 +27,7 @@ async def create_admin(settings: Settings, *, email: str, password: str, name: s
             session.add(agent)
             await session.flush()
             try:
-                await auth.set_password(session, agent, password)
+                await auth_service.set_password(session, agent, password)
             except AppError as exc:
                 raise typer.BadParameter(exc.detail) from exc
             agent_id = agent.id
@@ -43,7 +43,7 @@ async def activation_token(settings: Settings, *, email: str) -> str:
             agent = await session.scalar(select(Agent).where(Agent.email == email.strip().lower()))
             if agent is None:
                 raise typer.BadParameter("Aucun agent avec cette adresse.")
-            token = await auth.issue_activation(session, agent, settings)
+            token = await auth_service.issue_activation(session, agent, settings)
     finally:
         await engine.dispose()
     return (

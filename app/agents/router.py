@@ -4,17 +4,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
 
-from app.agents import access, auth, service
-from app.agents.access import Forbidden
-from app.agents.access import Permission as P
-from app.agents.deps import Allowed, ScopedAgent
-from app.agents.schemas import (
-    ActivationTokenRead,
-    AgentCreate,
-    AgentCreated,
-    AgentRead,
-    AgentUpdate,
-)
+from app.agents import service
+from app.agents.dependencies import ScopedAgent
+from app.agents.schemas import ActivationTokenRead, AgentCreate, AgentCreated, AgentUpdate
+from app.auth import access
+from app.auth import service as auth_service
+from app.auth.access import Permission as P
+from app.auth.dependencies import Allowed
+from app.auth.errors import Forbidden
+from app.auth.schemas import AgentRead
 from app.core.responses import error_responses
 from app.core.schemas import IdQuery
 from app.db import SessionDep
@@ -48,7 +46,7 @@ async def create_agent(
     if data.spip_id is not None:
         access.ensure_scope(actor, data.spip_id, SpipNotFound)
     agent = await service.create_agent(session, data=data)
-    token = await auth.issue_activation(session, agent, request.app.state.settings)
+    token = await auth_service.issue_activation(session, agent, request.app.state.settings)
     return AgentCreated.model_validate(
         AgentRead.model_validate(agent).model_dump() | {"activation_token": token}
     )
@@ -87,7 +85,7 @@ async def update_agent(
         _check_role_grant(actor, Role.admin if agent.role == Role.admin.value else data.role)
     updated = await service.update_agent(session, agent=agent, data=data)
     if data.active is False:
-        await auth.revoke_all(session, agent.id)
+        await auth_service.revoke_all(session, agent.id)
     return AgentRead.model_validate(updated)
 
 
@@ -105,5 +103,5 @@ async def new_activation_token(
 ) -> ActivationTokenRead:
     """A new one-time token, e.g. when the first one expired or the agent forgot the password."""
     _check_role_grant(actor, agent.role)
-    token = await auth.issue_activation(session, agent, request.app.state.settings)
+    token = await auth_service.issue_activation(session, agent, request.app.state.settings)
     return ActivationTokenRead(agent_id=agent.id, activation_token=token)

@@ -1,9 +1,10 @@
-from __future__ import annotations
+"""What the agent management routes read and answer (an account as shown: ``app.auth.schemas``)."""
 
-from datetime import datetime
+from __future__ import annotations
 
 from pydantic import EmailStr, Field
 
+from app.auth.schemas import AgentRead
 from app.core.schemas import IdRef, InputModel, Name, ReadModel
 from app.models import Role
 
@@ -23,17 +24,6 @@ class AgentUpdate(InputModel):
     email: EmailStr | None = None
     role: Role | None = None
     active: bool | None = None
-
-
-class AgentRead(ReadModel):
-    id: int
-    spip_id: int | None = Field(description="Absent pour un administrateur national")
-    name: str
-    email: str
-    role: Role
-    active: bool
-    created_at: datetime
-    updated_at: datetime
 
 
 class AgentCreated(AgentRead):

@@ -6,10 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import BeforeValidator
 
-from app.agents import access
-from app.agents.access import Permission as P
-from app.agents.deps import Allowed, ScopedAppointment
 from app.appointments import service
+from app.appointments.dependencies import ScopedAppointment
 from app.appointments.schemas import (
     AppointmentCancel,
     AppointmentChangeRead,
@@ -20,6 +18,9 @@ from app.appointments.schemas import (
     AppointmentReschedule,
     AppointmentTypeRead,
 )
+from app.auth import access
+from app.auth.access import Permission as P
+from app.auth.dependencies import Allowed
 from app.core.pagination import Page, PageParams
 from app.core.responses import error_responses
 from app.core.schemas import IdQuery, IsoText, page_params

@@ -174,6 +174,7 @@ class AppointmentFilters:
     spip_id: int | None = None
     person_id: int | None = None
     agent_id: int | None = None
+    place_id: int | None = None
     status: AppointmentStatus | None = None
     starts_from: datetime | date | None = None
     starts_to: datetime | date | None = None

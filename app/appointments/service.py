@@ -115,6 +115,8 @@ async def list_appointments(
         stmt = stmt.where(Appointment.person_id == filters.person_id)
     if filters.agent_id is not None:
         stmt = stmt.where(Appointment.agent_id == filters.agent_id)
+    if filters.place_id is not None:
+        stmt = stmt.where(Appointment.place_id == filters.place_id)
     if filters.status is not None:
         stmt = stmt.where(Appointment.status == filters.status.value)
     tz_name = "UTC"

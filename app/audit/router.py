@@ -7,16 +7,18 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agents import access
-from app.agents.access import Permission as P
-from app.agents.deps import Allowed, ScopedAppointment, ScopedPerson
+from app.appointments.dependencies import ScopedAppointment
 from app.audit.service import DENIALS
+from app.auth import access
+from app.auth.access import Permission as P
+from app.auth.dependencies import Allowed
 from app.core.pagination import Page, PageParams
 from app.core.repository import paginate
 from app.core.responses import error_responses
 from app.core.schemas import IdQuery, ReadModel, UtcInstant, page_params
 from app.db import SessionDep
 from app.models import Agent, AuditEvent
+from app.persons.dependencies import ScopedPerson
 from app.spips.errors import SpipNotFound
 
 router = APIRouter(tags=["Journal d'audit"])

@@ -4,7 +4,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from app.agents.deps import PUBLIC
+from app.auth.dependencies import PUBLIC
 from app.core.errors import ServiceUnavailable
 from app.core.responses import error_responses
 from app.db import SessionDep

@@ -4,15 +4,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from app.agents import access, deps
-from app.agents.access import Permission as P
-from app.agents.deps import Allowed, ScopedPerson
+from app.auth import access
+from app.auth.access import Permission as P
+from app.auth.dependencies import Allowed, require
 from app.core.pagination import Page, PageParams
 from app.core.responses import error_responses
 from app.core.schemas import IdQuery, page_params
 from app.db import SessionDep
 from app.models import Agent
 from app.persons import service
+from app.persons.dependencies import ScopedPerson
 from app.persons.schemas import PersonCreate, PersonRead, PersonUpdate
 from app.spips.errors import SpipNotFound
 
@@ -93,7 +94,7 @@ async def update_person(
     session: SessionDep,
 ) -> PersonRead:
     if "archived" in data.model_fields_set:
-        deps.require(request, agent, P.person_archive)  # archiving is for administrators
+        require(request, agent, P.person_archive)  # archiving is for administrators
     return PersonRead.model_validate(await service.update_person(session, person=person, data=data))
 
 

@@ -27,7 +27,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
-from app.agents.deps import PUBLIC
+from app.auth.dependencies import PUBLIC
 from app.core.errors import AppError, NotFound
 from app.core.responses import error_responses
 from app.db import SessionDep

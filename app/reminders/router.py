@@ -5,13 +5,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 from starlette.convertors import Convertor, register_url_convertor
 
-from app.agents import access
-from app.agents.access import Permission as P
-from app.agents.deps import Allowed, ScopedAppointment, ScopedNotification, ScopedSpip
+from app.appointments.dependencies import ScopedAppointment
+from app.auth import access
+from app.auth.access import Permission as P
+from app.auth.dependencies import Allowed
 from app.core.responses import error_responses
 from app.db import SessionDep
 from app.models import Agent, NotificationKind
 from app.reminders import policies, policy_change, preview, service, templates
+from app.reminders.dependencies import ScopedNotification
 from app.reminders.schemas import (
     NationalTemplateRead,
     NotificationRead,
@@ -23,6 +25,7 @@ from app.reminders.schemas import (
     TemplateRead,
 )
 from app.spips import service as spip_service
+from app.spips.dependencies import ScopedSpip
 from app.spips.errors import SpipNotFound
 
 router = APIRouter(tags=["Rappels SMS"])

@@ -35,10 +35,7 @@ from app.models import (
 )
 from app.reminders import planning
 from app.reminders.errors import (
-    # Re-exported: app.agents.deps imports it from here (its owner moves it with auth).
-    NotificationNotFound as NotificationNotFound,
-)
-from app.reminders.errors import (
+    NotificationNotFound,
     NotResendable,
     OutsideSendingHours,
     ResendPointless,

@@ -6,9 +6,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from app.agents import access
-from app.agents.access import Permission as P
-from app.agents.deps import Allowed
+from app.auth import access
+from app.auth.access import Permission as P
+from app.auth.dependencies import Allowed
 from app.core.clock import utcnow
 from app.core.errors import Unprocessable
 from app.core.responses import error_responses

@@ -4,13 +4,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
-from app.agents import access
-from app.agents.access import Permission as P
-from app.agents.deps import Allowed, ScopedPlace, ScopedSpip
+from app.auth import access
+from app.auth.access import Permission as P
+from app.auth.dependencies import Allowed
 from app.core.responses import error_responses
 from app.db import SessionDep
 from app.models import Agent
 from app.spips import service
+from app.spips.dependencies import ScopedPlace, ScopedSpip
 from app.spips.schemas import (
     PlaceCreate,
     PlaceRead,

@@ -18,6 +18,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.db import DatabaseUnreachable
 from app.logging import RedactAccessLog, redact_path, redact_text
 from app.main import create_app
 from app.reminders import delivery
@@ -129,7 +130,8 @@ FAILURES: dict[str, tuple[Any, int, str]] = {
     "data": (asyncpg_error("22021", "bad byte"), 422, "db.data_exception"),
     "shutdown": (asyncpg_error("57P03", "shutting down"), 503, "db.unavailable"),
     "overflow": (OverflowError("date"), 422, "api.overflow"),
-    "unreachable": (ConnectionRefusedError(), 503, "db.unreachable"),
+    "unreachable": (DatabaseUnreachable(111, "Connect call failed"), 503, "db.unreachable"),
+    "os_error": (FileNotFoundError(2, "No such file", "export.csv"), 500, "api.unexpected_error"),
     "unexpected": (RuntimeError(f"boom at /api/v1/sms/receipts/brevo/{TOKEN}"), 500, "api."),
 }
 

@@ -1,0 +1,77 @@
+"""« À renseigner »: past convocations without an outcome, oldest first — and their count, for
+the home page's banner. Only those whose outcome can still be recorded (the lifecycle rules
+allow six months)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.appointments import rules
+from app.appointments.schemas import AppointmentFilters
+from app.core.clock import utcnow
+from app.core.pagination import PageParams
+from app.models import Agent, AppointmentStatus, Spip
+from app.web.today import Row, Scope, list_rows, scope_of
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Worklist:
+    rows: list[Row]
+    total: int
+    page: int
+    pages: int
+    scope: Scope
+
+
+def unrecorded(agent_id: int | None, place_id: int | None) -> AppointmentFilters:
+    now = utcnow()
+    return AppointmentFilters(
+        agent_id=agent_id,
+        place_id=place_id,
+        status=AppointmentStatus.booked,
+        starts_from=rules.add_months(now, -rules.OUTCOME_WINDOW_MONTHS),
+        starts_to=now,
+    )
+
+
+async def load(
+    session: AsyncSession,
+    *,
+    agent: Agent,
+    spip: Spip,
+    agent_filter: int | None,
+    place_filter: int | None,
+    page: int,
+) -> Worklist:
+    scope = await scope_of(
+        session, agent=agent, spip=spip, agent_filter=agent_filter, place_filter=place_filter
+    )
+    filters = unrecorded(scope.agent_id, scope.place_id)
+    page = max(1, page)
+    rows, total = await list_rows(
+        session,
+        agent=agent,
+        spip=spip,
+        filters=filters,
+        page=PageParams(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE),
+        scope=scope,
+    )
+    pages = max(1, -(-total // PAGE_SIZE))
+    return Worklist(rows, total, page, pages, scope)
+
+
+async def count(session: AsyncSession, *, agent: Agent, spip: Spip, scope: Scope) -> int:
+    """How many convocations of this list (the agent's, or the filtered service's) wait."""
+    _, total = await list_rows(
+        session,
+        agent=agent,
+        spip=spip,
+        filters=unrecorded(scope.agent_id, scope.place_id),
+        page=PageParams(limit=1, offset=0),
+        scope=scope,
+    )
+    return total
