@@ -38,6 +38,7 @@ from app.models import (
 )
 from app.persons.phones import normalize_mobile
 from app.reminders import service as reminder_service
+from app.reminders.keys import idempotency_key
 
 
 @dataclass(frozen=True)
@@ -516,7 +517,7 @@ def _sent_reminder(appointment: Appointment, status: str) -> Notification:
         appointment_id=appointment.id,
         kind=NotificationKind.reminder.value,
         sequence=1,
-        idempotency_key=f"{appointment.id}:reminder:1",
+        idempotency_key=idempotency_key(appointment.id, NotificationKind.reminder, 1),
         status=status,
         reason="permanent_error" if status == "failed" else None,
         rule="J-2 10:00",

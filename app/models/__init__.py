@@ -11,6 +11,10 @@ from app.models.audit import AuditEvent
 from app.models.auth import AccessToken, ActivationToken, LoginThrottle
 from app.models.base import Base
 from app.models.notification import (
+    PLANNED,
+    RESENDABLE,
+    SENDING,
+    SENT_STATUSES,
     UNSENT,
     MessageTemplate,
     Notification,
@@ -27,6 +31,10 @@ from app.models.report import AttendanceMonthly, AttendanceMonthRefresh
 from app.models.spip import Place, Spip
 
 __all__ = [
+    "PLANNED",
+    "RESENDABLE",
+    "SENDING",
+    "SENT_STATUSES",
     "UNSENT",
     "AccessToken",
     "ActivationToken",

@@ -33,7 +33,23 @@ class NotificationStatus(StrEnum):
     expired = "expired"
 
 
-UNSENT = (NotificationStatus.planned.value, NotificationStatus.sending.value)
+# The status sets the code asks about, written once here.
+PLANNED = NotificationStatus.planned.value
+SENDING = NotificationStatus.sending.value
+# Not gone yet: waiting for its moment, or claimed by a worker right now.
+UNSENT = (PLANNED, SENDING)
+# Handed to a provider, whatever its receipts said since.
+SENT_STATUSES = (
+    NotificationStatus.sent.value,
+    NotificationStatus.delivered.value,
+    NotificationStatus.undelivered.value,
+)
+# What an agent may send again (``POST /notifications/{id}/resend``).
+RESENDABLE = (
+    NotificationStatus.failed.value,
+    NotificationStatus.skipped.value,
+    NotificationStatus.undelivered.value,
+)
 
 
 class Notification(IdMixin, TimestampMixin, Base):

@@ -10,7 +10,7 @@ from app.auth.dependencies import CurrentAgent, ensure_scope
 from app.core.schemas import IdPath
 from app.db import SessionDep
 from app.models import Appointment, Notification
-from app.reminders.service import NotificationNotFound
+from app.reminders.errors import NotificationNotFound
 
 
 async def scoped_notification(

@@ -37,7 +37,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from app.core.clock import utcnow
 from app.db import session_scope
-from app.models import Notification, NotificationStatus
+from app.models import PLANNED, SENDING, Notification, NotificationStatus
 from app.reminders import delivery
 from app.reminders.grouping import GroupCommit
 from app.reminders.outcomes import Disposition, Outcome, attempts_of, error_text, record_many
@@ -53,9 +53,6 @@ from app.sms.base import DeadlinePassed, OutgoingSms, PermanentError, SubmitResu
 from app.sms.config import RETRY_BASE_SECONDS, RETRY_CAP_SECONDS
 
 log = logging.getLogger("convoc.dispatcher")
-
-SENDING = NotificationStatus.sending.value
-PLANNED = NotificationStatus.planned.value
 
 
 class Sender(Protocol):

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import utcnow
 from app.db import session_scope
-from app.models import Notification, NotificationAttempt, NotificationStatus, Person
+from app.models import SENDING, Notification, NotificationAttempt, Person
 from app.reminders import delivery
 from app.reminders.bulk import update_notifications
 from app.sms.base import (
@@ -44,7 +44,6 @@ from app.sms.base import (
 
 log = logging.getLogger("convoc.dispatcher")
 
-SENDING = NotificationStatus.sending.value
 # A permanent error raised by the gateway itself, not by a provider about this number.
 NOT_ABOUT_THE_NUMBER = frozenset({"message_unsupported"})
 _ATTEMPTS = cast(Table, NotificationAttempt.__table__)

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from app.models import AppointmentStatus, NotificationKind
+
 # Two messages of one convocation closer than this would read as a duplicate: keep one.
 MIN_GAP = timedelta(hours=1)
 # The dispatcher ticks every few seconds and may retry: a message planned right at its deadline
@@ -27,6 +29,18 @@ SEND_MARGIN = timedelta(minutes=2)
 
 WINDOW_CLOSED = "window_closed"  # there is time left, but no window hour falls within it
 TOO_LATE = "too_late"  # no time left before the deadline
+
+# The convocation status each kind of message makes sense for. The planner cancels what no
+# longer does, a resend of it is refused, and the dispatcher re-checks it at send time.
+RELEVANT_STATUS: dict[NotificationKind, AppointmentStatus] = {
+    NotificationKind.summons: AppointmentStatus.booked,
+    NotificationKind.reminder: AppointmentStatus.booked,
+    NotificationKind.reschedule: AppointmentStatus.booked,
+    NotificationKind.cancellation: AppointmentStatus.cancelled,
+    NotificationKind.missed: AppointmentStatus.missed,
+}
+# The same, by stored value: the dispatcher asks for every message it sends.
+_RELEVANT_VALUE = {kind.value: status.value for kind, status in RELEVANT_STATUS.items()}
 
 
 @dataclass(frozen=True)
@@ -103,6 +117,16 @@ class PlannedReminder:
     @property
     def planned(self) -> bool:
         return self.skipped_reason is None
+
+
+def still_relevant(kind: str, appointment_status: str) -> bool:
+    """Whether a message of this kind still makes sense for a convocation in this status."""
+    return _RELEVANT_VALUE[kind] == appointment_status
+
+
+def kinds_for(status: AppointmentStatus) -> tuple[NotificationKind, ...]:
+    """The kinds of message that make sense only while a convocation is in ``status``."""
+    return tuple(kind for kind, relevant in RELEVANT_STATUS.items() if relevant is status)
 
 
 # --- local-time helpers -------------------------------------------------------------------

@@ -21,7 +21,7 @@ class Wording:
     one appointment type, that type."""
 
     kind: NotificationKind
-    source: policies.TemplateSource
+    source: templates.TemplateSource
     body: str
     type_code: str | None = None
     type_label: str | None = None
@@ -42,7 +42,7 @@ async def wordings_in_force(session: AsyncSession, spip_id: int) -> list[Wording
     """Every wording the SPIP's messages may use: for each kind, the SPIP's own, else the
     national one, else the built-in default; and each of its wordings for one appointment
     type. Two queries."""
-    national_keys = [policies.scope_key(None, None, kind) for kind in NotificationKind]
+    national_keys = [templates.scope_key(None, None, kind) for kind in NotificationKind]
     rows = {
         t.scope_key: t.body
         for t in await session.scalars(
@@ -54,8 +54,8 @@ async def wordings_in_force(session: AsyncSession, spip_id: int) -> list[Wording
     wordings: list[Wording] = []
     for kind in NotificationKind:
         own, national = (
-            policies.scope_key(spip_id, None, kind),
-            policies.scope_key(None, None, kind),
+            templates.scope_key(spip_id, None, kind),
+            templates.scope_key(None, None, kind),
         )
         if own in rows:
             wordings.append(Wording(kind, "spip", rows[own]))
@@ -84,7 +84,7 @@ async def check_wordings_fit(
     """Refuse a policy under which a wording in force would exceed the segment cap (422
     ``template_exceeds_policy``, one field error per wording): measured as a template is when
     saved (``templates.worst_rendering``), with the new cap and transliteration."""
-    longest = await policies.longest_values(session, spip)
+    longest = await templates.longest_values(session, spip)
     errors: list[dict[str, str]] = []
     for wording in await wordings_in_force(session, spip.id):
         worst = templates.worst_rendering(wording.body, longest, gsm7_friendly=body.gsm7_friendly)

@@ -25,8 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import utcnow
 from app.core.localtime import zone
 from app.models import (
+    PLANNED,
+    SENDING,
     Appointment,
-    AppointmentStatus,
     AppointmentType,
     Notification,
     NotificationKind,
@@ -38,20 +39,11 @@ from app.models import (
 from app.reminders import planning
 from app.reminders.bulk import NOTIFICATION, update_notifications
 from app.reminders.outcomes import Disposition, Target
-from app.reminders.policies import SpipPolicy, effective_template, get_policy, placeholder_values
+from app.reminders.policies import SpipPolicy, get_policy
 from app.reminders.references import reference_of
-from app.reminders.templates import render_info
+from app.reminders.templates import effective_template, placeholder_values, render_info
 from app.reminders.unsent import recipient_blocker
 from app.sms.base import OutgoingSms
-
-SENDING = NotificationStatus.sending.value
-PLANNED = NotificationStatus.planned.value
-
-# The appointment status a message of each kind still makes sense for.
-_EXPECTED_APPOINTMENT = {
-    NotificationKind.cancellation.value: AppointmentStatus.cancelled.value,
-    NotificationKind.missed.value: AppointmentStatus.missed.value,
-}
 
 
 class PrepareConfig(Protocol):
@@ -232,8 +224,7 @@ def _check(
     ) -> tuple[Disposition, dict[str, Any]]:
         return disposition, {"status": status.value, "reason": reason}
 
-    expected = _EXPECTED_APPOINTMENT.get(row.kind, AppointmentStatus.booked.value)
-    if row.appointment_status != expected:
+    if not planning.still_relevant(row.kind, row.appointment_status):
         return settle(
             NotificationStatus.cancelled,
             f"appointment_{row.appointment_status}",

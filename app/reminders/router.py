@@ -5,16 +5,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 from starlette.convertors import Convertor, register_url_convertor
 
-from app.appointments import service as appointment_service
 from app.appointments.dependencies import ScopedAppointment
 from app.auth import access
 from app.auth.access import Permission as P
 from app.auth.dependencies import Allowed
-from app.core.localtime import to_utc, zone
 from app.core.responses import error_responses
 from app.db import SessionDep
 from app.models import Agent, NotificationKind
-from app.reminders import policies, policy_change, service, templates
+from app.reminders import policies, policy_change, preview, service, templates
 from app.reminders.dependencies import ScopedNotification
 from app.reminders.schemas import (
     NationalTemplateRead,
@@ -81,9 +79,7 @@ async def resend_notification(
     agent: Annotated[Agent, Depends(Allowed(P.notification_resend))],
     session: SessionDep,
 ) -> NotificationRead:
-    row = await service.resend(session, notification_id=notification.id, agent_id=agent.id)
-    appointment = await appointment_service.get_appointment(session, row.appointment_id)
-    return next(n for n in await service.timeline(session, appointment) if n.id == row.id)
+    return await service.resend(session, notification_id=notification.id, agent_id=agent.id)
 
 
 def _policy_read(spip_id: int, policy: policies.SpipPolicy) -> ReminderPolicyRead:
@@ -132,7 +128,9 @@ async def get_template(
     session: SessionDep,
     appointment_type: TypeFilter = None,
 ) -> TemplateRead:
-    return await policies.template_read(session, spip=spip, kind=kind, type_code=appointment_type)
+    return await templates.read_template(
+        session, scope=templates.SpipScope(spip, appointment_type), kind=kind
+    )
 
 
 @router.put(
@@ -148,8 +146,12 @@ async def put_template(
     session: SessionDep,
     appointment_type: TypeFilter = None,
 ) -> TemplateRead:
-    return await policies.save_template(
-        session, spip=spip, kind=kind, type_code=appointment_type, body=body.body, agent_id=agent.id
+    return await templates.save_template(
+        session,
+        scope=templates.SpipScope(spip, appointment_type),
+        kind=kind,
+        body=body.body,
+        agent_id=agent.id,
     )
 
 
@@ -166,7 +168,9 @@ async def delete_template(
     appointment_type: TypeFilter = None,
 ) -> TemplateRead:
     """Go back to the SPIP-wide (or default) wording."""
-    return await policies.delete_template(session, spip=spip, kind=kind, type_code=appointment_type)
+    return await templates.delete_template(
+        session, scope=templates.SpipScope(spip, appointment_type), kind=kind
+    )
 
 
 @router.get(
@@ -180,7 +184,7 @@ async def get_national_template(
     session: SessionDep,
 ) -> NationalTemplateRead:
     """The national wording (or the built-in default) that SPIPs inherit."""
-    return await policies.national_template(session, kind)
+    return await templates.read_template(session, scope=templates.NATIONAL, kind=kind)
 
 
 @router.put(
@@ -194,8 +198,8 @@ async def put_national_template(
     agent: Annotated[Agent, Depends(Allowed(P.national_template_write))],
     session: SessionDep,
 ) -> NationalTemplateRead:
-    return await policies.save_national_template(
-        session, kind=kind, body=body.body, agent_id=agent.id
+    return await templates.save_template(
+        session, scope=templates.NATIONAL, kind=kind, body=body.body, agent_id=agent.id
     )
 
 
@@ -210,7 +214,7 @@ async def delete_national_template(
     session: SessionDep,
 ) -> NationalTemplateRead:
     """Go back to the built-in default."""
-    return await policies.delete_national_template(session, kind)
+    return await templates.delete_template(session, scope=templates.NATIONAL, kind=kind)
 
 
 @router.post(
@@ -224,29 +228,4 @@ async def preview_template(
     """Render a template (the one in force, or a draft) with a real place and date."""
     spip = await spip_service.get_spip(session, data.spip_id)
     access.ensure_scope(agent, spip.id, SpipNotFound)
-    policy = await policies.get_policy(session, spip.id)
-    if data.body is not None:
-        templates.validate(data.body)
-        body = data.body
-    else:
-        body, _ = await policies.effective_template(
-            session, spip_id=spip.id, kind=data.kind, type_code=data.appointment_type
-        )
-    place = await spip_service.preview_place(session, spip=spip, place_id=data.place_id)
-    starts_at = (
-        to_utc(data.starts_at, zone(place.timezone))
-        if data.starts_at is not None
-        else templates.SAMPLE_START
-    )
-    rendered = templates.render_info(
-        body,
-        policies.placeholder_values(spip_name=spip.name, place=place, starts_at=starts_at),
-        gsm7_friendly=policy.body.gsm7_friendly,
-    )
-    return PreviewRead(
-        text=rendered.text,
-        encoding=rendered.info.encoding,
-        segments=rendered.info.segments,
-        characters=len(rendered.text),
-        max_segments=policy.body.max_segments,
-    )
+    return await preview.preview_template(session, spip=spip, request=data)

@@ -10,14 +10,17 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import utcnow
-from app.core.errors import Conflict, NotFound
 from app.core.localtime import zone
 from app.models import (
+    PLANNED,
+    RESENDABLE,
+    SENT_STATUSES,
     UNSENT,
     Appointment,
     AppointmentStatus,
@@ -31,7 +34,14 @@ from app.models import (
     Place,
 )
 from app.reminders import planning
-from app.reminders.errors import ResendPointless
+from app.reminders.errors import (
+    NotificationNotFound,
+    NotResendable,
+    OutsideSendingHours,
+    ResendPointless,
+    TooLateToSend,
+)
+from app.reminders.keys import idempotency_key
 from app.reminders.policies import SpipPolicy, get_policy
 from app.reminders.schemas import (
     MessagePartRead,
@@ -42,31 +52,6 @@ from app.reminders.schemas import (
 from app.reminders.unsent import BLOCKER_PHRASE, recipient_blocker, warnings_for
 
 MISSED_NOTICE_DAYS = 30
-SENT_STATUSES = (
-    NotificationStatus.sent.value,
-    NotificationStatus.delivered.value,
-    NotificationStatus.undelivered.value,
-)
-RESENDABLE = (
-    NotificationStatus.failed.value,
-    NotificationStatus.skipped.value,
-    NotificationStatus.undelivered.value,
-)
-
-
-class NotificationNotFound(NotFound):
-    code = "notification_not_found"
-    message = "Message introuvable."
-
-
-class NotResendable(Conflict):
-    code = "not_resendable"
-    message = "Seul un message en échec, non envoyé ou non distribué peut être renvoyé."
-
-
-class TooLateToSend(Conflict):
-    code = "too_late"
-    message = "Il est trop tard pour envoyer ce message avant la convocation."
 
 
 @dataclass(frozen=True)
@@ -76,14 +61,6 @@ class Planned:
 
     first_at: datetime | None = None
     warnings: list[SmsWarning] = field(default_factory=list)
-
-
-class OutsideSendingHours(Conflict):
-    code = "window_closed"
-    message = (
-        "Les heures d'envoi tolérées du SPIP ne laissent aucun moment pour envoyer ce message "
-        "avant la convocation."
-    )
 
 
 class _Plan:
@@ -121,7 +98,7 @@ class _Plan:
             appointment_id=self.appointment.id,
             kind=kind.value,
             sequence=seq,
-            idempotency_key=f"{self.appointment.id}:{kind.value}:{seq}",
+            idempotency_key=idempotency_key(self.appointment.id, kind, seq),
             status=status.value,
             reason=reason,
             rule=rule,
@@ -213,7 +190,7 @@ async def cancel_unsent(
         update(Notification)
         .where(
             Notification.appointment_id == appointment_id,
-            Notification.status == NotificationStatus.planned.value,
+            Notification.status == PLANNED,
         )
         .values(status=NotificationStatus.cancelled.value, reason=reason, updated_at=utcnow())
     )
@@ -348,11 +325,14 @@ async def on_outcome(
         session,
         appointment.id,
         reason=f"appointment_{status.value}",
-        kinds=(NotificationKind.summons, NotificationKind.reminder, NotificationKind.reschedule),
+        kinds=planning.kinds_for(AppointmentStatus.booked),
     )
     if previous is AppointmentStatus.missed:
         await cancel_unsent(
-            session, appointment.id, reason="outcome_corrected", kinds=(NotificationKind.missed,)
+            session,
+            appointment.id,
+            reason="outcome_corrected",
+            kinds=planning.kinds_for(AppointmentStatus.missed),
         )
     if status is AppointmentStatus.missed and notify_missed:
         place, kind, policy = await _context(session, appointment)
@@ -377,7 +357,9 @@ async def replan(session: AsyncSession, appointment: Appointment) -> int:
     (``replanned``) and the new moments planned. Return how many rows were cancelled or added.
     """
     place, kind, policy = await _context(session, appointment)
-    if not kind.sms_enabled or appointment.status != AppointmentStatus.booked.value:
+    if not kind.sms_enabled or not planning.still_relevant(
+        NotificationKind.reminder, appointment.status
+    ):
         return await cancel_unsent(
             session, appointment.id, reason="replanned", kinds=(NotificationKind.reminder,)
         )
@@ -417,7 +399,7 @@ async def _apply_plan(
     still wanted (a row deferred or retrying since keeps its ``send_at``), cancel the others,
     add the new moments, and record a skip only once."""
     now = utcnow()
-    unsent = [r for r in existing if r.status == NotificationStatus.planned.value]
+    unsent = [r for r in existing if r.status == PLANNED]
     planned = {r.planned_at: r for r in unsent}
     skipped = {(r.rule, r.reason) for r in existing if r.status == NotificationStatus.skipped.value}
     keep: set[int] = set()
@@ -466,7 +448,6 @@ async def replan_spip(session: AsyncSession, spip_id: int) -> int:
 async def timeline(session: AsyncSession, appointment: Appointment) -> list[NotificationRead]:
     """The convocation's messages, each with its provider attempts and delivery parts."""
     place = await session.get_one(Place, appointment.place_id)
-    tz = zone(place.timezone)
     rows = list(
         await session.scalars(
             select(Notification)
@@ -474,6 +455,13 @@ async def timeline(session: AsyncSession, appointment: Appointment) -> list[Noti
             .order_by(Notification.planned_at, Notification.id)
         )
     )
+    return await _reads(session, rows, zone(place.timezone))
+
+
+async def _reads(
+    session: AsyncSession, rows: list[Notification], tz: ZoneInfo
+) -> list[NotificationRead]:
+    """These messages as the timeline shows them: local send time, attempts, delivery parts."""
     ids = [n.id for n in rows]
     attempts: dict[int, list[ProviderAttemptRead]] = defaultdict(list)
     for a in await session.scalars(
@@ -533,22 +521,16 @@ def _check_recipient(kind: AppointmentType, person: Person) -> None:
 
 async def resend(
     session: AsyncSession, *, notification_id: int, agent_id: int | None = None
-) -> Notification:
-    """Send a failed, skipped or undelivered message again now (within its useful window)."""
+) -> NotificationRead:
+    """Send a failed, skipped or undelivered message again now (within its useful window);
+    the new message, as the convocation's timeline shows it."""
     original = await session.get(Notification, notification_id)
     if original is None:
         raise NotificationNotFound()
     if original.status not in RESENDABLE:
         raise NotResendable()
     appointment = await session.get_one(Appointment, original.appointment_id)
-    expected = (
-        AppointmentStatus.cancelled
-        if original.kind == NotificationKind.cancellation.value
-        else AppointmentStatus.missed
-        if original.kind == NotificationKind.missed.value
-        else AppointmentStatus.booked
-    )
-    if appointment.status != expected.value:
+    if not planning.still_relevant(original.kind, appointment.status):
         raise NotResendable("La convocation a changé depuis : ce message n'a plus lieu d'être.")
     place, kind, policy = await _context(session, appointment)
     _check_recipient(kind, await session.get_one(Person, appointment.person_id))
@@ -572,4 +554,5 @@ async def resend(
         rule="renvoi",
     )
     await session.flush()
-    return row
+    (read,) = await _reads(session, [row], zone(place.timezone))
+    return read

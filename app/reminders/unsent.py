@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from app.models import NotificationKind, NotificationStatus, PhoneStatus
+from app.models import PLANNED, NotificationKind, NotificationStatus, PhoneStatus
 from app.reminders import planning
 from app.reminders.schemas import SmsWarning
 
@@ -102,7 +102,7 @@ def warnings_for(
                         f"{_timing(row.reason, tolerated)}.",
                     )
                 )
-    planned = any(row.status == NotificationStatus.planned.value for row in rows)
+    planned = any(row.status == PLANNED for row in rows)
     if announces and (blocker is not None or not planned):
         warnings.append(SmsWarning(code="no_sms", kind=None, message=NO_SMS))
     return warnings

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import utcnow
 from app.core.sqlfunc import local_date
-from app.models import Agent, Appointment, Notification, Spip
+from app.models import SENT_STATUSES, Agent, Appointment, Notification, Spip
 from app.reports.schemas import (
     ProviderStats,
     SmsReport,
@@ -20,7 +20,6 @@ from app.reports.schemas import (
     UnrecordedRow,
 )
 
-ACCEPTED = ("sent", "delivered", "undelivered")
 CENT = Decimal("0.01")
 
 
@@ -62,7 +61,7 @@ async def sms_report(
     ]
     providers = []
     for provider in sorted({r.provider for r in rows if r.provider}):
-        mine = [r for r in rows if r.provider == provider and r.status in ACCEPTED]
+        mine = [r for r in rows if r.provider == provider and r.status in SENT_STATUSES]
         sent = sum(r.messages for r in mine)
         delivered = sum(r.messages for r in mine if r.status == "delivered")
         segments = sum(r.segments for r in mine)

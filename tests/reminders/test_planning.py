@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.models import AppointmentStatus, NotificationKind
 from app.reminders.planning import (
     DEFAULT_POLICY,
     DEFAULT_TOLERATED,
@@ -21,9 +22,11 @@ from app.reminders.planning import (
     Window,
     dispatch_moment,
     in_window,
+    kinds_for,
     next_in_window,
     plan_notice,
     plan_reminders,
+    still_relevant,
 )
 
 
@@ -386,3 +389,19 @@ def test_window_bounds_hold_on_every_day_of_a_year(zone_name: str) -> None:
     while instant < utc(2028, 1, 1):
         assert in_window(next_in_window(instant, window, tz), window, tz)
         instant += timedelta(hours=7, minutes=13)
+
+
+def test_each_message_kind_makes_sense_for_one_convocation_status() -> None:
+    """A cancellation notice goes for a cancelled convocation, a missed notice for a missed
+    one, every other message for a booked one only: planner, resend and dispatcher agree."""
+    assert kinds_for(AppointmentStatus.booked) == (
+        NotificationKind.summons,
+        NotificationKind.reminder,
+        NotificationKind.reschedule,
+    )
+    assert kinds_for(AppointmentStatus.honored) == ()
+    assert still_relevant("cancellation", "cancelled")
+    assert not still_relevant("cancellation", "booked")
+    assert still_relevant("missed", "missed")
+    assert not still_relevant("reminder", "missed")
+    assert all(still_relevant(kind.value, "booked") for kind in kinds_for(AppointmentStatus.booked))

@@ -86,3 +86,30 @@ async def test_resend_once_the_person_accepts_sms_again(
     resent = await client.post(f"/notifications/{skipped['id']}/resend")
     assert resent.status_code == 201, resent.text
     assert resent.json()["status"] == "planned"
+
+
+async def test_resend_answers_the_new_message_as_the_timeline_shows_it(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    sessionmaker: Any,
+    world: World,
+    clock: FrozenClock,
+) -> None:
+    """The 201 body is the new row, field for field what the timeline then lists for it."""
+    world.person.phone_status = "refused"
+    await session.commit()
+    skipped = await _skipped_at_send_time(client, sessionmaker, world, clock)
+    person = await client.patch(f"/persons/{world.person.id}", json={"phone_status": "valid"})
+    assert person.status_code == 200, person.text
+    resent = await client.post(f"/notifications/{skipped['id']}/resend")
+    assert resent.status_code == 201, resent.text
+    new = resent.json()
+    assert (new["kind"], new["rule"], new["provider_attempts"], new["parts"]) == (
+        skipped["kind"],
+        "renvoi",
+        [],
+        [],
+    )
+    rows = {row["id"]: row for row in await timeline(client, skipped["appointment_id"])}
+    assert set(rows) == {skipped["id"], new["id"]}
+    assert rows[new["id"]] == new
