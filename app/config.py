@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     # The home page warns when more past convocations than this per agent are still without
     # an outcome (Mon Suivi Justice warns above 5).
     unrecorded_warning_per_agent: int = Field(default=5, ge=0, le=1000)
+    # … or when, for a whole service, this share (%) of its past convocations still within the
+    # outcome window is without an outcome (Mon Suivi Justice warns above 20 %).
+    unrecorded_warning_service_percent: int = Field(default=20, ge=0, le=100)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

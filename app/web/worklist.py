@@ -4,12 +4,14 @@ allow six months)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.appointments import rules
+from app.appointments import service as appointment_service
 from app.appointments.schemas import AppointmentFilters
+from app.auth import access
 from app.core.clock import utcnow
 from app.core.pagination import PageParams
 from app.models import Agent, AppointmentStatus, Spip
@@ -62,6 +64,36 @@ async def load(
     )
     pages = max(1, -(-total // PAGE_SIZE))
     return Worklist(rows, total, page, pages, scope)
+
+
+def warns(
+    waiting: int, past: int, *, per_agent: int, agents: int, service_percent: int | None
+) -> bool:
+    """Whether ``waiting`` unrecorded convocations deserve a warning rather than a note.
+
+    Mon Suivi Justice's two rules: more than ``per_agent`` per agent of the list (``agents``),
+    or, on a whole service's page (``service_percent`` given), more than that share of its
+    ``past`` convocations — a busy service with 10 agents and 40 waiting out of 100 is late,
+    though 40 is below 10 × 5.
+    """
+    if waiting > per_agent * max(1, agents):
+        return True
+    return service_percent is not None and past > 0 and waiting * 100 > service_percent * past
+
+
+async def past_count(session: AsyncSession, *, agent: Agent, spip: Spip, scope: Scope) -> int:
+    """The list's past convocations whose outcome can still be recorded, cancelled ones aside:
+    what the share of unrecorded ones is taken of."""
+    window = unrecorded(scope.agent_id, scope.place_id)
+    totals = []
+    for status in (None, AppointmentStatus.cancelled):
+        _, total = await appointment_service.list_appointments(
+            session,
+            filters=replace(window, status=status).within_spip(access.list_scope(agent, spip.id)),
+            page=PageParams(limit=1, offset=0),
+        )
+        totals.append(total)
+    return totals[0] - totals[1]
 
 
 async def count(session: AsyncSession, *, agent: Agent, spip: Spip, scope: Scope) -> int:

@@ -14,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.auth.passwords import hash_now
 from app.config import Settings
 from app.main import create_app
-from app.web import static
+from app.web import static, worklist
 from app.web.security import csrf_token, csrf_valid
 from app.web.sessions import safe_next
-from tests.factories import make_agent, make_spip
+from tests.conftest import FIXED_NOW
+from tests.factories import days, make_agent, make_appointment, make_person, make_place, make_spip
 
 PASSWORD = "tortue violon nuage escalier"
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
@@ -219,3 +220,49 @@ async def test_an_unknown_convocation_is_introuvable(
         )
     assert answer.status_code == 404
     assert "Convocation introuvable." in answer.text and "<html" in answer.text
+
+
+@pytest.mark.parametrize(
+    ("waiting", "past", "agents", "percent", "expected"),
+    [
+        (5, 100, 1, None, False),  # an agent's own list: 5 is the limit, not above it
+        (6, 100, 1, None, True),
+        (40, 100, 10, 20, True),  # a service: 40 % waiting, though fewer than 10 × 5
+        (20, 100, 10, 20, False),  # exactly the share: not above it
+        (3, 0, 1, 20, False),  # nothing past to take a share of
+    ],
+)
+def test_the_banner_warns_per_agent_or_on_a_services_share(
+    waiting: int, past: int, agents: int, percent: int | None, expected: bool
+) -> None:
+    assert (
+        worklist.warns(waiting, past, per_agent=5, agents=agents, service_percent=percent)
+        is expected
+    )
+
+
+@pytest.mark.parametrize(("unrecorded", "warned"), [(3, True), (1, False)])
+async def test_a_services_page_warns_when_a_fifth_of_its_past_convocations_wait(
+    web: httpx.AsyncClient, session: AsyncSession, unrecorded: int, warned: bool
+) -> None:
+    """Mon Suivi Justice's second rule: 3 of 10 past convocations waiting is 30 % of the service,
+    a warning, although 3 is below the 5 per agent."""
+    spip = await make_spip(session)
+    place = await make_place(session, spip)
+    await make_agent(session, spip, role="cpip")
+    secretariat = await make_agent(
+        session, spip, role="secretariat", password_hash=hash_now(PASSWORD)
+    )
+    person = await make_person(session, spip)
+    for n in range(12):
+        status = "cancelled" if n >= 10 else ("booked" if n < unrecorded else "honored")
+        await make_appointment(
+            session, person, place, starts_at=FIXED_NOW - days(n + 1), status=status
+        )
+    await session.commit()
+    assert (await log_in(web, secretariat.email)).status_code == 303
+    banner = re.search(
+        r'<div class="fr-alert fr-alert--(\w+)[^"]*" id="a-renseigner">', (await web.get("/")).text
+    )
+    assert banner is not None
+    assert banner.group(1) == ("warning" if warned else "info")

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from app.appointments import service as appointment_service
@@ -17,7 +18,7 @@ from app.auth.dependencies import ensure_scope, require
 from app.core.errors import AppError
 from app.core.schemas import IdPath
 from app.db import SessionDep
-from app.models import AppointmentStatus, Role
+from app.models import Agent, AppointmentStatus, Role, Spip
 from app.web import today, worklist
 from app.web.sessions import PageAgent, PostingAgent, safe_next
 from app.web.templating import render
@@ -57,7 +58,8 @@ async def home(
         "retour": _here(request),
         "waiting": waiting,
         "waiting_link": "/a-renseigner" + _filters(scope),
-        "waiting_warns": waiting > _threshold(request, scope),
+        "waiting_warns": waiting > 0
+        and await _warns(request, session, agent, spip, scope, waiting),
     }
     return render(request, "pages/home.html", context)
 
@@ -78,13 +80,28 @@ def _filters(scope: today.Scope) -> str:
     return f"?{query}" if query else ""
 
 
-def _threshold(request: Request, scope: today.Scope) -> int:
-    """More than this waiting deserves a warning: the setting, per agent of the list."""
-    per_agent = int(request.app.state.settings.unrecorded_warning_per_agent)
+async def _warns(
+    request: Request,
+    session: AsyncSession,
+    agent: Agent,
+    spip: Spip,
+    scope: today.Scope,
+    waiting: int,
+) -> bool:
+    """The settings' two thresholds: per agent of the list, and a whole service's share."""
+    settings = request.app.state.settings
     if not scope.service_wide or scope.agent_id is not None:
-        return per_agent
+        per_agent = settings.unrecorded_warning_per_agent
+        return worklist.warns(waiting, 0, per_agent=per_agent, agents=1, service_percent=None)
     cpips = [a for a in scope.agents if a.role == Role.cpip.value]
-    return per_agent * max(1, len(cpips))
+    past = await worklist.past_count(session, agent=agent, spip=spip, scope=scope)
+    return worklist.warns(
+        waiting,
+        past,
+        per_agent=settings.unrecorded_warning_per_agent,
+        agents=len(cpips),
+        service_percent=settings.unrecorded_warning_service_percent,
+    )
 
 
 @router.get("/a-renseigner", response_class=HTMLResponse)
