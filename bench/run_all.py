@@ -14,7 +14,7 @@ import time
 
 from bench.common import RESULTS, ROOT, machine
 
-BENCHMARKS = ["claim", "dispatch", "booking_api", "reports", "chaos"]
+BENCHMARKS = ["claim", "dispatch", "booking_api", "login_flood", "web_pages", "reports", "chaos"]
 
 
 def main() -> int:
