@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,10 +51,10 @@ def _environment(url: str, **extra: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture(params=BACKENDS)
-def fresh_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A migrated database of its own, with the demo loaded (commits seen across processes)."""
-    if request.param == "postgres":
+@contextmanager
+def demo_database(backend: str, prefix: str) -> Iterator[str]:
+    """A migrated database of its own on ``backend``, with the demo loaded, dropped after."""
+    if backend == "postgres":
         url = _create_postgres_database()
         try:
             run_migrations(url)
@@ -62,11 +63,18 @@ def fresh_url(request: pytest.FixtureRequest) -> Iterator[str]:
         finally:
             _drop_postgres_database(url)
     else:
-        with tempfile.TemporaryDirectory(prefix="convoc-durability-") as folder:
+        with tempfile.TemporaryDirectory(prefix=prefix) as folder:
             url = f"sqlite+aiosqlite:///{Path(folder) / 'convoc.db'}"
             run_migrations(url)
             _load_demo(url)
             yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def fresh_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A migrated database of its own, with the demo loaded (commits seen across processes)."""
+    with demo_database(request.param, "convoc-durability-") as url:
+        yield url
 
 
 def _load_demo(url: str) -> None:

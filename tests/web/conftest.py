@@ -9,7 +9,6 @@ fail under ``CI=true``.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,12 +16,11 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.cli import run_migrations
 from app.config import Settings
 from app.db import create_engine
-from tests.databases import BACKENDS, IN_CI, _create_postgres_database, _drop_postgres_database
+from tests.databases import BACKENDS, IN_CI
 from tests.reminders.processes import stop
-from tests.servers import Server, _load_demo, start_server
+from tests.servers import Server, demo_database, start_server
 
 # Debian's package; CONVOC_TEST_CHROMIUM points elsewhere (another distribution's path).
 CHROMIUM = Path(os.environ.get("CONVOC_TEST_CHROMIUM", "/usr/bin/chromium"))
@@ -62,20 +60,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 def web_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A migrated database with the demo, shared by a module's tests on one backend."""
     _require_chromium()
-    if request.param == "postgres":
-        url = _create_postgres_database()
-        try:
-            run_migrations(url)
-            _load_demo(url)
-            yield url
-        finally:
-            _drop_postgres_database(url)
-    else:
-        with tempfile.TemporaryDirectory(prefix="convoc-web-") as folder:
-            url = f"sqlite+aiosqlite:///{Path(folder) / 'convoc.db'}"
-            run_migrations(url)
-            _load_demo(url)
-            yield url
+    with demo_database(request.param, "convoc-web-") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
