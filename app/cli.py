@@ -127,6 +127,10 @@ def worker() -> None:
 
     settings = get_settings()
     configure_logging(settings.log_level)
+    if settings.clock_starts_at is not None:
+        from app.core import clock
+
+        clock.set_clock(clock.starting_at(settings.clock_starts_at))
     # uvloop, as uvicorn uses for the API: the worker spends most of its time in socket I/O
     # (provider requests, database), which uvloop does at a fraction of asyncio's cost.
     with asyncio.Runner(loop_factory=_fast_event_loop()) as runner:

@@ -6,6 +6,7 @@ Every setting is listed and explained in ``.env.example``.
 from __future__ import annotations
 
 import ipaddress
+from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any
@@ -73,6 +74,10 @@ class Settings(BaseSettings):
     # … or when, for a whole service, this share (%) of its past convocations still within the
     # outcome window is without an outcome (Mon Suivi Justice warns above 20 %).
     unrecorded_warning_service_percent: int = Field(default=20, ge=0, le=100)
+    # Development and tests only: the processes' clock starts at this instant (ISO 8601 with
+    # its offset) and runs on from there, so a browser test can stand after a convocation's
+    # start, or a demonstration on a DST day. Refused in production.
+    clock_starts_at: datetime | None = None
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -98,6 +103,13 @@ class Settings(BaseSettings):
             )
         if self.env != Environment.development and len(self.secret_key) < 32:
             raise ValueError("CONVOC_SECRET_KEY doit faire au moins 32 caractères.")
+        if self.clock_starts_at is not None:
+            if self.env == Environment.production:
+                raise ValueError("CONVOC_CLOCK_STARTS_AT est refusé en production.")
+            if self.clock_starts_at.utcoffset() is None:
+                raise ValueError(
+                    "CONVOC_CLOCK_STARTS_AT doit porter son décalage (ex. 2027-03-29T12:05:00Z)."
+                )
         if problem := self.server_processes_problem(self.workers):
             raise ValueError(problem)
         return self

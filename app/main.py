@@ -19,7 +19,7 @@ from app.appointments.router import router as appointments_router
 from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
 from app.config import Settings, get_settings
-from app.core import openapi
+from app.core import clock, openapi
 from app.core.errors import AppError
 from app.core.memory import freeze_startup_objects
 from app.core.request_guard import RequestGuard
@@ -84,6 +84,9 @@ def create_app(
             if getattr(app.state, "sessionmaker", None) is not None:
                 yield
                 return
+            if settings.clock_starts_at is not None:
+                clock.set_clock(clock.starting_at(settings.clock_starts_at))
+                stack.callback(clock.reset_clock)
             engine = create_engine(settings)
             stack.push_async_callback(engine.dispose)
             app.state.sessionmaker = create_sessionmaker(engine)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 Clock = Callable[[], datetime]
 
@@ -27,3 +27,10 @@ def set_clock(clock: Clock) -> None:
 
 def reset_clock() -> None:
     set_clock(system_clock)
+
+
+def starting_at(instant: datetime, *, now: Clock = system_clock) -> Clock:
+    """A clock that reads ``instant`` now and then runs at the wall clock's pace (a server
+    started "at" another moment, for browser tests and demonstrations: CONVOC_CLOCK_STARTS_AT)."""
+    offset: timedelta = instant.astimezone(UTC) - now()
+    return lambda: now() + offset

@@ -38,7 +38,10 @@ from app.models import (
 from app.spips import service as spip_service
 from app.web.templating import heure_de
 
-DAY_LIMIT = 500  # a SPIP's busiest day is a few hundred convocations
+DAY_LIMIT = 500  # a CPIP's own day is a few dozen at most: one page
+# A whole service's day (a hundred convocations and more) is paged: each row carries its
+# outcome form, and a page of them stays light to load and to read.
+SERVICE_PAGE_SIZE = 50
 
 KIND_LABELS = {
     NotificationKind.summons.value: "Convocation",
@@ -102,6 +105,8 @@ class Day:
     places: list[Place]
     agent_id: int | None
     place_id: int | None
+    page: int = 1
+    pages: int = 1
 
 
 def status_of(view: AppointmentView, now: datetime) -> tuple[str, str]:
@@ -146,7 +151,16 @@ def actions_of(view: AppointmentView, now: datetime) -> list[tuple[str, str]]:
     return allowed
 
 
-def _sms_of(rows: list[Notification], tz_name: str) -> SmsStatus | None:
+@dataclass(frozen=True)
+class MessageState:
+    kind: str
+    status: str
+    reason: str | None
+    send_at: datetime
+    sent_at: datetime | None
+
+
+def _sms_of(rows: list[MessageState], tz_name: str) -> SmsStatus | None:
     """The message that tells most about the person being warned: the last one that went out
     (or failed), else the next one planned."""
     announcing = [n for n in rows if n.kind != NotificationKind.missed.value] or rows
@@ -225,6 +239,7 @@ async def load_day(
     spip: Spip,
     agent_filter: int | None,
     place_filter: int | None,
+    page: int = 1,
 ) -> Day:
     today = utcnow().astimezone(zone(spip.timezone)).date()
     scope = await scope_of(
@@ -233,9 +248,15 @@ async def load_day(
     filters = AppointmentFilters(
         agent_id=scope.agent_id, place_id=scope.place_id, starts_from=today, starts_to=today
     )
-    page = PageParams(limit=DAY_LIMIT, offset=0)
+    size = SERVICE_PAGE_SIZE if scope.service_wide else DAY_LIMIT
+    page = max(1, page)
     rows, total = await list_rows(
-        session, agent=agent, spip=spip, filters=filters, page=page, scope=scope
+        session,
+        agent=agent,
+        spip=spip,
+        filters=filters,
+        page=PageParams(limit=size, offset=(page - 1) * size),
+        scope=scope,
     )
     return Day(
         today,
@@ -246,6 +267,8 @@ async def load_day(
         scope.places,
         scope.agent_id,
         scope.place_id,
+        page,
+        max(1, -(-total // size)),
     )
 
 
@@ -274,11 +297,19 @@ async def _rows(
             select(Person).where(Person.id.in_({v.appointment.person_id for v in views}))
         )
     }
-    messages: dict[int, list[Notification]] = defaultdict(list)
-    for n in await session.scalars(
-        select(Notification).where(Notification.appointment_id.in_(ids))
+    # Only what the SMS column tells, not the messages' texts.
+    messages: dict[int, list[MessageState]] = defaultdict(list)
+    for n in await session.execute(
+        select(
+            Notification.appointment_id,
+            Notification.kind,
+            Notification.status,
+            Notification.reason,
+            Notification.send_at,
+            Notification.sent_at,
+        ).where(Notification.appointment_id.in_(ids))
     ):
-        messages[n.appointment_id].append(n)
+        messages[n.appointment_id].append(MessageState(*n[1:]))
     place_names = {p.id: p.name for p in places}
     agent_names = {a.id: a.name for a in agents}
     rows = []

@@ -9,7 +9,7 @@ fail under ``CI=true``.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -99,13 +99,39 @@ async def browser() -> AsyncIterator[Any]:
             await browser.close()
 
 
+PageMaker = Callable[..., Awaitable[Any]]
+
+
 @pytest.fixture
-async def page(browser: Any, web_server: Server) -> AsyncIterator[Any]:
-    """A page in a fresh context (no cookies), with the server as base URL; every console
-    error (a CSP violation, a failed asset) is kept in ``page.errors``."""
-    context = await browser.new_context(base_url=web_server.base, viewport=VIEWPORT, locale="fr-FR")
-    page = await context.new_page()
-    page.set_default_timeout(10_000)
+async def pages(browser: Any) -> AsyncIterator[PageMaker]:
+    """Opens pages on any server (``await pages(server, **context_options)``), each in a fresh
+    context (no cookies); every console error (a CSP violation, a failed asset) is kept in
+    ``page.errors``. The contexts close after the test."""
+    contexts: list[Any] = []
+
+    async def open_page(server: Server, **options: Any) -> Any:
+        options = {"viewport": VIEWPORT, "locale": "fr-FR", **options}
+        context = await browser.new_context(base_url=server.base, **options)
+        contexts.append(context)
+        page = await context.new_page()
+        page.set_default_timeout(10_000)
+        _watch(page)
+        return page
+
+    try:
+        yield open_page
+    finally:
+        for context in contexts:
+            await context.close()
+
+
+@pytest.fixture
+async def page(pages: PageMaker, web_server: Server) -> Any:
+    """A page on the module's server in a fresh context."""
+    return await pages(web_server)
+
+
+def _watch(page: Any) -> None:
     errors: list[str] = []
 
     def on_console(message: Any) -> None:
@@ -123,7 +149,3 @@ async def page(browser: Any, web_server: Server) -> AsyncIterator[Any]:
     page.on("requestfailed", lambda r: errors.append(f"échec {r.url}"))
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.errors = errors
-    try:
-        yield page
-    finally:
-        await context.close()

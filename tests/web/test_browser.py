@@ -5,19 +5,24 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import UTC, datetime, time, timedelta
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import anyio
 import httpx
+import pytest
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import expect
 from sqlalchemy import func, select, update
 
 from app.models import AccessToken, Agent, Appointment, Person
-from tests.servers import DEMO_PASSWORD, Server
+from tests.reminders.processes import stop
+from tests.servers import DEMO_PASSWORD, Server, start_server
+from tests.web.conftest import PageMaker
 
 CPIP = "cpip@guyane.demo.convoc.fr"
 SECRETARIAT = "secretariat@guyane.demo.convoc.fr"
@@ -268,39 +273,69 @@ async def test_an_unknown_page_is_a_french_page(page: Any) -> None:
     await assert_accessible(page)
 
 
-async def started_convocation(engine: Any) -> tuple[str, int]:
-    """A CPIP and one of their convocations of today that started two minutes ago (the server
-    runs on the real clock: a demo SPIP where it is past midnight by more than that)."""
-    now = datetime.now(UTC)
-    domain, tz = "guyane", "America/Cayenne"
-    local = now.astimezone(ZoneInfo(tz))
-    if not (local.hour or local.minute >= 5):  # just after midnight in Cayenne: 7 h in Réunion
-        domain, tz = "reunion", "Indian/Reunion"
-        local = now.astimezone(ZoneInfo(tz))
-    email = f"cpip@{domain}.demo.convoc.fr"
-    async with engine.begin() as conn:
+async def upcoming_convocations(engine: Any, email: str) -> list[tuple[int, datetime]]:
+    """A demo CPIP's booked convocations of their next working day after today, in order."""
+    async with engine.connect() as conn:
         agent_id = await conn.scalar(select(Agent.id).where(Agent.email == email))
-        start_of_day = datetime.combine(local.date(), time(), ZoneInfo(tz))
-        appointment_id = await conn.scalar(
-            select(Appointment.id)
-            .where(Appointment.agent_id == agent_id, Appointment.starts_at >= start_of_day)
-            .order_by(Appointment.starts_at)
-            .limit(1)
-        )
-        await conn.execute(
-            update(Appointment)
-            .where(Appointment.id == appointment_id)
-            .values(starts_at=now - timedelta(minutes=2))
-        )
-    return email, appointment_id
+        rows = (
+            await conn.execute(
+                select(Appointment.id, Appointment.starts_at)
+                .where(
+                    Appointment.agent_id == agent_id,
+                    Appointment.status == "booked",
+                    Appointment.starts_at > datetime.now(UTC) + timedelta(days=1),
+                )
+                .order_by(Appointment.starts_at)
+                .limit(20)
+            )
+        ).all()
+    first_day = rows[0][1].astimezone(ZoneInfo("America/Cayenne")).date()
+    return [
+        (i, _utc(at))
+        for i, at in rows
+        if _utc(at).astimezone(ZoneInfo("America/Cayenne")).date() == first_day
+    ]
 
 
-async def test_one_click_outcome_then_withdrawn_with_htmx(page: Any, web_server: Server) -> None:
-    email, appointment_id = await started_convocation(web_server.engine)
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)  # SQLite reads naive UTC
+
+
+@pytest.fixture
+async def server_later(web_server: Server, tmp_path: Path) -> AsyncIterator[Server]:
+    """A second server on the same database whose clock stands five minutes after the start of
+    the Guyane CPIP's next day's first convocation (CONVOC_CLOCK_STARTS_AT: the clock is
+    injected, the data is left as booked)."""
+    (_, first_start), *_ = await upcoming_convocations(web_server.engine, CPIP)
+    later = (first_start + timedelta(minutes=5)).isoformat()
+    running = await start_server(
+        web_server.url,
+        web_server.engine,
+        tmp_path / "later.log",
+        CONVOC_WORKER_EMBEDDED="false",
+        CONVOC_CLOCK_STARTS_AT=later,
+    )
+    try:
+        yield running
+    finally:
+        stop(running.process)
+
+
+async def test_one_click_outcome_then_withdrawn_with_htmx(
+    pages: PageMaker, web_server: Server, server_later: Server
+) -> None:
+    """The outcome is offered once the convocation has started, on the server's clock (a server
+    whose clock is injected to stand just after a real demo convocation's start)."""
+    (appointment_id, _), *later_ones = await upcoming_convocations(web_server.engine, CPIP)
+    page = await pages(server_later)
     await page.goto("/connexion")
-    await log_in(page, email)
+    await log_in(page, CPIP)
     row = page.locator(f"#convocation-{appointment_id}")
     await expect(row.locator(".fr-badge").first).to_have_text("À renseigner")
+    for later_id, _ in later_ones:  # not started yet on that clock: no outcome to record
+        later_row = page.locator(f"#convocation-{later_id}")
+        await expect(later_row).to_contain_text("Issue à saisir après le début")
+        await expect(later_row.get_by_role("button")).to_have_count(0)
     await assert_accessible(page)
 
     await row.get_by_role("button", name=re.compile("^Non honorée")).click()
@@ -363,22 +398,20 @@ async def test_on_a_phone_the_menu_opens_with_dsfr_script(browser: Any, web_serv
         await context.close()
 
 
-async def test_without_javascript_the_forms_still_work(browser: Any, web_server: Server) -> None:
+async def test_without_javascript_the_forms_still_work(
+    pages: PageMaker, web_server: Server, server_later: Server
+) -> None:
     """No htmx: the outcome form posts, and the browser comes back to the day's page."""
-    email, appointment_id = await started_convocation(web_server.engine)
-    context = await browser.new_context(base_url=web_server.base, java_script_enabled=False)
-    try:
-        page = await context.new_page()
-        await page.goto("/connexion")
-        await log_in(page, email)
-        row = page.locator(f"#convocation-{appointment_id}")
-        await row.get_by_role("button", name=re.compile("^Excusée")).click()
-        await expect(page).to_have_url(re.compile(r"/$"))
-        await expect(row.locator(".fr-badge").first).to_have_text("Excusée")
-        await page.get_by_role("button", name="Se déconnecter").click()
-        await expect(page).to_have_url(re.compile(r"/connexion\?info=deconnecte$"))
-    finally:
-        await context.close()
+    (appointment_id, _), *_ = await upcoming_convocations(web_server.engine, CPIP)
+    page = await pages(server_later, java_script_enabled=False)
+    await page.goto("/connexion")
+    await log_in(page, CPIP)
+    row = page.locator(f"#convocation-{appointment_id}")
+    await row.get_by_role("button", name=re.compile("^Excusée")).click()
+    await expect(page).to_have_url(re.compile(r"/$"))
+    await expect(row.locator(".fr-badge").first).to_have_text("Excusée")
+    await page.get_by_role("button", name="Se déconnecter").click()
+    await expect(page).to_have_url(re.compile(r"/connexion\?info=deconnecte$"))
 
 
 async def test_the_banner_counts_what_waits_and_the_worklist_records_it(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.auth.passwords import hash_now
 from app.config import Settings
 from app.main import create_app
-from app.web import static, worklist
+from app.web import static, today, worklist
 from app.web.security import csrf_token, csrf_valid
 from app.web.sessions import safe_next
 from tests.conftest import FIXED_NOW
@@ -266,3 +267,34 @@ async def test_a_services_page_warns_when_a_fifth_of_its_past_convocations_wait(
     )
     assert banner is not None
     assert banner.group(1) == ("warning" if warned else "info")
+
+
+async def test_a_services_day_is_paged_and_every_convocation_is_on_one_page(
+    web: httpx.AsyncClient, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A whole service's day is paged (each row carries its outcome form): 7 convocations by
+    pages of 3 are 3 pages, in time order, none shown twice, none left out."""
+    monkeypatch.setattr(today, "SERVICE_PAGE_SIZE", 3)
+    spip = await make_spip(session)
+    place = await make_place(session, spip)
+    secretariat = await make_agent(
+        session, spip, role="secretariat", password_hash=hash_now(PASSWORD)
+    )
+    person = await make_person(session, spip)
+    made = [
+        await make_appointment(
+            session, person, place, starts_at=FIXED_NOW + timedelta(minutes=20 * n)
+        )
+        for n in range(7)
+    ]
+    await session.commit()
+    assert (await log_in(web, secretariat.email)).status_code == 303
+    seen: list[int] = []
+    for number in (1, 2, 3):
+        page = (await web.get(f"/?page={number}")).text
+        assert f"7 convocations aujourd&#39;hui — page {number} sur 3" in page or (
+            f"7 convocations aujourd'hui — page {number} sur 3" in page
+        )
+        seen += [int(i) for i in re.findall(r'<tr id="convocation-(\d+)"', page)]
+    assert seen == [a.id for a in made]
+    assert 'aria-label="Pagination"' in (await web.get("/")).text

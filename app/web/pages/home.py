@@ -44,12 +44,18 @@ async def home(
     agent: PageAgent,
     agent_id: Annotated[str | None, Query(alias="agent")] = None,
     place_id: Annotated[str | None, Query(alias="lieu")] = None,
+    page: Annotated[str | None, Query()] = None,
 ) -> HTMLResponse:
     spip = getattr(request.state, "web_spip", None)
     if spip is None:  # a national administrator belongs to no SPIP
         return render(request, "pages/home.html", {"day": None})
     day = await today.load_day(
-        session, agent=agent, spip=spip, agent_filter=_id(agent_id), place_filter=_id(place_id)
+        session,
+        agent=agent,
+        spip=spip,
+        agent_filter=_id(agent_id),
+        place_filter=_id(place_id),
+        page=_id(page) or 1,
     )
     scope = today.Scope(day.service_wide, day.agents, day.places, day.agent_id, day.place_id)
     waiting = await worklist.count(session, agent=agent, spip=spip, scope=scope)
@@ -58,6 +64,7 @@ async def home(
         "retour": _here(request),
         "waiting": waiting,
         "waiting_link": "/a-renseigner" + _filters(scope),
+        "page_url": _page_url("/", scope),
         "waiting_warns": waiting > 0
         and await _warns(request, session, agent, spip, scope, waiting),
     }
@@ -78,6 +85,12 @@ def _filters(scope: today.Scope) -> str:
     ]
     query = "&".join(p for p in params if p)
     return f"?{query}" if query else ""
+
+
+def _page_url(path: str, scope: today.Scope) -> str:
+    """The list's address with its filters, ending in ``page=`` for the pagination's links."""
+    base = path + _filters(scope)
+    return f"{base}{'&' if '?' in base else '?'}page="
 
 
 async def _warns(
@@ -125,9 +138,8 @@ async def to_record(
         place_filter=_id(place_id),
         page=_id(page) or 1,
     )
-    base = "/a-renseigner" + _filters(work.scope)
-    joiner = "&" if "?" in base else "?"
-    context = {"work": work, "retour": _here(request), "page_url": f"{base}{joiner}page="}
+    page_url = _page_url("/a-renseigner", work.scope)
+    context = {"work": work, "retour": _here(request), "page_url": page_url}
     return render(request, "pages/worklist.html", context)
 
 
