@@ -17,6 +17,7 @@ from app.appointments.schemas import (
     AppointmentRead,
     AppointmentReschedule,
     AppointmentTypeRead,
+    BookingPreviewRead,
 )
 from app.auth import access
 from app.auth.access import Permission as P
@@ -74,6 +75,29 @@ async def book_appointment(
         session, data=data, created_by_id=agent.id, booker_role=agent.role, inputs=inputs
     )
     return AppointmentChangeRead.from_view(view)
+
+
+@router.post(
+    "/appointments/preview",
+    response_model=BookingPreviewRead,
+    responses=AUTH | error_responses(404, 409, 422),
+)
+async def preview_appointment(
+    data: AppointmentCreate,
+    session: SessionDep,
+    agent: Annotated[Agent, Depends(Allowed(P.appointment_write))],
+) -> BookingPreviewRead:
+    """What ``POST /appointments`` would do with the same body (same checks and errors), and
+    the SMS it would plan, rendered, with when they go and what will not go out; nothing is
+    stored."""
+    inputs = await service.load_booking_inputs(session, data)
+    access.ensure_scope(agent, inputs.person.spip_id, PersonNotFound)
+    if inputs.place is None:
+        raise PlaceNotFound()
+    access.ensure_scope(agent, inputs.place.spip_id, PlaceNotFound)
+    return await service.preview_booking(
+        session, data=data, created_by_id=agent.id, booker_role=agent.role, inputs=inputs
+    )
 
 
 def appointment_filters(

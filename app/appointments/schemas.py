@@ -8,7 +8,13 @@ from pydantic import Field, StringConstraints
 
 from app.core.localtime import zone
 from app.core.schemas import IdRef, InputModel, ReadModel
-from app.models import Appointment, AppointmentStatus, CancelReason
+from app.models import (
+    Appointment,
+    AppointmentStatus,
+    CancelReason,
+    NotificationKind,
+    NotificationStatus,
+)
 from app.reminders.schemas import SmsWarning
 
 StartsAt = Annotated[
@@ -181,3 +187,29 @@ class AppointmentFilters:
 
     def within_spip(self, spip_id: int | None) -> AppointmentFilters:
         return replace(self, spip_id=spip_id)
+
+
+class PlannedSmsRead(ReadModel):
+    """A message the booking would plan, rendered as the person would read it."""
+
+    kind: NotificationKind
+    status: NotificationStatus = Field(description="planned, ou skipped : il ne partira pas")
+    reason: str | None = Field(description="Pourquoi il ne partira pas (skipped)")
+    rule: str | None
+    send_at: datetime = Field(description="Instant UTC de l'envoi prévu")
+    send_at_local: str = Field(description="Heure locale du lieu, avec son décalage UTC")
+    text: str
+    encoding: str
+    segments: int
+
+
+class BookingPreviewRead(ReadModel):
+    """What ``POST /appointments`` would do with the same body, computed without storing."""
+
+    starts_at: datetime = Field(description="Instant UTC")
+    starts_at_local: str = Field(description="Heure locale du lieu, avec son décalage UTC")
+    timezone: str
+    messages: list[PlannedSmsRead]
+    warnings: list[SmsWarning] = Field(
+        default_factory=list, description="Les SMS qui ne partiront pas, et pourquoi"
+    )

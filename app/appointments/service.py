@@ -26,6 +26,8 @@ from app.appointments.schemas import (
     AppointmentFilters,
     AppointmentReschedule,
     AppointmentView,
+    BookingPreviewRead,
+    PlannedSmsRead,
 )
 from app.config import get_settings
 from app.core.clock import utcnow
@@ -37,13 +39,18 @@ from app.models import (
     AppointmentStatus,
     AppointmentType,
     CancelReason,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
     Person,
     Place,
     ReminderPolicy,
+    Spip,
 )
 from app.persons import service as person_service
 from app.persons.errors import PersonNotFound
 from app.reminders import policies as reminder_policies
+from app.reminders import preview as reminder_preview
 from app.reminders import service as reminder_service
 from app.spips import service as spip_service
 from app.spips.errors import PlaceNotFound
@@ -360,3 +367,68 @@ async def record_outcome(
         session, appointment=appointment, previous=current, notify_missed=notify_missed
     )
     return appointment
+
+
+async def preview_booking(
+    session: AsyncSession,
+    *,
+    data: AppointmentCreate,
+    created_by_id: int | None = None,
+    booker_role: str | None = None,
+    inputs: BookingInputs | None = None,
+) -> BookingPreviewRead:
+    """What ``book`` would store and send, without storing it: the very booking (same checks,
+    same errors, same planner) inside a savepoint that is rolled back, its messages rendered by
+    the dispatcher's renderer."""
+    savepoint = await session.begin_nested()
+    try:
+        view = await book(
+            session,
+            data=data,
+            created_by_id=created_by_id,
+            booker_role=booker_role,
+            inputs=inputs,
+        )
+        appointment = view.appointment
+        spip = await session.get_one(Spip, appointment.spip_id)
+        place = await session.get_one(Place, appointment.place_id)
+        tz = zone(place.timezone)
+        rows = await session.scalars(
+            select(Notification)
+            .where(Notification.appointment_id == appointment.id)
+            .order_by(Notification.planned_at, Notification.id)
+        )
+        messages = []
+        for row in rows:
+            kind = NotificationKind(row.kind)
+            rendered = await reminder_preview.render_planned(
+                session,
+                spip=spip,
+                place=place,
+                type_code=view.type_code,
+                kind=kind,
+                starts_at=appointment.starts_at,
+            )
+            messages.append(
+                PlannedSmsRead(
+                    kind=kind,
+                    status=NotificationStatus(row.status),
+                    reason=row.reason,
+                    rule=row.rule,
+                    send_at=row.send_at,
+                    send_at_local=row.send_at.astimezone(tz).isoformat(),
+                    text=rendered.text,
+                    encoding=rendered.info.encoding,
+                    segments=rendered.info.segments,
+                )
+            )
+        result = BookingPreviewRead(
+            starts_at=appointment.starts_at,
+            starts_at_local=appointment.starts_at.astimezone(tz).isoformat(),
+            timezone=place.timezone,
+            messages=messages,
+            warnings=list(view.warnings),
+        )
+    finally:
+        await savepoint.rollback()
+    return result

@@ -3,10 +3,12 @@ the SPIP and a real date, measured against the SPIP's segment cap."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.localtime import to_utc, zone
-from app.models import Spip
+from app.models import NotificationKind, Spip
 from app.reminders import templates
 from app.reminders.policies import get_policy
 from app.reminders.schemas import PreviewRead, PreviewRequest
@@ -44,4 +46,26 @@ async def preview_template(
         segments=rendered.info.segments,
         characters=len(rendered.text),
         max_segments=policy.body.max_segments,
+    )
+
+
+async def render_planned(
+    session: AsyncSession,
+    *,
+    spip: Spip,
+    place: templates.PlaceFacts,
+    type_code: str,
+    kind: NotificationKind,
+    starts_at: datetime,
+) -> templates.Rendered:
+    """A planned message's text as the dispatcher will render it (same template look-up, same
+    placeholders, same encoding rule)."""
+    policy = await get_policy(session, spip.id)
+    body, _ = await templates.effective_template(
+        session, spip_id=spip.id, kind=kind, type_code=type_code
+    )
+    return templates.render_info(
+        body,
+        templates.placeholder_values(spip_name=spip.name, place=place, starts_at=starts_at),
+        gsm7_friendly=policy.body.gsm7_friendly,
     )
