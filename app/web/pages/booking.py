@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from app.appointments import service as appointment_service
+from app.appointments.schemas import BookingPreviewRead
 from app.auth.access import Permission
 from app.auth.dependencies import ensure_scope, require
 from app.core.errors import AppError
@@ -21,7 +22,7 @@ from app.models import Agent, Person, Spip
 from app.persons import service as person_service
 from app.persons.errors import PersonNotFound
 from app.spips import service as spip_service
-from app.web import booking
+from app.web import booking, today
 from app.web.sessions import PageAgent, PostingAgent
 from app.web.templating import render
 
@@ -44,7 +45,7 @@ async def _page(
     person: Person,
     form: booking.Form | None,
     *,
-    preview: object = None,
+    preview: BookingPreviewRead | None = None,
     status_code: int = 200,
     fragment: bool = False,
 ) -> HTMLResponse:
@@ -61,7 +62,7 @@ async def _page(
         "types": types,
         "form": form,
         "labels": booking.LABELS,
-        "zone": booking.zone_label(place.timezone, spip.timezone) if place else None,
+        "zone": today.zone_label(place.timezone, spip.timezone) if place else None,
         "preview": preview,
         "sms": booking.sms_lines(preview, spip.timezone) if preview is not None else None,
     }
