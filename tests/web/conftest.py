@@ -146,6 +146,13 @@ def _watch(page: Any) -> None:
 
     page.on("console", on_console)
     page.on("response", on_response)
-    page.on("requestfailed", lambda r: errors.append(f"échec {r.url}"))
+
+    def on_failed(request: Any) -> None:
+        # A navigation (a form posted, a link followed) aborts the old page's pending loads:
+        # that is the browser's doing, not a missing asset (those answer >= 400, above).
+        if request.failure != "net::ERR_ABORTED":
+            errors.append(f"échec {request.url} ({request.failure})")
+
+    page.on("requestfailed", on_failed)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.errors = errors
