@@ -6,7 +6,6 @@ date; the spring gap in Paris explained; axe on each state."""
 from __future__ import annotations
 
 import re
-
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
