@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, select
+from sqlalchemy import Select, and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents import service as agent_service
@@ -115,7 +115,29 @@ async def _pairs(session: AsyncSession, stmt: Select[Any, Any]) -> dict[Any, Any
 async def list_appointments(
     session: AsyncSession, *, filters: AppointmentFilters, page: PageParams
 ) -> tuple[list[AppointmentView], int]:
-    stmt: Select[Appointment] = select(Appointment).order_by(Appointment.starts_at, Appointment.id)
+    stmt = await _filtered(session, select(Appointment), filters)
+    stmt = stmt.order_by(Appointment.starts_at, Appointment.id)
+    rows, total = await paginate(session, stmt, limit=page.limit, offset=page.offset)
+    return await _views(session, rows), total
+
+
+async def count_appointments(
+    session: AsyncSession,
+    *,
+    filters: AppointmentFilters,
+    excluding: AppointmentStatus | None = None,
+) -> int:
+    """How many convocations ``list_appointments`` would list (less those ``excluding``), counted
+    in the database alone: a banner's count needs no rows, names or SMS."""
+    stmt = await _filtered(session, select(func.count()).select_from(Appointment), filters)
+    if excluding is not None:
+        stmt = stmt.where(Appointment.status != excluding.value)
+    return int(await session.scalar(stmt) or 0)
+
+
+async def _filtered(
+    session: AsyncSession, stmt: Select[Any], filters: AppointmentFilters
+) -> Select[Any]:
     if filters.spip_id is not None:
         stmt = stmt.where(Appointment.spip_id == filters.spip_id)
     if filters.person_id is not None:
@@ -133,8 +155,7 @@ async def list_appointments(
         stmt = stmt.where(Appointment.starts_at >= _bound(filters.starts_from, tz_name, "from"))
     if filters.starts_to is not None:
         stmt = stmt.where(Appointment.starts_at < _bound(filters.starts_to, tz_name, "to"))
-    rows, total = await paginate(session, stmt, limit=page.limit, offset=page.offset)
-    return await _views(session, rows), total
+    return stmt
 
 
 def _bound(value: datetime | date, tz_name: str, field: str) -> datetime:

@@ -84,26 +84,17 @@ def warns(
 async def past_count(session: AsyncSession, *, agent: Agent, spip: Spip, scope: Scope) -> int:
     """The list's past convocations whose outcome can still be recorded, cancelled ones aside:
     what the share of unrecorded ones is taken of."""
-    window = unrecorded(scope.agent_id, scope.place_id)
-    totals = []
-    for status in (None, AppointmentStatus.cancelled):
-        _, total = await appointment_service.list_appointments(
-            session,
-            filters=replace(window, status=status).within_spip(access.list_scope(agent, spip.id)),
-            page=PageParams(limit=1, offset=0),
-        )
-        totals.append(total)
-    return totals[0] - totals[1]
+    window = replace(unrecorded(scope.agent_id, scope.place_id), status=None)
+    return await appointment_service.count_appointments(
+        session,
+        filters=window.within_spip(access.list_scope(agent, spip.id)),
+        excluding=AppointmentStatus.cancelled,
+    )
 
 
 async def count(session: AsyncSession, *, agent: Agent, spip: Spip, scope: Scope) -> int:
     """How many convocations of this list (the agent's, or the filtered service's) wait."""
-    _, total = await list_rows(
-        session,
-        agent=agent,
-        spip=spip,
-        filters=unrecorded(scope.agent_id, scope.place_id),
-        page=PageParams(limit=1, offset=0),
-        scope=scope,
+    filters = unrecorded(scope.agent_id, scope.place_id)
+    return await appointment_service.count_appointments(
+        session, filters=filters.within_spip(access.list_scope(agent, spip.id))
     )
-    return total
