@@ -16,7 +16,7 @@ from sqlalchemy import exists, func, select
 from app.models import Appointment, Notification, Person, Spip
 from app.web.templating import french_date
 from tests.servers import DEMO_PASSWORD, Server
-from tests.web.conftest import VIEWPORT
+from tests.web.conftest import PageMaker
 from tests.web.test_browser import assert_accessible, log_in, screenshot
 
 CAYENNE = ZoneInfo("America/Cayenne")
@@ -49,25 +49,6 @@ async def _free_person(server: Server, spip_code: str, day: date) -> int:
     return int(person_id)
 
 
-async def _paris_page(browser: Any, server: Server) -> Any:
-    """An agent of Guyane whose computer is set to Paris time."""
-    context = await browser.new_context(
-        base_url=server.base, viewport=VIEWPORT, locale="fr-FR", timezone_id="Europe/Paris"
-    )
-    page = await context.new_page()
-    page.set_default_timeout(10_000)
-    page.errors = []
-    page.on(
-        "console",
-        lambda m: (
-            page.errors.append(m.text)
-            if m.type == "error" and not m.text.startswith("Failed to load resource")
-            else None
-        ),
-    )
-    return page
-
-
 async def _stored(server: Server, person_id: int, day: date) -> tuple[Any, int]:
     """The person's one convocation around ``day`` (the demo gives them others, elsewhen)."""
     start = datetime.combine(day, datetime.min.time(), UTC) - timedelta(days=1)
@@ -91,11 +72,12 @@ async def _stored(server: Server, person_id: int, day: date) -> tuple[Any, int]:
 
 
 async def test_a_guyane_cpip_in_paris_books_in_cayenne_time(
-    browser: Any, web_server: Server
+    pages: PageMaker, web_server: Server
 ) -> None:
     day = _wednesday(3)
     person_id = await _free_person(web_server, "SPIP-973", day)
-    page = await _paris_page(browser, web_server)
+    # An agent of Guyane whose computer is set to Paris time.
+    page = await pages(web_server, timezone_id="Europe/Paris")
     await page.goto("/connexion")
     await log_in(page)
     await page.goto(f"/personnes/{person_id}/convoquer")
@@ -118,7 +100,6 @@ async def test_a_guyane_cpip_in_paris_books_in_cayenne_time(
     assert page.url.endswith(f"/convocations/{appointment_id}?nouvelle=1")
     assert starts_at == datetime(day.year, day.month, day.day, 12, 0, tzinfo=UTC)
     assert planned >= 1
-    await page.context.close()
 
 
 async def _tab_to(page: Any, selector: str) -> None:
@@ -208,4 +189,22 @@ async def test_the_spring_gap_in_paris_is_explained(page: Any, web_server: Serve
         "passent directement de 2h00 à 3h00 (heure d'été). Choisissez une autre heure."
     )
     await expect(page.locator("#erreurs")).to_be_focused()
+    await assert_accessible(page)
+
+
+async def test_choosing_a_place_in_another_zone_changes_the_time_label(
+    page: Any, web_server: Server
+) -> None:
+    """Polynésie: the Marquesas are half an hour off Tahiti; the label follows the place chosen,
+    so the agent knows which clock the time typed is read on."""
+    person_id = await _free_person(web_server, "SPIP-987", _wednesday(4))
+    await page.goto("/connexion")
+    await log_in(page, "cpip@polynesie.demo.convoc.fr", DEMO_PASSWORD)
+    await page.goto(f"/personnes/{person_id}/convoquer")
+    place = page.get_by_label("Lieu", exact=True)
+    await place.select_option(label="Permanence de Taiohae (Marquises)")
+    await expect(page.locator("#heure-zone")).to_have_text("(heure des Marquises)")
+    await expect(page.get_by_label("Heure (heure des Marquises)")).to_be_visible()
+    await place.select_option(label="Antenne de Papeete")
+    await expect(page.locator("#heure-zone")).to_have_text("(heure de Tahiti)")
     await assert_accessible(page)

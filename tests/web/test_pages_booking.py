@@ -60,7 +60,7 @@ async def test_preview_shows_the_plan_in_the_places_time_and_stores_nothing(
     token = await _token(web, person.id)
     answer = await web.post(f"/personnes/{person.id}/convoquer", data=_form(token, place_id))
     assert answer.status_code == 200, answer.text
-    assert "Heure (heure de Cayenne)" in answer.text
+    assert 'Heure <span id="heure-zone">(heure de Cayenne)</span>' in answer.text
     assert "Rappel" in answer.text and "Convocation" in answer.text
     assert "(heure de Cayenne)" in answer.text
     assert re.search(r"\d SMS \((GSM-7|UCS-2|gsm7|ucs2)", answer.text, re.I), answer.text

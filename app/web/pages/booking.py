@@ -65,6 +65,7 @@ async def _page(
         "zone": today.zone_label(place.timezone, spip.timezone) if place else None,
         "preview": preview,
         "sms": booking.sms_lines(preview, spip.timezone) if preview is not None else None,
+        "fragment": fragment,
     }
     name = "pages/_booking_preview.html" if fragment else "pages/booking.html"
     return render(request, name, context, status_code=status_code)
