@@ -8,6 +8,7 @@ it (persons, places, agents, the SMS status from the messages' states) and group
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -53,9 +54,9 @@ STATUSES: dict[str, tuple[str, AppointmentStatus, bool | None]] = {
     "annulee": ("Annulée ou déplacée", AppointmentStatus.cancelled, None),
 }
 SORTS: dict[str, tuple[str, AppointmentSort]] = {
-    "date": ("Date, de la plus proche à la plus lointaine", AppointmentSort.date),
-    "-date": ("Date, de la plus récente à la plus ancienne", AppointmentSort.date_desc),
-    "personne": ("Personne (nom, prénom)", AppointmentSort.person),
+    "date": ("Date croissante", AppointmentSort.date),
+    "-date": ("Date décroissante", AppointmentSort.date_desc),
+    "personne": ("Personne (nom)", AppointmentSort.person),
     "lieu": ("Lieu", AppointmentSort.place),
 }
 LABELS = {
@@ -149,7 +150,12 @@ def options(found: Choices, viewer: Agent) -> dict[str, Options]:
 
 
 def _day(value: str) -> date | None:
+    """ISO (what a date field sends) or « 29/03/2027 » (typed where a browser has no date
+    field)."""
     try:
+        if re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", value):
+            day, month, year = (int(part) for part in value.split("/"))
+            return date(year, month, day)
         return date.fromisoformat(value)
     except ValueError:
         return None
@@ -170,6 +176,9 @@ def to_filters(
         form.errors["du"] = DATE_MESSAGE
     if form.au and end is None:
         form.errors["au"] = DATE_MESSAGE
+    # A typed « 29/03/2027 » comes back as the date field's value.
+    form.du = start.isoformat() if start else form.du
+    form.au = end.isoformat() if end else form.au
     if start and end and end < start:
         form.errors["au"] = "La date de fin doit être le jour de début ou après."
     place_id = _id_in(form.lieu, {p.id for p in found.places})
@@ -355,6 +364,8 @@ async def print_day(
     day = _day(form.jour)
     if day is None:
         form.errors["jour"] = DATE_MESSAGE
+    else:
+        form.jour = day.isoformat()
     if form.par not in GROUPINGS:
         form.errors["par"] = "Choisissez de regrouper par lieu ou par agent."
     place_id = _id_in(form.lieu, {p.id for p in found.places})
