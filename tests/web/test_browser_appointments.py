@@ -82,3 +82,4 @@ async def test_a_secretariat_filters_pages_and_prints_the_day(page: Any) -> None
     await expect(group.locator("tbody tr").first).to_be_visible()
     breaks = await group.first.evaluate("e => getComputedStyle(e.querySelector('tr')).breakInside")
     assert breaks == "avoid"
+    await screenshot(page, "convocations-impression")
