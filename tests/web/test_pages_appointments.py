@@ -8,12 +8,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
+from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.passwords import hash_now
+from app.config import Settings
+from app.main import create_app
 from app.models import Agent, Appointment, Notification, NotificationKind, Person, Place
 from app.reminders.keys import idempotency_key
 from app.web import static
@@ -412,3 +416,35 @@ async def test_the_print_view_groups_per_agent_and_filters(
     wrong = await web.get("/convocations/impression", params={"jour": "15/01", "par": "lieu"})
     assert wrong.status_code == 422
     assert 'href="#jour"' in wrong.text and 'value="15/01"' in wrong.text
+
+
+def _routes(routes: list[Any]) -> list[APIRoute]:
+    """In the order they are tried (FastAPI keeps an included router's routes inside it)."""
+    found: list[APIRoute] = []
+    for route in routes:
+        if hasattr(route, "original_router"):
+            found += _routes(route.original_router.routes)
+        elif isinstance(route, APIRoute):
+            found.append(route)
+    return found
+
+
+def test_the_print_view_is_routed_before_any_convocation_id(settings: Settings) -> None:
+    """« impression » is not an id: its route must come before any ``/convocations/{id}``
+    (FastAPI takes the first path that matches, then refuses « impression » as an int)."""
+    paths = [r.path for r in _routes(create_app(settings).routes) if "GET" in r.methods]
+    printed = paths.index("/convocations/impression")
+    by_id = [n for n, p in enumerate(paths) if re.fullmatch(r"/convocations/\{[^}]+\}", p)]
+    assert all(printed < n for n in by_id), paths
+
+
+async def test_a_national_administrator_is_told_the_list_belongs_to_a_spip(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    admin = await make_agent(session, None, password_hash=hash_now(PASSWORD))
+    await session.commit()
+    await log_in(web, admin.email)
+    for path in ("/convocations", "/convocations/impression"):
+        page = await web.get(path)
+        assert page.status_code == 200, page.text
+        assert "Votre compte n'appartient à aucun SPIP" in page.text
