@@ -38,6 +38,9 @@ PERSONS = 10_000
 APPOINTMENTS = 100_000
 TARGET_P95_MS = 50.0
 TARGET_HOME_KB = 100
+# The list of convocations from today (a CPIP's own; the secretariat's whole SPIP, about 20,000
+# to come: counted, then one page of 50) and the day's print view (per place, all of the day).
+PAGES = ("/", "/a-renseigner", "/convocations", "/convocations/impression")
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
 
 SEED = [
@@ -139,7 +142,7 @@ async def main(args: argparse.Namespace) -> None:
         for who in ("cpip1@bench.fr", "secretariat@bench.fr"):
             async with httpx.AsyncClient(base_url=base, timeout=30) as client:
                 await log_in(client, who)
-                for path in ("/", "/a-renseigner"):
+                for path in PAGES:
                     results[f"{who.split('@')[0]} {path}"] = await measure(
                         client, path, args.requests
                     )
@@ -177,7 +180,7 @@ async def main(args: argparse.Namespace) -> None:
     }
     saved = save("web_pages", payload)
     for page, row in results.items():
-        print(f"  {page:<28} {row}")
+        print(f"  {page:<44} {row}")
     print(f"load: {payload['load']}\nrésultats : {saved}")
 
 

@@ -16,6 +16,7 @@ from app.appointments.schemas import (
     AppointmentOutcome,
     AppointmentRead,
     AppointmentReschedule,
+    AppointmentSort,
     AppointmentTypeRead,
     BookingPreviewRead,
 )
@@ -104,7 +105,15 @@ def appointment_filters(
     spip_id: IdQuery = None,
     person_id: IdQuery = None,
     agent_id: IdQuery = None,
+    place_id: IdQuery = None,
     status: AppointmentStatus | None = None,
+    appointment_type: Annotated[
+        str | None, Query(max_length=50, description="Code du type de convocation")
+    ] = None,
+    started: Annotated[
+        bool | None,
+        Query(description="true : déjà commencées ; false : à venir (selon l'heure actuelle)"),
+    ] = None,
     starts_from: Annotated[
         PeriodBound,
         Query(alias="from", description="Début de période (date ou date-heure ; locale au SPIP)"),
@@ -118,9 +127,12 @@ def appointment_filters(
         spip_id=spip_id,
         person_id=person_id,
         agent_id=agent_id,
+        place_id=place_id,
         status=status,
         starts_from=starts_from,
         starts_to=starts_to,
+        appointment_type=appointment_type,
+        started=started,
     )
 
 
@@ -134,10 +146,19 @@ async def list_appointments(
     agent: Annotated[Agent, Depends(Allowed(P.appointment_read))],
     filters: Annotated[AppointmentFilters, Depends(appointment_filters)],
     page: Annotated[PageParams, Depends(page_params)],
+    sort: Annotated[
+        AppointmentSort,
+        Query(
+            description=(
+                "Ordre : date (croissante), -date (décroissante), person (nom, prénom), "
+                "place (nom du lieu) ; à égalité, par date"
+            )
+        ),
+    ] = AppointmentSort.date,
 ) -> Page[AppointmentRead]:
     scope = access.list_scope(agent, filters.spip_id, SpipNotFound)
     views, total = await service.list_appointments(
-        session, filters=filters.within_spip(scope), page=page
+        session, filters=filters.within_spip(scope), page=page, sort=sort
     )
     return Page(
         items=[AppointmentRead.from_view(v) for v in views],

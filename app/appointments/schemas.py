@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
@@ -175,6 +176,15 @@ class AppointmentChangeRead(AppointmentRead):
         return read.model_copy(update={"warnings": list(view.warnings)})
 
 
+class AppointmentSort(StrEnum):
+    """Orders of a list; each ends on the start and the id, so a page is stable."""
+
+    date = "date"
+    date_desc = "-date"
+    person = "person"  # last name, first name
+    place = "place"  # the place's name
+
+
 @dataclass(frozen=True)
 class AppointmentFilters:
     spip_id: int | None = None
@@ -184,6 +194,9 @@ class AppointmentFilters:
     status: AppointmentStatus | None = None
     starts_from: datetime | date | None = None
     starts_to: datetime | date | None = None
+    appointment_type: str | None = None  # a type's code
+    # True: already started (a booked one is then « à renseigner »); False: still to come.
+    started: bool | None = None
 
     def within_spip(self, spip_id: int | None) -> AppointmentFilters:
         return replace(self, spip_id=spip_id)

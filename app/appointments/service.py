@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents import service as agent_service
@@ -25,6 +25,7 @@ from app.appointments.schemas import (
     AppointmentCreate,
     AppointmentFilters,
     AppointmentReschedule,
+    AppointmentSort,
     AppointmentView,
     BookingPreviewRead,
     PlannedSmsRead,
@@ -33,7 +34,7 @@ from app.config import get_settings
 from app.core.clock import utcnow
 from app.core.localtime import to_utc, zone
 from app.core.pagination import PageParams
-from app.core.repository import get_or_raise, paginate
+from app.core.repository import get_or_raise
 from app.models import (
     Appointment,
     AppointmentStatus,
@@ -113,12 +114,30 @@ async def _pairs(session: AsyncSession, stmt: Select[Any, Any]) -> dict[Any, Any
 
 
 async def list_appointments(
-    session: AsyncSession, *, filters: AppointmentFilters, page: PageParams
+    session: AsyncSession,
+    *,
+    filters: AppointmentFilters,
+    page: PageParams,
+    sort: AppointmentSort = AppointmentSort.date,
 ) -> tuple[list[AppointmentView], int]:
-    stmt = await _filtered(session, select(Appointment), filters)
-    stmt = stmt.order_by(Appointment.starts_at, Appointment.id)
-    rows, total = await paginate(session, stmt, limit=page.limit, offset=page.offset)
-    return await _views(session, rows), total
+    """A page of convocations and how many match: the count is taken on the filtered table
+    alone (no join, no order), the page joins only what its order needs."""
+    conditions = await _conditions(session, filters)
+    total = await session.scalar(select(func.count(Appointment.id)).where(*conditions))
+    stmt = select(Appointment).where(*conditions)
+    last = (Appointment.starts_at, Appointment.id)
+    if sort is AppointmentSort.person:
+        stmt = stmt.join(Person, Person.id == Appointment.person_id).order_by(
+            Person.last_name, Person.first_name, *last
+        )
+    elif sort is AppointmentSort.place:
+        stmt = stmt.join(Place, Place.id == Appointment.place_id).order_by(Place.name, *last)
+    elif sort is AppointmentSort.date_desc:
+        stmt = stmt.order_by(Appointment.starts_at.desc(), Appointment.id.desc())
+    else:
+        stmt = stmt.order_by(*last)
+    rows = (await session.scalars(stmt.limit(page.limit).offset(page.offset))).all()
+    return await _views(session, list(rows)), int(total or 0)
 
 
 async def count_appointments(
@@ -129,33 +148,42 @@ async def count_appointments(
 ) -> int:
     """How many convocations ``list_appointments`` would list (less those ``excluding``), counted
     in the database alone: a banner's count needs no rows, names or SMS."""
-    stmt = await _filtered(session, select(func.count()).select_from(Appointment), filters)
+    conditions = await _conditions(session, filters)
     if excluding is not None:
-        stmt = stmt.where(Appointment.status != excluding.value)
-    return int(await session.scalar(stmt) or 0)
+        conditions.append(Appointment.status != excluding.value)
+    return int(await session.scalar(select(func.count(Appointment.id)).where(*conditions)) or 0)
 
 
-async def _filtered(
-    session: AsyncSession, stmt: Select[Any], filters: AppointmentFilters
-) -> Select[Any]:
-    if filters.spip_id is not None:
-        stmt = stmt.where(Appointment.spip_id == filters.spip_id)
-    if filters.person_id is not None:
-        stmt = stmt.where(Appointment.person_id == filters.person_id)
-    if filters.agent_id is not None:
-        stmt = stmt.where(Appointment.agent_id == filters.agent_id)
-    if filters.place_id is not None:
-        stmt = stmt.where(Appointment.place_id == filters.place_id)
+async def _conditions(
+    session: AsyncSession, filters: AppointmentFilters
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    for column, value in (
+        (Appointment.spip_id, filters.spip_id),
+        (Appointment.person_id, filters.person_id),
+        (Appointment.agent_id, filters.agent_id),
+        (Appointment.place_id, filters.place_id),
+    ):
+        if value is not None:
+            conditions.append(column == value)
     if filters.status is not None:
-        stmt = stmt.where(Appointment.status == filters.status.value)
+        conditions.append(Appointment.status == filters.status.value)
+    if filters.appointment_type is not None:
+        type_id = select(AppointmentType.id).where(AppointmentType.code == filters.appointment_type)
+        conditions.append(Appointment.appointment_type_id == type_id.scalar_subquery())
+    if filters.started is not None:
+        now = utcnow()
+        conditions.append(
+            Appointment.starts_at <= now if filters.started else Appointment.starts_at > now
+        )
     tz_name = "UTC"
     if filters.spip_id is not None and (filters.starts_from or filters.starts_to):
         tz_name = (await spip_service.get_spip(session, filters.spip_id)).timezone
     if filters.starts_from is not None:
-        stmt = stmt.where(Appointment.starts_at >= _bound(filters.starts_from, tz_name, "from"))
+        conditions.append(Appointment.starts_at >= _bound(filters.starts_from, tz_name, "from"))
     if filters.starts_to is not None:
-        stmt = stmt.where(Appointment.starts_at < _bound(filters.starts_to, tz_name, "to"))
-    return stmt
+        conditions.append(Appointment.starts_at < _bound(filters.starts_to, tz_name, "to"))
+    return conditions
 
 
 def _bound(value: datetime | date, tz_name: str, field: str) -> datetime:
