@@ -4,10 +4,11 @@ A followed person entered twice gets two files, two sets of convocations and, wo
 reminder SMS. Before a person is created, the SPIP's persons (archived ones too: an archived file
 can be taken up again) are searched for:
 
-- the same **names**, folded as the search folds them (``app.core.text.search_key``: case,
-  accents, ligatures and punctuation aside, so « Lefèvre Jean-Pierre » is « LEFEVRE jean pierre »)
-  **and** the same **birth date**. Without a birth date on either side the names alone are not
-  evidence enough (homonyms are common) and no warning is given;
+- the same **names**, folded as the search folds them (``app.core.text.search_words``: case,
+  accents, ligatures, spaces and punctuation aside, so « Lefèvre Jean-Pierre » is « LEFEVRE
+  jeanpierre », first and last name in either order) **and** the same **birth date**. Without
+  a birth date on either side the names alone are not evidence enough (homonyms are common)
+  and no warning is given;
 - or the same **mobile number** (stored E.164): two persons rarely share one, and a relative's
   phone given by mistake is worth a look.
 
@@ -20,10 +21,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Final
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.text import search_key
+from app.core.text import search_words
 from app.models import Person
 
 __all__ = ["MAX_CANDIDATES", "likely_duplicates"]
@@ -41,11 +42,16 @@ async def likely_duplicates(
     phone: str | None,
     exclude_id: int | None = None,
 ) -> list[Person]:
-    """The SPIP's persons who are likely ``first_name last_name`` (see the module doc)."""
+    """The SPIP's persons who are likely ``first_name last_name`` (see the module doc).
+
+    The database narrows to the SPIP's persons born that day or holding that number (a birth
+    date is selective: a handful of persons a day in a SPIP); the names are compared here, once
+    folded, so that « Jean-Pierre » is « jean pierre » and « Jeanpierre », and a first name
+    typed in place of the last (and the reverse) is still caught.
+    """
     matches = []
     if birth_date is not None:
-        key = search_key(first_name, last_name)
-        matches.append(and_(Person.search_name == key, Person.birth_date == birth_date))
+        matches.append(Person.birth_date == birth_date)
     if phone is not None:
         matches.append(Person.phone == phone)
     if not matches:
@@ -54,8 +60,23 @@ async def likely_duplicates(
         select(Person)
         .where(Person.spip_id == spip_id, or_(*matches))
         .order_by(Person.last_name, Person.first_name, Person.id)
-        .limit(MAX_CANDIDATES)
     )
     if exclude_id is not None:
         stmt = stmt.where(Person.id != exclude_id)
-    return list((await session.scalars(stmt)).all())
+    names = _folded(first_name, last_name)
+    found = [
+        p
+        for p in await session.scalars(stmt)
+        if (phone is not None and p.phone == phone)
+        or (p.birth_date == birth_date and _folded(p.first_name, p.last_name) in _orders(names))
+    ]
+    return found[:MAX_CANDIDATES]
+
+
+def _folded(first_name: str, last_name: str) -> tuple[str, str]:
+    """Each name folded as the search folds it (``search_words``), its words joined."""
+    return "".join(search_words(first_name)), "".join(search_words(last_name))
+
+
+def _orders(names: tuple[str, str]) -> tuple[tuple[str, str], tuple[str, str]]:
+    return names, (names[1], names[0])

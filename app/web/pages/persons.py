@@ -275,16 +275,17 @@ async def _update(
     done: str,
 ) -> Response:
     """``update_person``, the API PATCH's service; its flush writes the audit rows."""
+    person_id = person.id
     try:
         await person_service.update_person(session, person=person, data=data)
     except AppError as exc:
         await session.rollback()
         await session.refresh(agent)  # the rollback expired what the page reads of them
-        person = await person_service.get_person(session, person.id)
+        person = await person_service.get_person(session, person_id)
         return await _fiche(
             request, session, agent, person, error=exc.detail, status_code=exc.status_code
         )
-    return RedirectResponse(f"/personnes/{person.id}?ok={done}", status_code=303)
+    return RedirectResponse(f"/personnes/{person_id}?ok={done}", status_code=303)
 
 
 # --- Modifier l'identité et le téléphone -----------------------------------------------------
