@@ -101,7 +101,8 @@ async def _search(
         )
     except InvalidSearchDate as exc:
         form.errors["q"] = exc.detail
-        status = 422
+        # htmx swaps the answer in place (the field's message): an error only for a full page.
+        status = 200 if request.headers.get("HX-Request") else 422
     referents = {a.id: a.name for a in await agent_service.list_agents(session, spip_id=spip_id)}
     context = {
         "form": form,
