@@ -12,6 +12,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit.service import ACCESS_DENIED
 from app.auth.passwords import hash_now
 from app.models import Agent, AuditEvent, Person, Spip
 from tests.conftest import FIXED_NOW
@@ -124,6 +125,13 @@ async def test_htmx_answers_the_results_in_place_and_archived_are_hidden_unless_
     )
     assert answer.status_code == 200
     assert 'id="recherche"' in answer.text and f"/personnes/{person.id}" in answer.text
+    wrong_date = await web.post(
+        "/personnes",
+        data={"q": "31/02/1985"},
+        headers={"HX-Request": "true", "X-CSRF-Token": token},
+    )
+    # htmx swaps the field's message in place; a full page answers 422 (test above).
+    assert wrong_date.status_code == 200 and 'id="q-message"' in wrong_date.text
     assert f"/personnes/{gone.id}" not in answer.text
     with_archived = await _search(web, "lefevre", archivees="oui")
     assert f"/personnes/{gone.id}" in with_archived.text and "Archivé" in with_archived.text
@@ -186,6 +194,13 @@ async def test_another_spips_person_is_introuvable(
     assert refused.status_code == 404
     await session.refresh(elsewhere)
     assert elsewhere.phone_status == "valid"
+    # As for the API, the attempt is in the trail (of the person's SPIP).
+    denied = await session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == ACCESS_DENIED, AuditEvent.entity_id == elsewhere.id
+        )
+    )
+    assert {(d.entity, d.agent_id) for d in denied} == {("person", agent.id)}
     assert "Lefèvre" not in (await _search(web, "personne")).text
 
 
