@@ -91,6 +91,23 @@ async def test_a_cpip_creates_a_person_and_finds_them_back_by_number_and_name(pa
     await page.get_by_role("button", name="Annuler le refus des SMS").click()
     await expect(page.locator("#statut-telephone")).to_have_text("Valide")
 
+    # A wrong number: the error summary takes the focus, the form keeps what was typed.
+    await page.get_by_role("link", name="Modifier l'identité ou le téléphone").click()
+    await expect(page.get_by_label("Téléphone mobile")).to_have_value("0694 12 34 56")
+    await page.get_by_label("Téléphone mobile").fill("0694 12")
+    await page.get_by_role("button", name="Enregistrer").click()
+    summary = page.locator("#erreurs")
+    await expect(summary).to_be_focused()
+    await expect(summary.get_by_role("link")).to_have_text(
+        re.compile("Téléphone mobile : Numéro de téléphone invalide")
+    )
+    await expect(page.get_by_label("Téléphone mobile")).to_have_value("0694 12")
+    await assert_accessible(page)
+    await page.get_by_label("Téléphone mobile").fill("+594 694 12 34 57")
+    await page.get_by_role("button", name="Enregistrer").click()
+    await expect(page.locator(".fr-alert--success")).to_be_visible()
+    await expect(page.locator("#telephone")).to_contain_text("0694 12 34 57")
+
 
 async def test_a_likely_duplicate_is_shown_with_the_form_kept_then_confirmed(page: Any) -> None:
     await page.goto("/personnes/nouvelle")
