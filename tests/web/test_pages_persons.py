@@ -408,3 +408,23 @@ async def test_a_likely_duplicate_is_shown_then_created_on_confirmation(
     confirmed = await web.post("/personnes/nouvelle", data=form | {"doublon": "oui"})
     assert confirmed.status_code == 303
     assert len((await session.scalars(select(Person))).all()) == 2
+
+
+async def test_a_manager_reads_the_page_but_may_not_change_the_person(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """The API's permissions: a DPIP reads persons and convokes, but does not edit them."""
+    spip, _, person = await _setup(session)
+    manager = await make_agent(session, spip, role="manager", password_hash=hash_now(PASSWORD))
+    await session.commit()
+    await log_in(web, manager.email)
+    page = await web.get(f"/personnes/{person.id}")
+    assert page.status_code == 200 and "0694 12 34 56" in page.text
+    assert "Enregistrer le refus des SMS" not in page.text and "/modifier" not in page.text
+    assert f'href="/personnes/{person.id}/convoquer"' in page.text
+    token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
+    refused = await web.post(f"/personnes/{person.id}/sms", data={"csrf": token, "choix": "refus"})
+    assert refused.status_code == 403
+    assert (await web.get("/personnes/nouvelle")).status_code == 403
+    await session.refresh(person)
+    assert person.phone_status == "valid"
