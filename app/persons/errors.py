@@ -27,3 +27,16 @@ class InvalidSearchDate(Unprocessable):
         "Cette date n'existe pas. Saisissez une date de naissance au format jj/mm/aaaa "
         "(par ex. 12/03/1985) ou aaaa-mm-jj."
     )
+
+
+class PersonLikelyDuplicate(Conflict):
+    code = "person_likely_duplicate"
+    message = (
+        "Cette personne semble déjà enregistrée dans ce SPIP (mêmes nom, prénom et date de "
+        "naissance, ou même numéro de mobile). Vérifiez les fiches indiquées ; s'il s'agit bien "
+        "d'une autre personne, confirmez la création."
+    )
+
+    def __init__(self, candidate_ids: list[int]) -> None:
+        super().__init__(candidates=candidate_ids)
+        self.candidate_ids = candidate_ids

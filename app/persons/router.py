@@ -25,13 +25,15 @@ AUTH = error_responses(401, 403)
     "/persons",
     response_model=PersonRead,
     status_code=status.HTTP_201_CREATED,
-    responses=AUTH | error_responses(404, 422),
+    responses=AUTH | error_responses(404, 409, 422),
 )
 async def create_person(
     data: PersonCreate,
     session: SessionDep,
     agent: Annotated[Agent, Depends(Allowed(P.person_write))],
 ) -> PersonRead:
+    """Create a person; a likely duplicate in the SPIP answers 409 ``person_likely_duplicate``
+    (with the ``candidates``' ids) unless ``allow_duplicate`` is true."""
     access.ensure_scope(agent, data.spip_id, SpipNotFound)
     return PersonRead.model_validate(await service.create_person(session, data=data))
 

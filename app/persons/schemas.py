@@ -40,6 +40,13 @@ class PersonCreate(InputModel):
         default=None,
         description="Déduit du numéro si absent ; « refused » quand la personne refuse les SMS",
     )
+    allow_duplicate: bool = Field(
+        default=False,
+        description=(
+            "true : créer même si une personne du SPIP semble être la même (mêmes nom, prénom et "
+            "date de naissance, ou même mobile) ; sinon 409 person_likely_duplicate"
+        ),
+    )
 
 
 class PersonUpdate(InputModel):

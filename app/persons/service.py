@@ -10,8 +10,10 @@ from app.core.clock import utcnow
 from app.core.pagination import PageParams
 from app.core.repository import apply_changes, get_or_raise, paginate
 from app.models import Appointment, Person, PhoneStatus, Spip
+from app.persons.duplicates import likely_duplicates
 from app.persons.errors import (
     PersonHasAppointments,
+    PersonLikelyDuplicate,
     PersonNotFound,
     PhoneRequired,
     PhoneStatusConflict,
@@ -108,6 +110,17 @@ async def create_person(session: AsyncSession, *, data: PersonCreate) -> Person:
             session, data.referent_agent_id, spip_id=spip.id, field="referent_agent_id"
         )
     phone, status = resolve_phone(spip=spip, raw_phone=data.phone, status=data.phone_status)
+    if not data.allow_duplicate:
+        candidates = await likely_duplicates(
+            session,
+            spip_id=spip.id,
+            first_name=data.first_name,
+            last_name=data.last_name,
+            birth_date=data.birth_date,
+            phone=phone,
+        )
+        if candidates:
+            raise PersonLikelyDuplicate([c.id for c in candidates])
     person = Person(
         spip_id=spip.id,
         referent_agent_id=data.referent_agent_id,

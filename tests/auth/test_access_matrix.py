@@ -96,6 +96,16 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         },
         None,
     ),
+    ("POST", "/appointments/preview"): lambda s: (
+        "/appointments/preview",
+        {
+            "person_id": s.person,
+            "place_id": s.place,
+            "appointment_type": "suivi_spip",
+            "starts_at": "2027-02-10T09:00",
+        },
+        None,
+    ),
     ("GET", "/appointments"): lambda s: ("/appointments", None, {"spip_id": s.spip}),
     ("GET", "/appointments/{appointment_id}"): lambda s: (
         f"/appointments/{s.appointment}",
