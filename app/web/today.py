@@ -85,6 +85,7 @@ class Row:
     id: int
     local_start: datetime
     zone_label: str | None  # "heure de Cayenne" when it must be said
+    person_id: int
     person: str
     place: str
     type_label: str
@@ -322,6 +323,7 @@ async def _rows(
                 id=a.id,
                 local_start=a.starts_at.astimezone(zone(view.timezone)),
                 zone_label=zone_label(view.timezone, spip.timezone),
+                person_id=a.person_id,
                 person=f"{person.last_name.upper()} {person.first_name}",
                 place=place_names.get(a.place_id, ""),
                 type_label=view.type_label,

@@ -298,3 +298,25 @@ async def test_a_services_day_is_paged_and_every_convocation_is_on_one_page(
         seen += [int(i) for i in re.findall(r'<tr id="convocation-(\d+)"', page)]
     assert seen == [a.id for a in made]
     assert 'aria-label="Pagination"' in (await web.get("/")).text
+
+
+async def test_a_days_row_leads_to_the_convocation_and_the_person(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """From today's list an agent opens the convocation (its SMS) or the person's page."""
+    spip = await make_spip(session)
+    place = await make_place(session, spip)
+    secretariat = await make_agent(
+        session, spip, role="secretariat", password_hash=hash_now(PASSWORD)
+    )
+    person = await make_person(session, spip)
+    appointment = await make_appointment(
+        session, person, place, starts_at=FIXED_NOW + timedelta(hours=1)
+    )
+    await session.commit()
+    assert (await log_in(web, secretariat.email)).status_code == 303
+    page = (await web.get("/")).text
+    row = page[page.index(f'<tr id="convocation-{appointment.id}"') :]
+    row = row[: row.index("</tr>")]
+    assert f'<a href="/convocations/{appointment.id}"' in row
+    assert f'<a href="/personnes/{person.id}">' in row
