@@ -17,7 +17,7 @@ from app.appointments import service as appointment_service
 from app.appointments.schemas import AppointmentCreate
 from app.auth.passwords import hash_now
 from app.models import Agent, Appointment, Notification, Person
-from tests.conftest import FIXED_NOW
+from tests.conftest import FIXED_NOW, FrozenClock
 from tests.factories import make_agent, make_person, make_place, make_spip
 from tests.web.test_pages import CSRF, PASSWORD, log_in
 from tests.web.test_pages import web as web
@@ -322,3 +322,51 @@ async def test_forms_without_their_csrf_token_are_refused(
         answer = await web.post(f"/convocations/{appointment.id}/{action}", data=data)
         assert answer.status_code == 403 and "Formulaire refusé" in answer.text
     assert (await _fresh(session, appointment.id)).status == "booked"
+
+
+async def test_once_started_the_outcome_goes_through_the_home_pages_action_and_back(
+    web: httpx.AsyncClient, session: AsyncSession, clock: FrozenClock
+) -> None:
+    appointment, agent, _ = await _book(session)
+    appointment_id = appointment.id
+    await log_in(web, agent.email)
+    token, page = await _token(web, appointment_id)
+    assert f'action="/convocations/{appointment_id}/issue"' not in page  # not started yet
+    assert "L'issue pourra être saisie après le début" in _text(page)
+    clock.set(datetime(2027, 1, 20, 12, 5, tzinfo=UTC))  # 9h05 in Cayenne
+    token, page = await _token(web, appointment_id)
+    assert f'action="/convocations/{appointment_id}/issue"' in page
+    assert f'name="retour" value="/convocations/{appointment_id}?fait=issue"' in page
+    assert "Annuler la convocation" not in page and "Reporter la convocation" not in page
+    done = await web.post(
+        f"/convocations/{appointment_id}/issue",
+        data={"csrf": token, "issue": "missed", "sms": "oui", "retour": f"/convocations/"
+              f"{appointment_id}?fait=issue"},
+    )  # fmt: skip
+    assert done.status_code == 303
+    text = _text((await web.get(done.headers["location"])).text)
+    assert "Issue enregistrée : Non honorée" in text
+    assert "Avis « non honorée » (absence constatée)" in text  # the missed SMS, planned
+    assert (await _fresh(session, appointment_id)).status == "missed"
+
+
+async def test_with_htmx_a_failed_form_answers_the_page_and_a_success_reloads_it(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    appointment, agent, _ = await _book(session)
+    appointment_id, place_id = appointment.id, appointment.place_id
+    await log_in(web, agent.email)
+    token, _ = await _token(web, appointment_id)
+    hx = {"HX-Request": "true", "X-CSRF-Token": token}
+    url = f"/convocations/{appointment_id}/reporter"
+    failed = await web.post(url, data={"lieu": str(place_id), "date": "x"}, headers=hx)
+    assert failed.status_code == 200 and 'id="fiche"' in failed.text
+    assert "Saisissez la date au format jj/mm/aaaa." in failed.text
+    asked = await web.post(
+        f"/convocations/{appointment_id}/annuler", data={"prevenir": "oui"}, headers=hx
+    )
+    assert asked.status_code == 200 and "Confirmer l'annulation ?" in _text(asked.text)
+    form = {"lieu": str(place_id), "date": "2027-01-25", "heure": "10:00"}
+    done = await web.post(url, data=form, headers=hx)
+    assert done.status_code == 204
+    assert re.fullmatch(r"/convocations/\d+\?fait=deplacee", done.headers["hx-redirect"])

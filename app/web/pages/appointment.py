@@ -99,6 +99,8 @@ async def _page(
         "zone": today.zone_label(place.timezone, spip.timezone) if place else None,
         "retour": f"/convocations/{detail.id}?fait=issue",
     }
+    if request.headers.get("HX-Request"):
+        status_code = 200  # as the booking page: htmx shows the form's errors in place
     return render(request, "pages/appointment.html", context, status_code=status_code)
 
 
