@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -143,6 +144,7 @@ class Detail:
     can_reschedule: bool
     outcomes: list[tuple[str, str]]  # (value, label) the home page's action accepts now
     blocker: str | None  # why no SMS can reach the person, in words
+    phone_check: str | None  # a provider refused this number for good: check it with them
     place_id: int
     type_code: str
     timezone: str
@@ -224,6 +226,7 @@ async def load(
         can_reschedule=writes and _allowed(rules.check_can_reschedule, view, now),
         outcomes=today.actions_of(view, now) if writes else [],
         blocker=BLOCKER_PHRASE[blocker] if blocker else None,
+        phone_check=_phone_check(person, tz),
         place_id=place.id,
         type_code=view.type_code,
         timezone=view.timezone,
@@ -296,6 +299,21 @@ async def _timeline(
             )
         )
     return rows
+
+
+def _phone_check(person: Person, tz: ZoneInfo) -> str | None:
+    """``phone_problem``: set by the dispatcher when a provider refused the number for good."""
+    if not person.phone_problem or person.phone is None:
+        return None
+    when = (
+        f" le {french_date(person.phone_problem_at.astimezone(tz))}"
+        if person.phone_problem_at
+        else ""
+    )
+    return (
+        f"Numéro à vérifier : un SMS vers ce numéro a été refusé définitivement{when}. "
+        "Vérifiez le numéro avec la personne et corrigez-le sur sa fiche."
+    )
 
 
 def _parts(segments: int | None, encoding: str | None) -> str | None:

@@ -370,3 +370,18 @@ async def test_with_htmx_a_failed_form_answers_the_page_and_a_success_reloads_it
     done = await web.post(url, data=form, headers=hx)
     assert done.status_code == 204
     assert re.fullmatch(r"/convocations/\d+\?fait=deplacee", done.headers["hx-redirect"])
+
+
+async def test_a_number_refused_by_a_provider_is_to_be_checked(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    appointment, agent, person = await _book(session)
+    person.phone_problem, person.phone_problem_at = "http:invalid_destination", FIXED_NOW
+    await session.commit()
+    await log_in(web, agent.email)
+    _, page = await _token(web, appointment.id)
+    assert (
+        "Numéro à vérifier : un SMS vers ce numéro a été refusé définitivement le vendredi "
+        "15 janvier 2027." in _text(page)
+    )
+    assert "invalid_destination" not in page  # the provider's code is not the agent's business
