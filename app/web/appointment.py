@@ -200,6 +200,7 @@ async def load(
         place=place,
         blocker=blocker,
         resends=access.can(viewer, Permission.notification_resend),
+        now=now,
     )
     return Detail(
         id=a.id,
@@ -243,6 +244,7 @@ async def _timeline(
     place: Place,
     blocker: str | None,
     resends: bool,
+    now: datetime,
 ) -> list[SmsRow]:
     tz = zone(view.timezone)
     a = view.appointment
@@ -293,9 +295,13 @@ async def _timeline(
                     f"{ATTEMPT_LABELS[at.outcome.value]}"
                     for at in m.provider_attempts
                 ],
+                # What ``reminders.service.resend`` accepts: a failed, skipped or undelivered
+                # message still relevant, before its deadline, to a person SMS can reach.
                 resendable=resends
                 and m.status.value in RESENDABLE
-                and planning.still_relevant(m.kind.value, a.status),
+                and planning.still_relevant(m.kind.value, a.status)
+                and blocker is None
+                and now < m.send_not_after,
             )
         )
     return rows

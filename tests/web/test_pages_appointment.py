@@ -126,6 +126,13 @@ async def test_without_a_phone_the_agent_is_told_no_sms_will_go(
     text = _text((await web.get(f"/convocations/{appointment.id}?nouvelle=1")).text)
     assert "Aucun SMS ne partira : la personne n'a pas de numéro de portable valide." in text
     assert "Ne partira pas : la personne n'a pas de numéro de portable valide." in text
+    # Skipped at send time for that reason: resending would be refused (resend_pointless).
+    reminder = next(n for n in await _messages(session, appointment.id) if n.kind == "reminder")
+    reminder.status, reminder.reason = "skipped", "no_phone"
+    await session.commit()
+    page = (await web.get(f"/convocations/{appointment.id}")).text
+    assert "Pourquoi : la personne n'a pas de numéro de portable valide" in _text(page)
+    assert f"/sms/{reminder.id}/renvoyer" not in page
 
 
 async def test_cancel_asks_confirmation_then_stores_the_cancel_and_plans_the_notice(
