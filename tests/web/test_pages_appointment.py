@@ -392,3 +392,18 @@ async def test_a_number_refused_by_a_provider_is_to_be_checked(
         "15 janvier 2027." in _text(page)
     )
     assert "invalid_destination" not in page  # the provider's code is not the agent's business
+
+
+async def test_a_path_that_is_not_an_id_is_left_to_other_pages(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """``/convocations/impression`` (another page's) never reaches this one, whatever the order
+    of the routers: the path's convertor only matches digits."""
+    _, agent, _ = await _book(session)
+    await log_in(web, agent.email)
+    from app.web.pages import appointment as page
+
+    paths = [getattr(r, "path", "") for r in page.router.routes]
+    assert paths and all("{appointment_id:int}" in p for p in paths), paths
+    answer = await web.get("/convocations/impression")
+    assert answer.status_code in (200, 404) and "Convocation introuvable" not in answer.text

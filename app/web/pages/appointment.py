@@ -123,7 +123,7 @@ def _done(request: Request, appointment_id: int, done: str) -> Response:
     return RedirectResponse(target, status_code=303)
 
 
-@router.get("/convocations/{appointment_id}", response_class=HTMLResponse)
+@router.get("/convocations/{appointment_id:int}", response_class=HTMLResponse)
 async def appointment_page(
     request: Request,
     session: SessionDep,
@@ -137,7 +137,7 @@ async def appointment_page(
     return await _page(request, session, agent, appointment.id, done=done, new=nouvelle == "1")
 
 
-@router.post("/convocations/{appointment_id}/annuler", response_class=HTMLResponse)
+@router.post("/convocations/{appointment_id:int}/annuler", response_class=HTMLResponse)
 async def cancel(
     request: Request,
     session: SessionDep,
@@ -186,7 +186,7 @@ async def _undo(session: AsyncSession, agent: Agent) -> None:
     await session.refresh(agent)
 
 
-@router.post("/convocations/{appointment_id}/reporter", response_class=HTMLResponse)
+@router.post("/convocations/{appointment_id:int}/reporter", response_class=HTMLResponse)
 async def reschedule(
     request: Request,
     session: SessionDep,
@@ -225,7 +225,7 @@ async def reschedule(
 
 
 @router.post(
-    "/convocations/{appointment_id}/sms/{notification_id}/renvoyer",
+    "/convocations/{appointment_id:int}/sms/{notification_id:int}/renvoyer",
     response_class=HTMLResponse,
 )
 async def resend(
