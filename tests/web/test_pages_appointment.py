@@ -268,6 +268,20 @@ async def test_a_time_in_the_spring_gap_is_explained_in_words(
     assert 'value="02:30"' in answer.text
 
 
+async def test_a_time_that_happens_twice_in_autumn_is_explained(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    appointment, agent, _ = await _book(session, tz="Europe/Paris", phone="+33612345678")
+    await log_in(web, agent.email)
+    token, _ = await _token(web, appointment.id)
+    form = {"csrf": token, "lieu": str(appointment.place_id), "date": "2027-10-31"}
+    answer = await web.post(
+        f"/convocations/{appointment.id}/reporter", data=form | {"heure": "02:30"}
+    )
+    assert answer.status_code == 422
+    assert "2h30 existe deux fois le dimanche 31 octobre 2027 à Paris" in _text(answer.text)
+
+
 async def test_a_failed_sms_is_resent_and_the_resend_shows_in_the_timeline(
     web: httpx.AsyncClient, session: AsyncSession
 ) -> None:
@@ -355,6 +369,19 @@ async def test_once_started_the_outcome_goes_through_the_home_pages_action_and_b
     assert "Issue enregistrée : Non honorée" in text
     assert "Avis « non honorée » (absence constatée)" in text  # the missed SMS, planned
     assert (await _fresh(session, appointment_id)).status == "missed"
+    # Recorded by mistake: withdrawn through the same action, and said so.
+    token, page = await _token(web, appointment_id)
+    assert 'value="booked"' in page and "Retirer l'issue" in _text(page)
+    back = await web.post(
+        f"/convocations/{appointment_id}/issue",
+        data={
+            "csrf": token,
+            "issue": "booked",
+            "retour": f"/convocations/{appointment_id}?fait=issue",
+        },
+    )
+    assert "Issue retirée" in _text((await web.get(back.headers["location"])).text)
+    assert (await _fresh(session, appointment_id)).status == "booked"
 
 
 async def test_with_htmx_a_failed_form_answers_the_page_and_a_success_reloads_it(
