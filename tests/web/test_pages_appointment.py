@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.appointments import service as appointment_service
 from app.appointments.schemas import AppointmentCreate
 from app.auth.passwords import hash_now
-from app.models import Agent, Appointment, Notification, Person
+from app.models import Agent, Appointment, Notification, NotificationPart, Person
 from tests.conftest import FIXED_NOW, FrozenClock
 from tests.factories import make_agent, make_person, make_place, make_spip
 from tests.web.test_pages import CSRF, PASSWORD, log_in
@@ -434,3 +434,35 @@ async def test_a_path_that_is_not_an_id_is_left_to_other_pages(
     assert paths and all("{appointment_id:int}" in p for p in paths), paths
     answer = await web.get("/convocations/impression")
     assert answer.status_code in (200, 404) and "Convocation introuvable" not in answer.text
+
+
+async def test_delivery_receipts_and_the_text_as_sent_are_in_words(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    appointment, agent, _ = await _book(session)
+    reminder = next(n for n in await _messages(session, appointment.id) if n.kind == "reminder")
+    sent_at = FIXED_NOW - timedelta(minutes=30)
+    reminder.status, reminder.sent_at, reminder.body = "undelivered", sent_at, "Texte tel qu'envoyé"
+    reminder.segments, reminder.encoding, reminder.provider = 1, "gsm7", "http"
+    reminder.reason = "network_expired"
+    for n, status in enumerate(("sent", "undelivered")):
+        session.add(
+            NotificationPart(
+                notification_id=reminder.id,
+                provider="http",
+                provider_message_id=f"m-{reminder.id}-{n}",
+                status=status,
+                status_at=sent_at + timedelta(minutes=n),
+                updated_at=sent_at,
+            )
+        )
+    await session.commit()
+    await log_in(web, agent.email)
+    _, page = await _token(web, appointment.id)
+    row = _text(page.split(f'id="sms-{reminder.id}"')[1].split("</tr>")[0])
+    assert "Non délivré" in row and "Texte envoyé : Texte tel qu'envoyé" in row
+    assert "1 SMS (GSM-7)" in row
+    assert "Accusé : accepté par l'opérateur" in row and "Accusé : non distribué" in row
+    assert "vendredi 15 janvier 2027 à 6h30" in row  # sent 9:30 UTC, read in Cayenne
+    assert "le réseau a abandonné la distribution" in row
+    assert f"/sms/{reminder.id}/renvoyer" in page  # undelivered: the API resends it
