@@ -71,7 +71,6 @@ async def _page(
     agent: Agent,
     appointment_id: int,
     *,
-    alert: detail_view.Alert | None = None,
     done: str | None = None,
     new: bool = False,
     error: str | None = None,
@@ -90,7 +89,7 @@ async def _page(
     place = booking.place_of(form, places)
     context = {
         "d": detail,
-        "alert": alert or detail_view.success(detail, done, new),
+        "alert": detail_view.success(detail, done, new),
         "error": error,
         "cancel": cancel,
         "form": form,
