@@ -40,7 +40,9 @@ TARGET_P95_MS = 50.0
 TARGET_HOME_KB = 100
 # The list of convocations from today (a CPIP's own; the secretariat's whole SPIP, about 20,000
 # to come: counted, then one page of 50) and the day's print view (per place, all of the day).
-PAGES = ("/", "/a-renseigner", "/convocations", "/convocations/impression")
+PAGES = ("/", "/a-renseigner", "/convocations", "/convocations/impression", "/personnes")
+# The persons search, as agents type it: a name, a number's last digits, a full mobile.
+SEARCHES = {"nom": "nom 42", "fin de numéro": "34 56", "mobile": "0694 00 42 42"}
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
 
 SEED = [
@@ -118,16 +120,54 @@ async def log_in(client: httpx.AsyncClient, email: str) -> None:
     assert answer.status_code == 303, answer.status_code
 
 
-async def measure(client: httpx.AsyncClient, path: str, requests: int) -> dict[str, Any]:
-    first = await client.get(path)
+async def measure(
+    client: httpx.AsyncClient, path: str, requests: int, search: str | None = None
+) -> dict[str, Any]:
+    """``requests`` sequential GETs of ``path`` — or, with ``search``, POSTs of the persons
+    search form (the search is a POST: no name or number in a URL)."""
+
+    async def once() -> httpx.Response:
+        if search is None:
+            return await client.get(path)
+        return await client.post(path, data={"csrf": token, "q": search})
+
+    token = ""
+    if search is not None:
+        found = CSRF.search((await client.get(path)).text)
+        assert found, f"no CSRF field on {path}"
+        token = found.group(1)
+    first = await once()
     first.raise_for_status()
     samples = []
     for _ in range(requests):
         start_at = time.perf_counter()
-        answer = await client.get(path)
+        answer = await once()
         answer.raise_for_status()
         samples.append((time.perf_counter() - start_at) * 1000)
     return {"html_kb": round(len(first.content) / 1024, 1), **percentiles(samples)}
+
+
+async def entity_pages(url: str) -> list[str]:
+    """The pages of one busy person and of one of today's convocations (the first CPIP's)."""
+    engine = create_engine(Settings(env="test", secret_key=SECRET, database_url=url))
+    try:
+        async with engine.connect() as conn:
+            appointment_id, person_id = (
+                await conn.execute(
+                    text(
+                        "SELECT a.id, a.person_id FROM appointment a JOIN agent g "
+                        "ON g.id = a.agent_id WHERE g.email = 'cpip1@bench.fr' "
+                        "AND a.starts_at > now() ORDER BY a.starts_at LIMIT 1"
+                    )
+                )
+            ).one()
+    finally:
+        await engine.dispose()
+    return [
+        f"/convocations/{appointment_id}",
+        f"/personnes/{person_id}",
+        f"/personnes/{person_id}/convoquer",
+    ]
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -139,12 +179,17 @@ async def main(args: argparse.Namespace) -> None:
     results: dict[str, dict[str, Any]] = {}
     try:
         await wait_ready(base, server)
+        entities = await entity_pages(url)
         for who in ("cpip1@bench.fr", "secretariat@bench.fr"):
             async with httpx.AsyncClient(base_url=base, timeout=30) as client:
                 await log_in(client, who)
-                for path in PAGES:
+                for path in (*PAGES, *entities):
                     results[f"{who.split('@')[0]} {path}"] = await measure(
                         client, path, args.requests
+                    )
+                for label, query in SEARCHES.items():
+                    results[f"{who.split('@')[0]} /personnes ({label})"] = await measure(
+                        client, "/personnes", args.requests, search=query
                     )
         async with httpx.AsyncClient(base_url=base, timeout=30) as anonymous:
             results["anonymous /connexion"] = await measure(anonymous, "/connexion", args.requests)
