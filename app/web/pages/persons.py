@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from app.agents import service as agent_service
 from app.appointments import service as appointment_service
-from app.appointments.schemas import AppointmentFilters
+from app.appointments.schemas import AppointmentFilters, AppointmentSort
 from app.auth import access
 from app.auth.access import Permission
 from app.auth.dependencies import ensure_scope, require
@@ -251,19 +251,16 @@ async def _appointments(
         filters=replace(base, starts_from=now),
         page=PageParams(limit=APPOINTMENTS_SHOWN),
     )
-    before = replace(base, starts_to=now)
-    _, total = await appointment_service.list_appointments(
-        session, filters=before, page=PageParams(limit=1)
-    )
     gone, _ = await appointment_service.list_appointments(
         session,
-        filters=before,
-        page=PageParams(limit=APPOINTMENTS_SHOWN, offset=max(0, total - APPOINTMENTS_SHOWN)),
+        filters=replace(base, starts_to=now),
+        page=PageParams(limit=APPOINTMENTS_SHOWN),
+        sort=AppointmentSort.date_desc,
     )
     lines = views.appointment_lines
     return (
         lines(coming, spip_tz=spip.timezone, now=now),
-        lines(list(reversed(gone)), spip_tz=spip.timezone, now=now),
+        lines(gone, spip_tz=spip.timezone, now=now),
     )
 
 
