@@ -39,7 +39,7 @@ from app.reminders.schemas import NotificationRead
 from app.reminders.unsent import BLOCKER_PHRASE, NO_SMS, recipient_blocker
 from app.sms.base import AttemptOutcome
 from app.web import today
-from app.web.templating import french_date, french_time
+from app.web.templating import french_date, french_time, sms_parts
 
 # Each message kind as the timeline names it.
 KIND_LABELS = {
@@ -252,7 +252,7 @@ async def _timeline(
     rows = []
     for m in messages:
         label, badge = today.SMS_STATUS[m.status.value]
-        text, parts = m.body, _parts(m.segments, m.encoding)
+        text, parts = m.body, sms_parts(m.segments, m.encoding)
         unsent = m.status.value in (NotificationStatus.planned, NotificationStatus.sending)
         if text is None and m.status is not NotificationStatus.cancelled:
             if m.kind.value not in texts:
@@ -266,7 +266,7 @@ async def _timeline(
                 )
                 texts[m.kind.value] = (
                     rendered.text,
-                    _parts(rendered.info.segments, rendered.info.encoding) or "",
+                    sms_parts(rendered.info.segments, rendered.info.encoding) or "",
                 )
             text, parts = texts[m.kind.value]
         reason, warns = _reason(m, unsent=unsent, blocker=blocker)
@@ -320,13 +320,6 @@ def _phone_check(person: Person, tz: ZoneInfo) -> str | None:
         f"Numéro à vérifier : un SMS vers ce numéro a été refusé définitivement{when}. "
         "Vérifiez le numéro avec la personne et corrigez-le sur sa fiche."
     )
-
-
-def _parts(segments: int | None, encoding: str | None) -> str | None:
-    if not segments:
-        return None
-    name = {"gsm7": "GSM-7", "ucs2": "UCS-2"}.get(encoding or "", encoding or "")
-    return f"{segments} SMS" + (f" ({name})" if name else "")
 
 
 def _reason(m: NotificationRead, *, unsent: bool, blocker: str | None) -> tuple[str | None, bool]:

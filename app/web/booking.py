@@ -14,7 +14,7 @@ from app.appointments.schemas import AppointmentCreate, BookingPreviewRead
 from app.core.errors import AppError
 from app.core.localtime import AmbiguousLocalTime, NonexistentLocalTime, zone
 from app.models import AppointmentType, Place
-from app.web.templating import french_date, french_time, zone_name
+from app.web.templating import french_date, french_time, sms_parts, zone_name
 from app.web.today import zone_label
 
 LABELS = {
@@ -175,7 +175,7 @@ def sms_lines(preview: BookingPreviewRead, spip_tz: str) -> list[SmsLine]:
             goes=m.status.value == "planned",
             when=when(m.send_at, preview.timezone, spip_tz),
             text=m.text,
-            parts=f"{m.segments} SMS ({m.encoding})",
+            parts=sms_parts(m.segments, m.encoding) or "",
         )
         for m in preview.messages
     ]

@@ -83,6 +83,14 @@ templates.env.filters["heure_de"] = heure_de
 templates.env.globals["static_url"] = static.url
 
 
+def sms_parts(segments: int | None, encoding: str | None) -> str | None:
+    """« 2 SMS (GSM-7) »: how many SMS a text costs, and in which alphabet."""
+    if not segments:
+        return None
+    name = {"gsm7": "GSM-7", "ucs2": "UCS-2"}.get(encoding or "", encoding or "")
+    return f"{segments} SMS" + (f" ({name})" if name else "")
+
+
 def render(
     request: Request,
     name: str,

@@ -90,8 +90,12 @@ async def browser() -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
+        # The browser's own language sets how date and time fields read (« jj/mm/aaaa », 24 h):
+        # the context's locale does not. French needs Debian's chromium-l10n.
         browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage"]
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-dev-shm-usage", "--lang=fr-FR"],
+            env={**os.environ, "LANGUAGE": "fr"},
         )
         try:
             yield browser

@@ -114,10 +114,10 @@ async def _tab_to(page: Any, selector: str) -> None:
 async def _control_keys(page: Any, day: date) -> tuple[str, str]:
     """The keys a person types in this browser's date and time controls for ``day`` at 09:00.
 
-    A browser formats these controls in its own language, not the page's: in French
-    ``jj/mm/aaaa`` and 24 h, but Debian's headless Chromium keeps the American order
-    (mm/dd/yyyy) and an AM/PM segment whatever the context's locale. Ask the browser once, on a
-    blank page, rather than guessing; the journey then types only what an agent would."""
+    A browser formats these controls in its own language, not the page's: French (``jj/mm/aaaa``,
+    24 h) when Debian's chromium-l10n is there, else American (mm/dd/yyyy, AM/PM). Ask the
+    browser, on a blank page, rather than guess; the journey then types only what an agent
+    would."""
     await page.set_content('<input id="d" type="date"><input id="t" type="time">')
     await page.focus("#d")
     await page.keyboard.type("02012027")
