@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from urllib.parse import urlencode
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents import service as agent_service
@@ -29,15 +28,13 @@ from app.models import (
     Agent,
     AppointmentStatus,
     AppointmentType,
-    Notification,
-    Person,
     Place,
     Role,
     Spip,
 )
 from app.spips import service as spip_service
 from app.web import today
-from app.web.today import MessageState, SmsStatus
+from app.web.today import SmsStatus
 
 PAGE_SIZES = (10, 20, 50, 100)
 DEFAULT_PAGE_SIZE = 50
@@ -273,24 +270,7 @@ async def rows_of(
     states (never their texts)."""
     if not views:
         return []
-    persons = {
-        p.id: p
-        for p in await session.scalars(
-            select(Person).where(Person.id.in_({v.appointment.person_id for v in views}))
-        )
-    }
-    messages: dict[int, list[MessageState]] = defaultdict(list)
-    for n in await session.execute(
-        select(
-            Notification.appointment_id,
-            Notification.kind,
-            Notification.status,
-            Notification.reason,
-            Notification.send_at,
-            Notification.sent_at,
-        ).where(Notification.appointment_id.in_([v.appointment.id for v in views]))
-    ):
-        messages[n.appointment_id].append(MessageState(*n[1:]))
+    persons, messages = await today.persons_and_messages(session, views)
     places = {p.id: p.name for p in found.places}
     agents = {a.id: a.name for a in found.agents}
     now = utcnow()
@@ -316,7 +296,7 @@ async def rows_of(
                 status_badge=badge,
                 cancelled=a.status == AppointmentStatus.cancelled.value,
                 # The home page's rule: the message that tells most about the person warned.
-                sms=today._sms_of(messages[a.id], view.timezone),
+                sms=today.sms_of(messages[a.id], view.timezone),
             )
         )
     return rows

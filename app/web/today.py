@@ -161,7 +161,7 @@ class MessageState:
     sent_at: datetime | None
 
 
-def _sms_of(rows: list[MessageState], tz_name: str) -> SmsStatus | None:
+def sms_of(rows: list[MessageState], tz_name: str) -> SmsStatus | None:
     """The message that tells most about the person being warned: the last one that went out
     (or failed), else the next one planned."""
     announcing = [n for n in rows if n.kind != NotificationKind.missed.value] or rows
@@ -281,16 +281,11 @@ async def load_row(session: AsyncSession, *, spip: Spip, appointment_id: int) ->
     return (await _rows(session, [view], spip, utcnow(), agents, places))[0]
 
 
-async def _rows(
-    session: AsyncSession,
-    views: list[AppointmentView],
-    spip: Spip,
-    now: datetime,
-    agents: list[Agent],
-    places: list[Place],
-) -> list[Row]:
-    if not views:
-        return []
+async def persons_and_messages(
+    session: AsyncSession, views: list[AppointmentView]
+) -> tuple[dict[int, Person], dict[int, list[MessageState]]]:
+    """What a list shows beside its convocations: the persons (one query) and their messages'
+    states (one query) — only what the SMS column tells, never the messages' texts."""
     ids = [v.appointment.id for v in views]
     persons = {
         p.id: p
@@ -298,7 +293,6 @@ async def _rows(
             select(Person).where(Person.id.in_({v.appointment.person_id for v in views}))
         )
     }
-    # Only what the SMS column tells, not the messages' texts.
     messages: dict[int, list[MessageState]] = defaultdict(list)
     for n in await session.execute(
         select(
@@ -311,6 +305,20 @@ async def _rows(
         ).where(Notification.appointment_id.in_(ids))
     ):
         messages[n.appointment_id].append(MessageState(*n[1:]))
+    return persons, messages
+
+
+async def _rows(
+    session: AsyncSession,
+    views: list[AppointmentView],
+    spip: Spip,
+    now: datetime,
+    agents: list[Agent],
+    places: list[Place],
+) -> list[Row]:
+    if not views:
+        return []
+    persons, messages = await persons_and_messages(session, views)
     place_names = {p.id: p.name for p in places}
     agent_names = {a.id: a.name for a in agents}
     rows = []
@@ -330,7 +338,7 @@ async def _rows(
                 agent=agent_names.get(a.agent_id) if a.agent_id else None,
                 status=status,
                 status_badge=badge,
-                sms=_sms_of(messages[a.id], view.timezone),
+                sms=sms_of(messages[a.id], view.timezone),
                 actions=actions_of(view, now),
             )
         )

@@ -17,10 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from app.appointments import service as appointment_service
-from app.appointments.errors import AppointmentNotFound
 from app.appointments.schemas import AppointmentReschedule
 from app.auth.access import Permission
-from app.auth.dependencies import ensure_scope, require
+from app.auth.dependencies import require
 from app.core.clock import utcnow
 from app.core.errors import AppError
 from app.core.schemas import IdPath
@@ -31,7 +30,7 @@ from app.reminders import service as reminder_service
 from app.reminders.errors import NotificationNotFound
 from app.spips import service as spip_service
 from app.web import appointment as detail_view
-from app.web import booking, today
+from app.web import booking, loaders, today
 from app.web.sessions import PageAgent, PostingAgent
 from app.web.templating import render
 
@@ -51,18 +50,8 @@ class CancelStep:
 async def _appointment(
     request: Request, session: AsyncSession, agent: Agent, appointment_id: int, *, write: bool
 ) -> Appointment:
-    """The API's loader and rules: another SPIP's convocation is « introuvable »."""
-    appointment = await appointment_service.get_appointment(session, appointment_id)
-    ensure_scope(
-        request,
-        agent,
-        appointment.spip_id,
-        AppointmentNotFound,
-        entity="appointment",
-        entity_id=appointment.id,
-    )
-    require(request, agent, Permission.appointment_write if write else Permission.appointment_read)
-    return appointment
+    permission = Permission.appointment_write if write else Permission.appointment_read
+    return await loaders.appointment(request, session, agent, appointment_id, permission)
 
 
 async def _page(

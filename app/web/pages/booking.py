@@ -14,15 +14,13 @@ from starlette.responses import Response
 from app.appointments import service as appointment_service
 from app.appointments.schemas import BookingPreviewRead
 from app.auth.access import Permission
-from app.auth.dependencies import ensure_scope, require
 from app.core.errors import AppError
 from app.core.schemas import IdPath
 from app.db import SessionDep
 from app.models import Agent, Person, Spip
 from app.persons import service as person_service
-from app.persons.errors import PersonNotFound
 from app.spips import service as spip_service
-from app.web import booking, today
+from app.web import booking, loaders, today
 from app.web.sessions import PageAgent, PostingAgent
 from app.web.templating import render
 
@@ -30,13 +28,7 @@ router = APIRouter()
 
 
 async def _person(request: Request, session: AsyncSession, agent: Agent, person_id: int) -> Person:
-    """The API's access rule: another SPIP's person is « introuvable »."""
-    person = await person_service.get_person(session, person_id)
-    ensure_scope(
-        request, agent, person.spip_id, PersonNotFound, entity="person", entity_id=person.id
-    )
-    require(request, agent, Permission.appointment_write)
-    return person
+    return await loaders.person(request, session, agent, person_id, Permission.appointment_write)
 
 
 async def _page(

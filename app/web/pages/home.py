@@ -12,14 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from app.appointments import service as appointment_service
-from app.appointments.errors import AppointmentNotFound
 from app.auth.access import Permission
-from app.auth.dependencies import ensure_scope, require
 from app.core.errors import AppError
 from app.core.schemas import IdPath
 from app.db import SessionDep
 from app.models import Agent, AppointmentStatus, Role, Spip
-from app.web import today, worklist
+from app.web import loaders, today, worklist
 from app.web.sessions import PageAgent, PostingAgent, safe_next
 from app.web.templating import render
 
@@ -156,16 +154,9 @@ async def record_outcome(
 ) -> Response:
     """The API's ``POST /appointments/{id}/outcome``, for a page: same loader, same access
     rules (another SPIP's convocation is « introuvable »), same service."""
-    appointment = await appointment_service.get_appointment(session, appointment_id)
-    ensure_scope(
-        request,
-        agent,
-        appointment.spip_id,
-        AppointmentNotFound,
-        entity="appointment",
-        entity_id=appointment.id,
+    appointment = await loaders.appointment(
+        request, session, agent, appointment_id, Permission.appointment_write
     )
-    require(request, agent, Permission.appointment_write)
     error, status = None, 200
     if issue not in NOTICES:
         error, status = "Choisissez une issue.", 422

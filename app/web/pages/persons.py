@@ -21,7 +21,7 @@ from app.appointments import service as appointment_service
 from app.appointments.schemas import AppointmentFilters, AppointmentSort
 from app.auth import access
 from app.auth.access import Permission
-from app.auth.dependencies import ensure_scope, require
+from app.auth.dependencies import require
 from app.core.clock import utcnow
 from app.core.errors import AppError
 from app.core.pagination import PageParams
@@ -29,9 +29,10 @@ from app.core.schemas import IdPath
 from app.db import SessionDep
 from app.models import Agent, Person, PhoneStatus, Role, Spip
 from app.persons import service as person_service
-from app.persons.errors import InvalidSearchDate, PersonLikelyDuplicate, PersonNotFound
+from app.persons.errors import InvalidSearchDate, PersonLikelyDuplicate
 from app.persons.schemas import PersonUpdate
 from app.spips.errors import SpipNotFound
+from app.web import loaders
 from app.web import persons as views
 from app.web.sessions import PageAgent, PostingAgent
 from app.web.templating import render
@@ -39,18 +40,6 @@ from app.web.templating import render
 router = APIRouter()
 FormField = Annotated[str, Form()]
 APPOINTMENTS_SHOWN = 20
-
-
-async def _person(
-    request: Request, session: AsyncSession, agent: Agent, person_id: int, permission: Permission
-) -> Person:
-    """The API's access rule: another SPIP's person is « introuvable »."""
-    person = await person_service.get_person(session, person_id)
-    ensure_scope(
-        request, agent, person.spip_id, PersonNotFound, entity="person", entity_id=person.id
-    )
-    require(request, agent, permission)
-    return person
 
 
 async def _agents(session: AsyncSession, spip_id: int | None) -> list[Agent]:
@@ -201,7 +190,7 @@ async def create(
 async def person_page(
     request: Request, session: SessionDep, agent: PageAgent, person_id: IdPath, ok: str = ""
 ) -> HTMLResponse:
-    person = await _person(request, session, agent, person_id, Permission.person_read)
+    person = await loaders.person(request, session, agent, person_id, Permission.person_read)
     return await _fiche(request, session, agent, person, notice=views.NOTICES.get(ok))
 
 
@@ -293,7 +282,7 @@ async def _update(
 async def edit_page(
     request: Request, session: SessionDep, agent: PageAgent, person_id: IdPath
 ) -> HTMLResponse:
-    person = await _person(request, session, agent, person_id, Permission.person_write)
+    person = await loaders.person(request, session, agent, person_id, Permission.person_write)
     return _edit(request, person, views.form_of(person))
 
 
@@ -315,7 +304,7 @@ async def edit(
     naissance: FormField = "",
     telephone: FormField = "",
 ) -> Response:
-    person = await _person(request, session, agent, person_id, Permission.person_write)
+    person = await loaders.person(request, session, agent, person_id, Permission.person_write)
     form = views.PersonForm(prenom, nom, naissance, telephone)
     data = views.to_update(form)
     if data is None:
@@ -342,7 +331,7 @@ async def sms_choice(
     choix: FormField = "",
 ) -> Response:
     """« refus »: the person declines SMS (the number is kept for calls); « accord » undoes it."""
-    person = await _person(request, session, agent, person_id, Permission.person_write)
+    person = await loaders.person(request, session, agent, person_id, Permission.person_write)
     if choix == "refus":
         status = PhoneStatus.refused
     elif choix == "accord":
@@ -362,7 +351,7 @@ async def set_referent(
     person_id: IdPath,
     referent: FormField = "",
 ) -> Response:
-    person = await _person(request, session, agent, person_id, Permission.person_write)
+    person = await loaders.person(request, session, agent, person_id, Permission.person_write)
     chosen = int(referent) if referent.isdigit() and len(referent) < 10 else None
     data = PersonUpdate(referent_agent_id=chosen)
     return await _update(request, session, agent, person, data, "referent")
@@ -373,7 +362,7 @@ async def archive_page(
     request: Request, session: SessionDep, agent: PageAgent, person_id: IdPath
 ) -> HTMLResponse:
     """What archiving (or taking the file up again) does, before it is done."""
-    person = await _person(request, session, agent, person_id, Permission.person_archive)
+    person = await loaders.person(request, session, agent, person_id, Permission.person_archive)
     return render(request, "pages/person_archive.html", {"person": person})
 
 
@@ -385,7 +374,7 @@ async def archive(
     person_id: IdPath,
     archiver: FormField = "",
 ) -> Response:
-    person = await _person(request, session, agent, person_id, Permission.person_archive)
+    person = await loaders.person(request, session, agent, person_id, Permission.person_archive)
     archived = archiver == "oui"
     done = "archivee" if archived else "desarchivee"
     return await _update(request, session, agent, person, PersonUpdate(archived=archived), done)
