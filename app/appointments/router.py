@@ -168,8 +168,10 @@ async def list_appointments(
     )
 
 
+# Digits only: ``/appointments/preview`` (POST) is no convocation, so GET on it is a 405 that
+# says POST, not a 422 about an id.
 @router.get(
-    "/appointments/{appointment_id}",
+    "/appointments/{appointment_id:int}",
     response_model=AppointmentRead,
     responses=AUTH | error_responses(404),
 )
