@@ -93,6 +93,25 @@ def _row_cells(row: AttendanceRow) -> list[object]:
     ] + [_number(row.by_reminder[k].attendance_rate, percent=True) for k in REMINDER_LABELS]
 
 
+def reminder_csv(report: AttendanceReport) -> bytes:
+    """The period's attendance split by what happened to the reminders, with the counts."""
+    header = [
+        "Rappel", "Convocations passées", "Honorées", "Non honorées", "Excusées",
+        "Non renseignées", "Taux de présence (%)",
+    ]  # fmt: skip
+    rows: list[list[object]] = []
+    for key, label in REMINDER_LABELS.items():
+        c = report.total.by_reminder[key]
+        past = c.honored + c.missed + c.excused + c.unrecorded
+        rows.append([label, past, c.honored, c.missed, c.excused, c.unrecorded,
+                     _number(c.attendance_rate, percent=True)])  # fmt: skip
+    c = report.total.counts
+    past = c.honored + c.missed + c.excused + c.unrecorded
+    rows.append(["Ensemble", past, c.honored, c.missed, c.excused, c.unrecorded,
+                 _number(c.attendance_rate, percent=True)])  # fmt: skip
+    return _csv(header, rows)
+
+
 def sms_csv(report: SmsReport) -> bytes:
     header = ["Fournisseur", "Type", "Statut", "Messages", "Segments"]
     rows: list[list[object]] = [
