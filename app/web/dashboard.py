@@ -130,7 +130,17 @@ def percent(rate: float | None) -> str:
 
 
 def euros(value: float) -> str:
-    return f"{value:.2f}".replace(".", ",") + "\u00a0€"
+    """« 0,99 € »; a price per part keeps its third decimal: « 0,045 € »."""
+    text = f"{value:.3f}"
+    text = text[:-1] if text.endswith("0") else text
+    return text.replace(".", ",") + "\u00a0€"
+
+
+CHART_LABEL_MAX = 36  # characters left of a bar; the table beside holds the whole name
+
+
+def _short(label: str) -> str:
+    return label if len(label) <= CHART_LABEL_MAX else label[: CHART_LABEL_MAX - 1] + "…"
 
 
 def _chart(title: str, items: list[tuple[str, Counts]]) -> Chart:
@@ -140,10 +150,10 @@ def _chart(title: str, items: list[tuple[str, Counts]]) -> Chart:
         value = (
             f"{percent(rate)} ({c.honored} sur {c.honored + c.missed})"
             if rate is not None
-            else "pas de convocation honorée ou manquée"
+            else "aucune honorée ni non honorée"
         )
         width = round(rate * 100, 1) if rate is not None else 0.0
-        bars.append(Bar(label, value, width, i * (BAR_HEIGHT + BAR_GAP)))
+        bars.append(Bar(_short(label), value, width, i * (BAR_HEIGHT + BAR_GAP)))
     return Chart(title, bars, max(len(bars), 1) * (BAR_HEIGHT + BAR_GAP))
 
 
