@@ -66,8 +66,12 @@ def _csv(header: list[str], rows: list[list[object]]) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
+# The second column's header: what the rows are grouped by (by month or week: « Période »).
+KEY_HEADERS = {"agent": "Agent", "appointment_type": "Type", "place": "Lieu"}
+
+
 def attendance_csv(report: AttendanceReport) -> bytes:
-    key_header = "Agent" if report.group_by == "agent" else "Période"
+    key_header = KEY_HEADERS.get(report.group_by, "Période")
     header = [
         "SPIP", key_header, "Honorées", "Non honorées", "Excusées", "Non renseignées",
         "À venir", "Annulées", "Reportées", "Taux de présence (%)", "Part non renseignée (%)",

@@ -232,7 +232,7 @@ async def test_each_csv_holds_the_pages_numbers(
     assert all("groupe=lieu" in html.unescape(url) for url in links.values())
 
     presence = _csv(await web.get(html.unescape(links["presence"])))
-    assert presence[0][:4] == ["SPIP", "Période", "Honorées", "Non honorées"]
+    assert presence[0][:4] == ["SPIP", "Lieu", "Honorées", "Non honorées"]
     by_place = {row[1]: row for row in presence[1:]}
     assert set(by_place) == {"Antenne de Cayenne", "Antenne de Kourou", "Total"}
     assert by_place["Total"][2:6] == _cells(page, "presence-total")[1:5]
