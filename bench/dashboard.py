@@ -48,16 +48,21 @@ VIEWS = {
 
 async def add_manager(url: str) -> None:
     engine = create_engine(Settings(env="test", secret_key=SECRET, database_url=url))
+    values = {"email": EMAIL, "hash": hash_now(PASSWORD)}
     async with engine.begin() as conn:
-        await conn.execute(text("DELETE FROM agent WHERE email = :email"), {"email": EMAIL})
-        await conn.execute(
-            text(
-                "INSERT INTO agent (spip_id, name, email, role, active, failed_logins, "
-                "password_hash, created_at, updated_at) VALUES (1, 'DPIP banc', :email, "
-                "'manager', true, 0, :hash, now(), now())"
-            ),
-            {"email": EMAIL, "hash": hash_now(PASSWORD)},
+        # Kept from an earlier run (--reuse): the audit trail names it, so it stays.
+        kept = await conn.execute(
+            text("UPDATE agent SET password_hash = :hash WHERE email = :email"), values
         )
+        if not kept.rowcount:
+            await conn.execute(
+                text(
+                    "INSERT INTO agent (spip_id, name, email, role, active, failed_logins, "
+                    "password_hash, created_at, updated_at) VALUES (1, 'DPIP banc', :email, "
+                    "'manager', true, 0, :hash, now(), now())"
+                ),
+                values,
+            )
     await engine.dispose()
 
 
