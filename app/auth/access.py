@@ -33,6 +33,9 @@ class Permission(StrEnum):
     template_write = "template:write"
     national_template_write = "template:national"  # national administrators only
     report_read = "report:read"
+    # The service's dashboard in the web application: its managers and administrators. A CPIP
+    # reads the reports through the API (their own figures), not the service's steering page.
+    dashboard_read = "report:dashboard"
     audit_read = "audit:read"
     history_read = "history:read"
     own_account = "account:own"  # read one's own account, log out
@@ -63,6 +66,7 @@ _LOCAL_ADMIN = (
         P.policy_write,
         P.template_write,
         P.report_read,
+        P.dashboard_read,
         P.audit_read,
     }
 )
@@ -71,7 +75,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.admin: frozenset(Permission),
     Role.local_admin: frozenset(_LOCAL_ADMIN),
     # Managers read everything in their SPIP and its reports, and manage convocations.
-    Role.manager: _READ_ALL | {P.appointment_write, P.notification_resend, P.report_read},
+    Role.manager: _READ_ALL
+    | {P.appointment_write, P.notification_resend, P.report_read, P.dashboard_read},
     Role.cpip: _READ_ALL | _CASEWORK | {P.report_read},
     Role.secretariat: _READ_ALL | _CASEWORK,
 }

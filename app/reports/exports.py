@@ -66,8 +66,12 @@ def _csv(header: list[str], rows: list[list[object]]) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
+# The second column's header: what the rows are grouped by (by month or week: « Période »).
+KEY_HEADERS = {"agent": "Agent", "appointment_type": "Type", "place": "Lieu"}
+
+
 def attendance_csv(report: AttendanceReport) -> bytes:
-    key_header = "Agent" if report.group_by == "agent" else "Période"
+    key_header = KEY_HEADERS.get(report.group_by, "Période")
     header = [
         "SPIP", key_header, "Honorées", "Non honorées", "Excusées", "Non renseignées",
         "À venir", "Annulées", "Reportées", "Taux de présence (%)", "Part non renseignée (%)",
@@ -91,6 +95,25 @@ def _row_cells(row: AttendanceRow) -> list[object]:
         _number(c.attendance_rate, percent=True),
         _number(c.unrecorded_share, percent=True),
     ] + [_number(row.by_reminder[k].attendance_rate, percent=True) for k in REMINDER_LABELS]
+
+
+def reminder_csv(report: AttendanceReport) -> bytes:
+    """The period's attendance split by what happened to the reminders, with the counts."""
+    header = [
+        "Rappel", "Convocations passées", "Honorées", "Non honorées", "Excusées",
+        "Non renseignées", "Taux de présence (%)",
+    ]  # fmt: skip
+    rows: list[list[object]] = []
+    for key, label in REMINDER_LABELS.items():
+        c = report.total.by_reminder[key]
+        past = c.honored + c.missed + c.excused + c.unrecorded
+        rows.append([label, past, c.honored, c.missed, c.excused, c.unrecorded,
+                     _number(c.attendance_rate, percent=True)])  # fmt: skip
+    c = report.total.counts
+    past = c.honored + c.missed + c.excused + c.unrecorded
+    rows.append(["Ensemble", past, c.honored, c.missed, c.excused, c.unrecorded,
+                 _number(c.attendance_rate, percent=True)])  # fmt: skip
+    return _csv(header, rows)
 
 
 def sms_csv(report: SmsReport) -> bytes:

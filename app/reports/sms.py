@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import utcnow
 from app.core.sqlfunc import local_date
-from app.models import SENT_STATUSES, Agent, Appointment, Notification, Spip
+from app.models import SENT_STATUSES, Agent, Appointment, Notification, Person, Spip
 from app.reports.schemas import (
     ProviderStats,
     SmsReport,
@@ -137,3 +137,15 @@ async def unrecorded(
 
 def _iso(value: datetime | str) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+async def numbers_to_check(session: AsyncSession, *, spip_id: int | None) -> int:
+    """Persons (not archived) whose number a provider refused: flagged « à vérifier »."""
+    stmt = (
+        select(func.count())
+        .select_from(Person)
+        .where(Person.phone_problem.is_not(None), Person.archived.is_(False))
+    )
+    if spip_id is not None:
+        stmt = stmt.where(Person.spip_id == spip_id)
+    return await session.scalar(stmt) or 0
