@@ -18,7 +18,9 @@ from fastapi import Depends, Request
 from starlette.responses import Response
 
 from app.audit.service import Actor, set_actor
+from app.auth import access
 from app.auth import service as auth
+from app.auth.access import Permission
 from app.auth.dependencies import client_address
 from app.auth.errors import Unauthenticated
 from app.config import Environment, Settings
@@ -38,6 +40,7 @@ class Viewer:
 
     name: str
     spip: str | None
+    administers: bool = False  # « Administration » in the menu: local and national admins
 
 
 class LoginRequired(Exception):
@@ -153,7 +156,8 @@ async def page_agent(request: Request, session: SessionDep) -> Agent:
     spip = None
     if agent.spip_id is not None:
         spip = request.state.web_spip = await spip_service.get_spip(session, agent.spip_id)
-    request.state.viewer = Viewer(agent.name, spip.name if spip else None)
+    administers = access.can(agent, Permission.agent_write)
+    request.state.viewer = Viewer(agent.name, spip.name if spip else None, administers)
     set_actor(session, Actor(agent.id, agent.spip_id, client_address(request)))
     return agent
 
