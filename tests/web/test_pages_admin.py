@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.passwords import hash_now
-from app.models import Agent, Notification, Place, ReminderPolicy, Spip
+from app.models import Agent, AuditEvent, Notification, Place, ReminderPolicy, Spip
 from app.reminders import service as reminder_service
 from tests.conftest import FIXED_NOW, ClientFactory
 from tests.factories import make_agent, make_appointment, make_person, make_place, make_spip
@@ -365,6 +365,7 @@ ADMIN_PAGES = (
     "/administration/agents",
     "/administration/agents/nouveau",
     "/administration/expediteur",
+    "/administration/journal",
 )
 
 
@@ -428,3 +429,71 @@ async def test_every_admin_form_needs_its_csrf_token(
         assert "Formulaire refusé" in answer.text, path
     session.expire_all()
     assert (await session.get_one(Agent, cpip_id)).active
+
+
+# --- Journal d'audit -------------------------------------------------------------------------
+
+
+async def test_the_audit_trail_filters_pages_and_shows_no_personal_value(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    spip, agent = await _admin(session)
+    other = await make_spip(session)
+    person = await make_person(session, spip, first_name="Zéphyrine", last_name="Quasimodo")
+    session.add_all(
+        AuditEvent(
+            occurred_at=FIXED_NOW - timedelta(days=40, minutes=n),
+            agent_id=agent.id,
+            spip_id=spip.id,
+            action="update",
+            entity="place",
+            entity_id=n,
+            changes={"phone": {"old": "1", "new": "2"}},
+        )
+        for n in range(60)
+    )
+    session.add(
+        AuditEvent(
+            occurred_at=FIXED_NOW - timedelta(days=1),
+            agent_id=agent.id,
+            spip_id=spip.id,
+            action="update",
+            entity="person",
+            entity_id=person.id,
+            changes={"last_name": {"changed": True}},
+        )
+    )
+    session.add(
+        AuditEvent(
+            occurred_at=FIXED_NOW, spip_id=other.id, action="login", entity="agent", entity_id=1
+        )
+    )
+    person_id, agent_id = person.id, agent.id
+    await session.commit()
+    await log_in(web, agent.email)  # a login row of its own, at FIXED_NOW
+    page = await web.get("/administration/journal")
+    assert page.status_code == 200
+    assert "62 événements" in page.text  # 60 + the person + the login; not the other SPIP's
+    assert 'aria-label="Pagination"' in page.text
+    assert "Quasimodo" not in page.text and "Zéphyrine" not in page.text
+    assert f'href="/personnes/{person_id}">Personne n° {person_id}</a>' in page.text
+    assert "last_name" in page.text  # the field's name, never its value
+    second = await web.get("/administration/journal?page=2")
+    assert second.status_code == 200 and second.text.count("<tr>") == 1 + 12
+    by_entity = await web.get("/administration/journal?entite=person")
+    assert "1 événement" in by_entity.text and f"Personne n° {person_id}" in by_entity.text
+    by_action = await web.get("/administration/journal?action=login")
+    assert "1 événement" in by_action.text and "Connexion" in by_action.text
+    by_agent = await web.get(f"/administration/journal?agent_id={agent_id}&action=update")
+    assert "61 événements" in by_agent.text
+    dated = await web.get("/administration/journal?du=2027-01-14&au=14/01/2027")
+    assert "1 événement" in dated.text  # the person's change only (the SPIP's local day)
+    for query, field in (
+        ("du=31/02/2027", "#du"),
+        ("agent_id=999999", "#agent_id"),
+        ("action=drop", "#action"),
+        ("du=2027-01-14&au=2027-01-01", "#au"),
+    ):
+        bad = await web.get(f"/administration/journal?{query}")
+        assert bad.status_code == 422, query
+        assert f'href="{field}"' in bad.text and "Aucun événement." in bad.text, query
