@@ -100,7 +100,8 @@ def validated(form: Form, model: type[M], values: dict[str, Any]) -> M | None:
 def explain(form: Form, exc: AppError) -> None:
     """A domain refusal, on the field it concerns, or as the form's alert."""
     fields = exc.extra.get("fields") or []
-    name = _FIELDS.get(str(fields[0]["field"]).split(".")[-1]) if fields else None
+    named = fields[0]["field"] if fields else exc.extra.get("field")  # a Conflict names one
+    name = _FIELDS.get(str(named).split(".")[-1]) if named else None
     if name:
         form.errors[name] = exc.detail
     else:

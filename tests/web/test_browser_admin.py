@@ -111,3 +111,49 @@ async def test_a_cpip_gets_the_french_403_page(page: Any) -> None:
     for path in ("/administration/agents", "/administration/lieux/nouveau"):
         answer = await page.goto(path)
         assert answer.status == 403, path
+
+
+async def test_the_sender_and_the_journal_pages(page: Any) -> None:
+    await page.goto("/administration/expediteur")
+    await log_in(page, ADMIN)
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Nom d'expéditeur des SMS")
+    await assert_accessible(page)
+    await page.get_by_label("Nom d'expéditeur").fill("SPIPÉ973")
+    await page.get_by_role("button", name="Enregistrer").click()
+    await expect(page.locator("#erreurs")).to_be_focused()
+    await expect(page.locator("#expediteur-message")).to_contain_text("sans accent")
+    await expect(page.get_by_label("Nom d'expéditeur")).to_have_value("SPIPÉ973")
+    await assert_accessible(page)
+    await page.get_by_label("Nom d'expéditeur").fill("SPIP973")
+    await page.get_by_role("button", name="Enregistrer").click()
+    await expect(page.locator(".fr-alert--success")).to_contain_text("est enregistré")
+
+    await page.goto("/administration/journal")
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("Journal d'audit")
+    await assert_accessible(page)
+    await page.get_by_label("Type d'élément").select_option(label="Règles de rappel")
+    await page.get_by_role("button", name="Filtrer").click()
+    await expect(page).to_have_url(re.compile(r"entite=reminder_policy"))
+    await expect(page.locator("tbody tr").first).to_contain_text("Règles de rappel")
+    await assert_accessible(page)
+
+
+async def test_the_national_administrator_lists_the_spips(page: Any) -> None:
+    await page.goto("/administration")
+    await log_in(page, "admin@demo.convoc.fr")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Administration nationale")
+    await expect(page.get_by_role("link", name="SPIP de la Guyane", exact=True)).to_be_visible()
+    await assert_accessible(page)
+    await page.get_by_role("link", name="Créer un SPIP").click()
+    await expect(page.get_by_label("Fuseau horaire")).to_have_value("Europe/Paris")
+    await assert_accessible(page)
+    await page.get_by_label("Code").fill("SPIP-PF-TEST")
+    await page.get_by_label("Nom", exact=True).fill("SPIP de la Polynésie française")
+    await page.get_by_label("Fuseau horaire").select_option(label="Polynésie française (Tahiti)")
+    await page.get_by_label("Région téléphonique").select_option(label="Polynésie française")
+    await page.get_by_role("button", name="Enregistrer").click()
+    await expect(page.locator(".fr-alert--success")).to_have_text(re.compile("Le SPIP est créé."))
+    await page.get_by_role("link", name="Administrer ce SPIP").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Administration du SPIP")
+    await expect(page.get_by_text("Polynésie française (Tahiti)")).to_be_visible()
+    await assert_accessible(page)

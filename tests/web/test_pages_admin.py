@@ -237,6 +237,7 @@ async def test_a_refused_agent_form_comes_back_filled_in_french(
     taken = await _create_agent(web, nom="Double", email=agent.email, role="cpip")
     assert taken.status_code == 422
     assert "Un agent utilise déjà cette adresse électronique." in taken.text
+    assert 'id="email-message"' in taken.text
 
 
 async def test_role_change_deactivation_and_the_last_local_admin(
@@ -337,6 +338,7 @@ async def test_the_national_administrator_creates_and_edits_a_spip(
         web, path, path, code="SPIP-988", nom="Autre", fuseau="Pacific/Noumea", region="NC"
     )
     assert taken.status_code == 422 and "Un SPIP porte déjà ce code." in taken.text
+    assert 'id="code-message"' in taken.text  # on its field
     edit = f"/administration/spips/{spip.id}"
     renamed = await _post(
         web,
