@@ -171,7 +171,7 @@ async def place_page(
     agent: PageAgent,
     place_id: IdPath,
     ok: str = "",
-    replanifies: int = 0,
+    replanifies: str = "0",
 ) -> HTMLResponse:
     place = await _place(request, session, agent, place_id)
     target = await spip_service.get_spip(session, place.spip_id)
@@ -190,8 +190,10 @@ async def place_page(
         notice = "Le lieu est enregistré."
     elif ok == "modifie":
         notice = "Le lieu est modifié."
-        if replanifies:
-            notice += f" Changement de fuseau : {replanifies} SMS de rappel replanifiés."
+        count = int(replanifies) if replanifies.isdigit() and len(replanifies) < 7 else 0
+        if count:
+            plural = "s" if count > 1 else ""
+            notice += f" Changement de fuseau : {count} SMS de rappel replanifié{plural}."
         else:
             notice += " Aucun SMS planifié n'a changé."
     return _place_form(request, agent, target, form, place, notice=notice)
