@@ -356,6 +356,23 @@ async def test_the_national_administrator_creates_and_edits_a_spip(
     assert places.status_code == 200 and "SPIP de Nouvelle-Calédonie" in places.text
     agents = await web.get("/administration/agents")
     assert national.name in agents.text  # the national agents
+    created_admin = await _create_agent(
+        web, nom="Nadia Nationale", email="nadia@justice.fr", role="admin"
+    )
+    assert created_admin.status_code == 200 and LINK.search(created_admin.text)
+    nadia = await session.scalar(select(Agent).where(Agent.email == "nadia@justice.fr"))
+    assert nadia is not None and nadia.spip_id is None and nadia.role == "admin"
+    cpip = await _post(
+        web,
+        f"/administration/agents/nouveau?spip={spip.id}",
+        f"/administration/agents/nouveau?spip={spip.id}",
+        nom="Hinano Tepa",
+        email="hinano@justice.fr",
+        role="cpip",
+    )
+    assert cpip.status_code == 200 and LINK.search(cpip.text)
+    hinano = await session.scalar(select(Agent).where(Agent.email == "hinano@justice.fr"))
+    assert hinano is not None and hinano.spip_id == spip.id
 
 
 # --- Accès -----------------------------------------------------------------------------------
