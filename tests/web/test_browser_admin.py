@@ -17,6 +17,7 @@ from tests.web.test_browser import CPIP, assert_accessible, log_in, screenshot
 
 ADMIN = "admin@guyane.demo.convoc.fr"
 PHRASE = "girafe piano orage colline"
+TOKENS: list[str] = []  # the activation tokens shown, looked for in the log at the end
 
 
 async def test_a_local_admin_adds_a_place_with_a_zone_from_the_list(page: Any) -> None:
@@ -74,6 +75,7 @@ async def test_a_new_agent_activates_the_account_through_the_copied_link(
     )
     field = page.get_by_label("Lien d'activation")
     link = await field.input_value()
+    TOKENS.append(link.split("token=")[1])
     assert re.fullmatch(re.escape(web_server.base) + r"/activation\?token=[\w-]{40,}", link)
     await assert_accessible(page)
     await page.get_by_role("button", name="Copier le lien").click()
@@ -157,3 +159,13 @@ async def test_the_national_administrator_lists_the_spips(page: Any) -> None:
     await expect(page.get_by_role("heading", level=1)).to_have_text("Administration du SPIP")
     await expect(page.get_by_text("Polynésie française (Tahiti)")).to_be_visible()
     await assert_accessible(page)
+
+
+async def test_the_admin_journeys_left_no_token_or_address_in_the_log(web_server: Server) -> None:
+    """Last of the module: the activation link, the new agent's address and password, and the
+    names typed never reached the server's log."""
+    text = web_server.log.read_text()
+    assert "POST /administration/agents/nouveau" in text  # the log is the server's
+    assert TOKENS
+    for secret in (*TOKENS, "token=", "lea.navigateur", "Léa Navigateur", PHRASE, "SPIPÉ973"):
+        assert secret not in text, secret
