@@ -423,6 +423,11 @@ async def test_the_menu_shows_administration_to_administrators(
     page = await web.get("/administration")
     assert '<a class="fr-nav__link" href="/administration" aria-current="page">' in page.text
     assert "Règles de rappel" in page.text and 'href="/administration/modeles"' in page.text
+    assert f'href="/administration/spips/{agent.spip_id}"' in page.text  # PATCH /spips/{id}
+    other = await make_spip(session)
+    await session.commit()
+    assert (await web.get(f"/administration/spips/{other.id}")).status_code == 404
+    assert (await web.get("/administration/spips/nouveau")).status_code == 403
 
 
 async def test_every_admin_form_needs_its_csrf_token(

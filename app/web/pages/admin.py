@@ -63,6 +63,7 @@ async def home(
         "spip": target,
         "q": views.spip_query(agent, target),
         "national": access.is_national(agent),
+        "can_edit": access.can(agent, Permission.spip_update),  # the API's PATCH /spips/{id}
         "zone": views.zone_label(target.timezone),
     }
     return render(request, "pages/admin.html", context)
