@@ -11,7 +11,6 @@ from app.auth import access
 from app.auth import service as auth_service
 from app.auth.access import Permission as P
 from app.auth.dependencies import Allowed
-from app.auth.errors import Forbidden
 from app.auth.schemas import AgentRead
 from app.core.responses import error_responses
 from app.core.schemas import IdQuery
@@ -21,12 +20,6 @@ from app.spips.errors import SpipNotFound
 
 router = APIRouter(tags=["Agents"])
 AUTH = error_responses(401, 403)
-
-
-def _check_role_grant(actor: Agent, role: Role | str | None) -> None:
-    """Only a national administrator makes (or unmakes) national administrators."""
-    if role is not None and Role(role) is Role.admin and not access.is_national(actor):
-        raise Forbidden("Seul un administrateur national peut attribuer ce rôle.")
 
 
 @router.post(
@@ -42,7 +35,7 @@ async def create_agent(
     actor: Annotated[Agent, Depends(Allowed(P.agent_write))],
 ) -> AgentCreated:
     """Create an account; the answer carries its one-time activation token (shown once)."""
-    _check_role_grant(actor, data.role)
+    service.check_role_grant(actor, data.role)
     if data.spip_id is not None:
         access.ensure_scope(actor, data.spip_id, SpipNotFound)
     agent = await service.create_agent(session, data=data)
@@ -82,7 +75,7 @@ async def update_agent(
     session: SessionDep,
 ) -> AgentRead:
     if data.role is not None or agent.role == Role.admin.value:
-        _check_role_grant(actor, Role.admin if agent.role == Role.admin.value else data.role)
+        service.check_role_grant(actor, Role.admin if agent.role == Role.admin.value else data.role)
     updated = await service.update_agent(session, agent=agent, data=data)
     if data.active is False:
         await auth_service.revoke_all(session, agent.id)
@@ -102,6 +95,6 @@ async def new_activation_token(
     session: SessionDep,
 ) -> ActivationTokenRead:
     """A new one-time token, e.g. when the first one expired or the agent forgot the password."""
-    _check_role_grant(actor, agent.role)
+    service.check_role_grant(actor, agent.role)
     token = await auth_service.issue_activation(session, agent, request.app.state.settings)
     return ActivationTokenRead(agent_id=agent.id, activation_token=token)

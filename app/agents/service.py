@@ -7,6 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.errors import AgentNotFound, AgentNotInSpip, EmailTaken, SpipRequired
 from app.agents.schemas import AgentCreate, AgentUpdate
+from app.auth import access
+from app.auth.errors import Forbidden
 from app.core.errors import Conflict
 from app.core.repository import apply_changes, get_or_raise
 from app.models import Agent, Role
@@ -27,6 +29,12 @@ class LastLocalAdmin(Conflict):
         "C'est le dernier administrateur local actif de ce SPIP : nommez-en un autre avant de "
         "désactiver ce compte ou de changer son rôle."
     )
+
+
+def check_role_grant(actor: Agent, role: Role | str | None) -> None:
+    """Only a national administrator makes (or unmakes) national administrators."""
+    if role is not None and Role(role) is Role.admin and not access.is_national(actor):
+        raise Forbidden("Seul un administrateur national peut attribuer ce rôle.")
 
 
 async def get_agent(session: AsyncSession, agent_id: int) -> Agent:

@@ -8,7 +8,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.appointments.dependencies import ScopedAppointment
-from app.audit.service import DENIALS
+from app.audit.service import DENIALS, TrailFilters, list_events
 from app.auth import access
 from app.auth.access import Permission as P
 from app.auth.dependencies import Allowed
@@ -63,27 +63,32 @@ async def audit_log(
     entity: Annotated[str | None, Query(max_length=40)] = None,
     entity_id: IdQuery = None,
     agent_id: IdQuery = None,
+    action: Annotated[
+        str | None,
+        Query(max_length=40, description="Action : create, update, delete, login, access_denied…"),
+    ] = None,
     since: Annotated[
         UtcInstant | None, Query(alias="from", description="Instant (UTC sans décalage)")
     ] = None,
     until: Annotated[UtcInstant | None, Query(alias="to")] = None,
 ) -> Page[AuditEventRead]:
     """The audit trail of one's SPIP (all SPIPs for national administrators)."""
-    stmt = select(AuditEvent)
-    scope = access.list_scope(agent, spip_id, SpipNotFound)
-    if scope is not None:
-        stmt = stmt.where(AuditEvent.spip_id == scope)
-    if entity is not None:
-        stmt = stmt.where(AuditEvent.entity == entity)
-    if entity_id is not None:
-        stmt = stmt.where(AuditEvent.entity_id == entity_id)
-    if agent_id is not None:
-        stmt = stmt.where(AuditEvent.agent_id == agent_id)
-    if since is not None:
-        stmt = stmt.where(AuditEvent.occurred_at >= since)
-    if until is not None:
-        stmt = stmt.where(AuditEvent.occurred_at < until)
-    return await _page(session, stmt, page)
+    filters = TrailFilters(
+        spip_id=access.list_scope(agent, spip_id, SpipNotFound),
+        entity=entity,
+        entity_id=entity_id,
+        agent_id=agent_id,
+        action=action,
+        since=since,
+        until=until,
+    )
+    rows, total = await list_events(session, filters, limit=page.limit, offset=page.offset)
+    return Page(
+        items=[AuditEventRead.model_validate(r) for r in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
 def _history(entity: str, entity_id: int) -> Select[AuditEvent]:

@@ -14,11 +14,12 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import case, event, func, insert, inspect, select, text
+from sqlalchemy import Select, case, event, func, insert, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
 
 from app.core.clock import utcnow
+from app.core.repository import paginate
 from app.models import (
     Agent,
     Appointment,
@@ -241,3 +242,46 @@ async def record_denial(session: AsyncSession, denial: Denial) -> bool:
     )
     await session.flush()
     return True
+
+
+# ------------------------------------------------------------------ reading the trail
+
+
+@dataclass(frozen=True)
+class TrailFilters:
+    """``GET /audit``'s filters (the web page's too). ``spip_id`` None: every SPIP (national
+    administrators only: the caller scopes it with ``access.list_scope``)."""
+
+    spip_id: int | None = None
+    entity: str | None = None
+    entity_id: int | None = None
+    agent_id: int | None = None
+    action: str | None = None
+    since: datetime | None = None  # included
+    until: datetime | None = None  # excluded
+
+
+def trail_query(filters: TrailFilters) -> Select[AuditEvent]:
+    """The trail's rows under ``filters``, newest first."""
+    stmt = select(AuditEvent)
+    for column, value in (
+        (AuditEvent.spip_id, filters.spip_id),
+        (AuditEvent.entity, filters.entity),
+        (AuditEvent.entity_id, filters.entity_id),
+        (AuditEvent.agent_id, filters.agent_id),
+        (AuditEvent.action, filters.action),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if filters.since is not None:
+        stmt = stmt.where(AuditEvent.occurred_at >= filters.since)
+    if filters.until is not None:
+        stmt = stmt.where(AuditEvent.occurred_at < filters.until)
+    return stmt.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+
+
+async def list_events(
+    session: AsyncSession, filters: TrailFilters, *, limit: int, offset: int
+) -> tuple[list[AuditEvent], int]:
+    """One page of the trail and its total (``GET /audit`` and the page « Journal d'audit »)."""
+    return await paginate(session, trail_query(filters), limit=limit, offset=offset)

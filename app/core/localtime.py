@@ -7,6 +7,7 @@ both are refused and the caller must give an explicit offset.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -91,3 +92,44 @@ def to_utc(value: datetime, tz: ZoneInfo, *, field: str = "starts_at") -> dateti
 
 def to_local(instant: datetime, tz: ZoneInfo) -> datetime:
     return instant.astimezone(tz)
+
+
+@dataclass(frozen=True)
+class FrenchZone:
+    """A zone of a French territory, as agents name it: « Guyane (Cayenne) », « heure de
+    Cayenne ». ``region`` is the territory's phone region (``app.spips.schemas.PhoneRegion``)."""
+
+    key: str
+    territory: str
+    city: str
+    region: str
+
+    @property
+    def label(self) -> str:
+        """« Guyane (Cayenne) », « Mayotte »."""
+        return self.territory if self.city == self.territory else f"{self.territory} ({self.city})"
+
+
+# The zones a SPIP or a place may be in (see /work/shared/CONTEXT.md, « Overseas territories »):
+# the pages offer these in a list, never a free field.
+FRENCH_ZONES: tuple[FrenchZone, ...] = (
+    FrenchZone("Europe/Paris", "Métropole", "Paris", "FR"),
+    FrenchZone("America/Cayenne", "Guyane", "Cayenne", "GF"),
+    FrenchZone("Indian/Reunion", "La Réunion", "La Réunion", "RE"),
+    FrenchZone("Indian/Mayotte", "Mayotte", "Mayotte", "YT"),
+    FrenchZone("America/Guadeloupe", "Guadeloupe", "Guadeloupe", "GP"),
+    FrenchZone("America/Martinique", "Martinique", "Martinique", "MQ"),
+    FrenchZone("America/Marigot", "Saint-Martin", "Marigot", "MF"),
+    FrenchZone("America/St_Barthelemy", "Saint-Barthélemy", "Gustavia", "BL"),
+    FrenchZone("America/Miquelon", "Saint-Pierre-et-Miquelon", "Saint-Pierre", "PM"),
+    FrenchZone("Pacific/Tahiti", "Polynésie française", "Tahiti", "PF"),
+    FrenchZone("Pacific/Marquesas", "Polynésie française", "Marquises", "PF"),
+    FrenchZone("Pacific/Gambier", "Polynésie française", "Gambier", "PF"),
+    FrenchZone("Pacific/Noumea", "Nouvelle-Calédonie", "Nouméa", "NC"),
+    FrenchZone("Pacific/Wallis", "Wallis-et-Futuna", "Wallis", "WF"),
+)
+FRENCH_ZONE_KEYS: frozenset[str] = frozenset(z.key for z in FRENCH_ZONES)
+
+
+def french_zone(key: str) -> FrenchZone | None:
+    return next((z for z in FRENCH_ZONES if z.key == key), None)

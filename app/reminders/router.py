@@ -12,7 +12,7 @@ from app.auth.dependencies import Allowed
 from app.core.responses import error_responses
 from app.db import SessionDep
 from app.models import Agent, NotificationKind
-from app.reminders import policies, policy_change, preview, service, templates
+from app.reminders import place_change, policies, policy_change, preview, service, templates
 from app.reminders.dependencies import ScopedNotification
 from app.reminders.schemas import (
     NationalTemplateRead,
@@ -25,8 +25,9 @@ from app.reminders.schemas import (
     TemplateRead,
 )
 from app.spips import service as spip_service
-from app.spips.dependencies import ScopedSpip
+from app.spips.dependencies import ScopedPlace, ScopedSpip
 from app.spips.errors import SpipNotFound
+from app.spips.schemas import PlaceRead, PlaceUpdate, PlaceUpdated
 
 router = APIRouter(tags=["Rappels SMS"])
 AUTH = error_responses(401, 403)
@@ -229,3 +230,22 @@ async def preview_template(
     spip = await spip_service.get_spip(session, data.spip_id)
     access.ensure_scope(agent, spip.id, SpipNotFound)
     return await preview.preview_template(session, spip=spip, request=data)
+
+
+@router.patch(
+    "/places/{place_id}",
+    response_model=PlaceUpdated,
+    responses=AUTH | error_responses(404, 422),
+    tags=["SPIP et lieux"],
+)
+async def update_place(
+    place: ScopedPlace,
+    _: Annotated[Agent, Depends(Allowed(P.place_write))],
+    data: PlaceUpdate,
+    session: SessionDep,
+) -> PlaceUpdated:
+    """Change a place; a new time zone re-plans the unsent reminders of its future
+    convocations (``replanned_notifications``: how many rows were cancelled or added)."""
+    change = await place_change.change_place(session, place=place, data=data)
+    read = PlaceRead.model_validate(change.place).model_dump()
+    return PlaceUpdated.model_validate(read | {"replanned_notifications": change.replanned})

@@ -15,7 +15,6 @@ from app.spips.dependencies import ScopedPlace, ScopedSpip
 from app.spips.schemas import (
     PlaceCreate,
     PlaceRead,
-    PlaceUpdate,
     SpipCreate,
     SpipRead,
     SpipUpdate,
@@ -105,13 +104,4 @@ async def get_place(
     return PlaceRead.model_validate(place)
 
 
-@router.patch(
-    "/places/{place_id}", response_model=PlaceRead, responses=AUTH | error_responses(404, 422)
-)
-async def update_place(
-    place: ScopedPlace,
-    _: Annotated[Agent, Depends(Allowed(P.place_write))],
-    data: PlaceUpdate,
-    session: SessionDep,
-) -> PlaceRead:
-    return PlaceRead.model_validate(await service.update_place(session, place=place, data=data))
+# PATCH /places/{place_id} is app.reminders.router's: a new zone re-plans the reminders.

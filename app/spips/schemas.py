@@ -94,3 +94,10 @@ class PlaceRead(ReadModel):
     active: bool
     created_at: datetime
     updated_at: datetime
+
+
+class PlaceUpdated(PlaceRead):
+    replanned_notifications: int = Field(
+        description="Rappels non envoyés replanifiés (annulés ou ajoutés) parce que le fuseau "
+        "du lieu a changé ; 0 sinon"
+    )

@@ -15,7 +15,18 @@ from starlette.responses import Response
 
 from app.core.errors import AppError
 from app.web import static
-from app.web.pages import appointment, appointments, auth, booking, dashboard, home, persons
+from app.web.pages import (
+    admin,
+    admin_agents,
+    appointment,
+    appointments,
+    audit,
+    auth,
+    booking,
+    dashboard,
+    home,
+    persons,
+)
 from app.web.security import NOT_PAGES, PageHeaders
 from app.web.sessions import CsrfRefused, LoginRequired, login_url
 from app.web.templating import render_error
@@ -35,6 +46,9 @@ def install(app: FastAPI) -> None:
     app.include_router(persons.router, include_in_schema=False)
     app.include_router(appointment.router, include_in_schema=False)
     app.include_router(dashboard.router, include_in_schema=False)
+    app.include_router(admin.router, include_in_schema=False)
+    app.include_router(admin_agents.router, include_in_schema=False)
+    app.include_router(audit.router, include_in_schema=False)
     app.mount(static.PREFIX, static.VersionedStatic(), name="static")
     app.add_middleware(PageHeaders)
     _add_page_errors(app)

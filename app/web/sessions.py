@@ -40,7 +40,8 @@ class Viewer:
 
     name: str
     spip: str | None
-    reports: bool = False  # may read the reports: the menu offers « Tableau de bord »
+    reports: bool = False  # the service's dashboard: the menu offers « Tableau de bord »
+    administers: bool = False  # « Administration » in the menu: local and national admins
 
 
 class LoginRequired(Exception):
@@ -157,7 +158,10 @@ async def page_agent(request: Request, session: SessionDep) -> Agent:
     if agent.spip_id is not None:
         spip = request.state.web_spip = await spip_service.get_spip(session, agent.spip_id)
     request.state.viewer = Viewer(
-        agent.name, spip.name if spip else None, access.can(agent, Permission.dashboard_read)
+        agent.name,
+        spip.name if spip else None,
+        reports=access.can(agent, Permission.dashboard_read),
+        administers=access.can(agent, Permission.agent_write),
     )
     set_actor(session, Actor(agent.id, agent.spip_id, client_address(request)))
     return agent

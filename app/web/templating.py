@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from app.core.localtime import FRENCH_ZONES
 from app.web import static
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -30,21 +31,9 @@ _MONTHS = (
     "novembre",
     "décembre",
 )
-# How agents name a zone: « 9h00 (heure de Cayenne) ». Zones not listed use their city.
-_ZONE_NAMES = {
-    "Europe/Paris": "Paris",
-    "America/Cayenne": "Cayenne",
-    "America/Martinique": "Martinique",
-    "America/Guadeloupe": "Guadeloupe",
-    "America/Miquelon": "Saint-Pierre",
-    "Indian/Reunion": "La Réunion",
-    "Indian/Mayotte": "Mayotte",
-    "Pacific/Tahiti": "Tahiti",
-    "Pacific/Marquesas": "Marquises",
-    "Pacific/Gambier": "Gambier",
-    "Pacific/Noumea": "Nouméa",
-    "Pacific/Wallis": "Wallis",
-}
+# How agents name a zone: « 9h00 (heure de Cayenne) » (the territories' list, app.core.localtime).
+# Zones not listed use their city.
+_ZONE_NAMES = {z.key: z.city for z in FRENCH_ZONES}
 
 
 def french_date(value: date | datetime) -> str:
