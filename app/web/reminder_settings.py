@@ -1,0 +1,522 @@
+"""Règles de rappel and Modèles de SMS: the policy form read into the API's
+``ReminderPolicyBody`` (its validation errors as French field messages), the example of when
+the reminders go (the planner's own answer), and the words of the template editor (kinds,
+sources, placeholders, the characters that force UCS-2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.core.errors import AppError
+from app.core.localtime import to_utc, zone
+from app.models import AppointmentType
+from app.reminders import planning, templates
+from app.reminders.policies import SpipPolicy
+from app.reminders.schemas import DaysBeforeRule, PreviewRead, ReminderPolicyBody
+from app.sms.encoding import ucs2_characters
+from app.web.templating import french_date, french_time, heure_de
+
+KINDS = {
+    "summons": "Convocation",
+    "reminder": "Rappel",
+    "cancellation": "Annulation",
+    "reschedule": "Changement de date",
+    "missed": "Absence constatée",
+}
+SOURCES = {
+    "default": "modèle par défaut de Convoc",
+    "national": "modèle national",
+    "spip": "modèle du SPIP",
+    "appointment_type": "modèle du SPIP pour ce type de convocation",
+}
+PLACEHOLDERS = {
+    "rdv.date": "date de la convocation, « lundi 29 mars 2027 »",
+    "rdv.heure": "heure de la convocation (heure du lieu), « 9h00 »",
+    "lieu.nom": "nom du lieu",
+    "lieu.adresse": "adresse du lieu",
+    "lieu.telephone": "téléphone du lieu",
+    "lieu.lien_info": "lien vers les informations pratiques du lieu",
+    "spip.nom": "nom du SPIP",
+}
+_NAMED = {
+    "\u00a0": "espace insécable",
+    "\u202f": "espace fine insécable",
+    "\t": "tabulation",
+    "\u00ad": "trait d'union conditionnel",
+    "\u200b": "espace de largeur nulle",
+}
+RULES = 3  # the API's maximum
+# The previews' convocation, in the place's time (the API's sample Monday, at 9:00 there).
+PREVIEW_LOCAL_START = datetime(2027, 3, 29, 9, 0)  # noqa: DTZ001 -- a wall time, read in the place's zone
+
+
+# --- templates -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    char: str
+    label: str
+    replacement: str | None
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A run of the draft: plain text, or one character that forces UCS-2 (shown in <mark>)."""
+
+    text: str
+    marked: bool = False
+
+
+def suggestions(text: str) -> list[Suggestion]:
+    """The characters of ``text`` that force UCS-2, each with its GSM-7 replacement."""
+    return [
+        Suggestion(c.char, _NAMED.get(c.char, f"« {c.char} »"), c.replacement)
+        for c in ucs2_characters(text)
+    ]
+
+
+def pieces(text: str) -> list[Piece]:
+    """The draft cut so that each character forcing UCS-2 stands alone, to be highlighted."""
+    bad = {s.char for s in suggestions(text)}
+    result: list[Piece] = []
+    run = ""
+    for char in text:
+        if char in bad:
+            if run:
+                result.append(Piece(run))
+                run = ""
+            result.append(Piece(_NAMED.get(char, char), marked=True))
+        else:
+            run += char
+    if run:
+        result.append(Piece(run))
+    return result
+
+
+def encoding_label(value: str) -> str:
+    return {"gsm7": "GSM-7", "ucs2": "UCS-2"}.get(value, value)
+
+
+# --- the policy form -------------------------------------------------------------------------
+
+
+@dataclass
+class RuleForm:
+    """One reminder slot as typed: ``mode`` is « jours », « heures » or « aucun »."""
+
+    mode: str = "aucun"
+    jours: str = ""
+    heure: str = ""
+    heures: str = ""
+
+
+@dataclass
+class PolicyForm:
+    rules: list[RuleForm] = field(default_factory=list)
+    # type code → « commun » (the general rules), « aucun » (no reminder) or « propres »
+    type_modes: dict[str, str] = field(default_factory=dict)
+    type_rules: dict[str, list[RuleForm]] = field(default_factory=dict)
+    fenetre_debut: str = "08:00"
+    fenetre_fin: str = "20:00"
+    tolere_debut: str = "07:00"
+    tolere_fin: str = "22:00"
+    delai: str = "60"
+    max_sms: str = "4"
+    gsm7: bool = True
+    emetteur: str = ""
+    exemple_date: str = ""
+    exemple_heure: str = "09:00"
+    exemple_type: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+    alert: str | None = None
+
+
+LABELS = {
+    "fenetre_debut": "Fenêtre d'envoi : début",
+    "fenetre_fin": "Fenêtre d'envoi : fin",
+    "tolere_debut": "Plage tolérée : début",
+    "tolere_fin": "Plage tolérée : fin",
+    "delai": "Délai minimal avant la convocation",
+    "max_sms": "Nombre maximal de SMS par message",
+    "gsm7": "Remplacer les caractères hors GSM-7",
+    "emetteur": "Émetteur des SMS",
+    "exemple_date": "Date de l'exemple",
+    "exemple_heure": "Heure de l'exemple",
+}
+
+
+def label_of(name: str, types: dict[str, str]) -> str:
+    """The label of a form field, rule slots included (« Rappel 2 : jours avant »)."""
+    if name in LABELS:
+        return LABELS[name]
+    parts = name.split("-")
+    what = {"mode": "type de rappel", "jours": "jours avant", "heure": "heure", "heures": "heures"}
+    if parts[0] == "regle" and len(parts) == 3:
+        return f"Rappel {int(parts[1]) + 1} : {what.get(parts[2], parts[2])}"
+    if parts[0] == "type" and len(parts) >= 3:
+        label = types.get(parts[1], parts[1])
+        if len(parts) == 3:
+            return f"{label} : rappels"
+        return f"{label}, rappel {int(parts[2]) + 1} : {what.get(parts[3], parts[3])}"
+    return name
+
+
+def _rule_form(rule: Any) -> RuleForm:
+    if isinstance(rule, DaysBeforeRule):
+        return RuleForm("jours", str(rule.days_before), rule.at)
+    return RuleForm("heures", heures=f"{rule.hours_before:g}")
+
+
+def _slots(rules: list[Any]) -> list[RuleForm]:
+    forms = [_rule_form(r) for r in rules]
+    return forms + [RuleForm() for _ in range(RULES - len(forms))]
+
+
+def form_of(policy: SpipPolicy, types: list[AppointmentType]) -> PolicyForm:
+    body = policy.body
+    return PolicyForm(
+        rules=_slots(list(body.rules)),
+        type_modes={
+            t.code: (
+                "commun"
+                if t.code not in body.type_rules
+                else ("propres" if body.type_rules[t.code] else "aucun")
+            )
+            for t in types
+        },
+        type_rules={t.code: _slots(list(body.type_rules.get(t.code, []))) for t in types},
+        fenetre_debut=body.send_window.start,
+        fenetre_fin=body.send_window.end,
+        tolere_debut=body.tolerated_window.start,
+        tolere_fin=body.tolerated_window.end,
+        delai=str(body.min_lead_minutes),
+        max_sms=str(body.max_segments),
+        gsm7=body.gsm7_friendly,
+        emetteur=body.sender or "",
+    )
+
+
+def read_form(data: dict[str, str], types: list[AppointmentType]) -> PolicyForm:
+    """The posted fields, kept as typed."""
+
+    def slots(prefix: str) -> list[RuleForm]:
+        return [
+            RuleForm(
+                mode=data.get(f"{prefix}-{i}-mode", "aucun"),
+                jours=data.get(f"{prefix}-{i}-jours", "").strip(),
+                heure=data.get(f"{prefix}-{i}-heure", "").strip(),
+                heures=data.get(f"{prefix}-{i}-heures", "").strip(),
+            )
+            for i in range(RULES)
+        ]
+
+    return PolicyForm(
+        rules=slots("regle"),
+        type_modes={t.code: data.get(f"type-{t.code}-mode", "commun") for t in types},
+        type_rules={t.code: slots(f"type-{t.code}") for t in types},
+        fenetre_debut=data.get("fenetre_debut", "").strip(),
+        fenetre_fin=data.get("fenetre_fin", "").strip(),
+        tolere_debut=data.get("tolere_debut", "").strip(),
+        tolere_fin=data.get("tolere_fin", "").strip(),
+        delai=data.get("delai", "").strip(),
+        max_sms=data.get("max_sms", "").strip(),
+        gsm7=data.get("gsm7") == "oui",
+        emetteur=data.get("emetteur", "").strip(),
+        exemple_date=data.get("exemple_date", "").strip(),
+        exemple_heure=data.get("exemple_heure", "").strip() or "09:00",
+        exemple_type=data.get("exemple_type", "").strip(),
+    )
+
+
+def _number(value: str) -> Any:
+    """An int or float when it reads as one; else the text (pydantic then says it is not)."""
+    text = value.replace(",", ".")
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return value
+
+
+def _hhmm(value: str) -> str:
+    # A browser's time input may send seconds (« 10:00:00 »).
+    return value[:5] if len(value) == 8 and value[5] == ":" else value
+
+
+def _rules(slots: list[RuleForm], prefix: str, where: dict[tuple[str, ...], str]) -> list[Any]:
+    """The API's rule objects; ``where`` maps each one's position in the body to its slot."""
+    rules: list[Any] = []
+    for i, slot in enumerate(slots):
+        if slot.mode == "jours":
+            rules.append({"days_before": _number(slot.jours), "at": _hhmm(slot.heure)})
+        elif slot.mode == "heures":
+            rules.append({"hours_before": _number(slot.heures)})
+        else:
+            continue
+        where[(str(len(rules) - 1),)] = f"{prefix}-{i}"
+    return rules
+
+
+# pydantic's error types, in French (the API's own messages are already French).
+_MESSAGES = {
+    "greater_than_equal": "Saisissez un nombre supérieur ou égal à {ge}.",
+    "less_than_equal": "Saisissez un nombre inférieur ou égal à {le}.",
+    "greater_than": "Saisissez un nombre supérieur à {gt}.",
+    "int_parsing": "Saisissez un nombre entier.",
+    "int_from_float": "Saisissez un nombre entier.",
+    "float_parsing": "Saisissez un nombre.",
+    "string_pattern_mismatch": "Saisissez une heure au format hh:mm, par exemple 10:00.",
+    "too_long": "Trois rappels au plus.",
+}
+_RULE_ATTRS = {"days_before": "jours", "at": "heure", "hours_before": "heures"}
+_TOP = {
+    ("send_window", "start"): "fenetre_debut",
+    ("send_window", "end"): "fenetre_fin",
+    ("send_window",): "fenetre_debut",
+    ("tolerated_window", "start"): "tolere_debut",
+    ("tolerated_window", "end"): "tolere_fin",
+    ("tolerated_window",): "tolere_debut",
+    ("min_lead_minutes",): "delai",
+    ("max_segments",): "max_sms",
+    ("gsm7_friendly",): "gsm7",
+    ("sender",): "emetteur",
+    (): "tolere_debut",  # the tolerated range must hold the send window
+}
+
+
+def _french(error: Any) -> str:
+    template = _MESSAGES.get(error["type"])
+    if template is None:
+        return str(error["msg"])
+    return template.format(**(error.get("ctx") or {}))
+
+
+def _field_of(loc: tuple[str, ...], where: dict[tuple[str, ...], str]) -> str | None:
+    if loc in _TOP:
+        return _TOP[loc]
+    if loc and loc[0] == "rules" and len(loc) >= 2:
+        slot = where.get(("regle", loc[1]))
+        attr = _RULE_ATTRS.get(loc[-1]) if len(loc) > 2 else None
+        return f"{slot}-{attr}" if slot and attr else slot and f"{slot}-mode"
+    if loc and loc[0] == "type_rules" and len(loc) >= 3:
+        slot = where.get(("type", loc[1], loc[2]))
+        attr = _RULE_ATTRS.get(loc[-1]) if len(loc) > 3 else None
+        return f"{slot}-{attr}" if slot and attr else slot and f"{slot}-mode"
+    return None
+
+
+def to_body(form: PolicyForm, types: list[AppointmentType]) -> ReminderPolicyBody | None:
+    """The API's body, or ``None`` with the form's errors filled (in French)."""
+    where: dict[tuple[str, ...], str] = {}
+    general: dict[tuple[str, ...], str] = {}
+    data: dict[str, Any] = {"rules": _rules(form.rules, "regle", general)}
+    where |= {("regle", *k): v for k, v in general.items()}
+    type_rules: dict[str, list[Any]] = {}
+    for t in types:
+        mode = form.type_modes.get(t.code, "commun")
+        if mode == "aucun":
+            type_rules[t.code] = []
+        elif mode == "propres":
+            own: dict[tuple[str, ...], str] = {}
+            type_rules[t.code] = _rules(form.type_rules[t.code], f"type-{t.code}", own)
+            where |= {("type", t.code, *k): v for k, v in own.items()}
+            if not type_rules[t.code]:
+                form.errors[f"type-{t.code}-mode"] = (
+                    "Indiquez au moins un rappel propre à ce type, ou choisissez « aucun rappel »."
+                )
+    data |= {
+        "type_rules": type_rules,
+        "send_window": {"start": _hhmm(form.fenetre_debut), "end": _hhmm(form.fenetre_fin)},
+        "tolerated_window": {"start": _hhmm(form.tolere_debut), "end": _hhmm(form.tolere_fin)},
+        "min_lead_minutes": _number(form.delai),
+        "max_segments": _number(form.max_sms),
+        "gsm7_friendly": form.gsm7,
+        "sender": form.emetteur or None,
+    }
+    try:
+        body = ReminderPolicyBody.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = tuple(str(p) for p in error["loc"])
+            name = _field_of(loc, where)
+            if name is None:
+                form.alert = _french(error)
+            else:
+                form.errors.setdefault(name, _french(error))
+        if not form.errors and form.alert is None:
+            form.alert = "Vérifiez les champs du formulaire."
+        return None
+    return None if form.errors else body
+
+
+def explain_error(form: PolicyForm, exc: AppError) -> None:
+    """The service's refusal (a wording too long for the new cap, an unknown type)."""
+    fields = exc.extra.get("fields") or []
+    for item in fields:
+        name = {"body.max_segments": "max_sms", "body.gsm7_friendly": "gsm7"}.get(item["field"])
+        if name:
+            form.errors.setdefault(name, item["message"])
+    if not form.errors:
+        form.alert = exc.detail
+
+
+# --- the example -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExampleLine:
+    rule: str
+    when: str
+    goes: bool
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Example:
+    appointment: str
+    lines: list[ExampleLine]
+
+
+REASONS = {
+    "too_close": "à moins d'une heure d'un autre rappel : un seul part",
+    "too_late": "trop tard avant la convocation",
+    "window_closed": "aucune heure de la fenêtre d'envoi avant la convocation",
+    "collapsed": "regroupé avec un autre rappel",
+    "superseded": "remplacé par un rappel suivant",
+}
+
+
+def next_monday(now: datetime, tz_name: str) -> date:
+    today = now.astimezone(zone(tz_name)).date()
+    return today + timedelta(days=(7 - today.weekday()) % 7 or 7)
+
+
+def example_start(form: PolicyForm, now: datetime, tz_name: str) -> datetime | None:
+    """The example's convocation: the date and hour asked for, else next Monday at 9:00 in the
+    zone of the SPIP's main place. ``None`` (with the field's error) when they do not read."""
+    try:
+        day = date.fromisoformat(form.exemple_date) if form.exemple_date else None
+    except ValueError:
+        form.errors["exemple_date"] = "Saisissez la date au format jj/mm/aaaa."
+        return None
+    try:
+        at = time.fromisoformat(form.exemple_heure)
+    except ValueError:
+        form.errors["exemple_heure"] = "Saisissez l'heure au format hh:mm, par exemple 09:00."
+        return None
+    day = day or next_monday(now, tz_name)
+    form.exemple_date = day.isoformat()
+    try:
+        return to_utc(datetime.combine(day, at), zone(tz_name))
+    except AppError as exc:  # a wall time in a change of clock
+        form.errors["exemple_heure"] = exc.detail
+        return None
+
+
+def _when(instant: datetime, tz_name: str) -> str:
+    local = instant.astimezone(zone(tz_name))
+    return f"{french_date(local)} à {french_time(local)}"
+
+
+def example(policy: SpipPolicy, type_code: str, starts_at: datetime, tz_name: str) -> Example:
+    """When the reminders of a convocation at ``starts_at`` go, as the planner plans them for a
+    convocation booked well ahead (a month before its reminders)."""
+    rules = policy.for_type(type_code) if type_code else _general(policy)
+    planned = planning.plan_reminders(
+        starts_at=starts_at,
+        tz=zone(tz_name),
+        policy=rules,
+        now=starts_at - timedelta(days=62),
+    )
+    suffix = f" ({heure_de(tz_name)})"
+    return Example(
+        appointment=_when(starts_at, tz_name) + suffix,
+        lines=[
+            ExampleLine(
+                rule=_rule_words(r.rule),
+                when=_when(r.send_at, tz_name) + suffix,
+                goes=r.planned,
+                reason=REASONS.get(r.skipped_reason or "", r.skipped_reason),
+            )
+            for r in planned
+        ],
+    )
+
+
+def _general(policy: SpipPolicy) -> planning.Policy:
+    return policy.for_type("\0")  # no type has this code: the general rules
+
+
+def _rule_words(label: str) -> str:
+    """« J-2 10:00 » → « 2 jours avant, à 10h00 »; « H-3 » → « 3 heures avant »."""
+    if label.startswith("J-"):
+        days, at = label[2:].split(" ")
+        hour, minute = at.split(":")
+        unit = "jour" if days in ("0", "1") else "jours"
+        when = "le jour même" if days == "0" else f"{days} {unit} avant"
+        return f"{when}, à {int(hour)}h{minute}"
+    hours = label[2:]
+    return f"{hours} heure{'s' if hours not in ('1', '0.5') else ''} avant"
+
+
+# --- the template editor ---------------------------------------------------------------------
+
+
+@dataclass
+class Editor:
+    """The wording as typed, its preview (the API's ``PreviewRead``) and its errors."""
+
+    text: str
+    preview: PreviewRead | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def suggestions(self) -> list[Suggestion]:
+        return suggestions(self.text)
+
+    @property
+    def pieces(self) -> list[Piece]:
+        return pieces(self.text)
+
+    @property
+    def encoding(self) -> str:
+        return encoding_label(self.preview.encoding) if self.preview else ""
+
+
+# A place for national previews: no SPIP's place, the sample a SPIP without places gets.
+SAMPLE_PLACE = SimpleNamespace(
+    name="Antenne du SPIP",
+    address="1 rue de la République",
+    phone="01 23 45 67 89",
+    info_url=None,
+    timezone="Europe/Paris",
+)
+
+
+def national_preview(editor: Editor) -> None:
+    """A national wording rendered by the renderer with a sample place and the default policy
+    (what a SPIP without a policy of its own sends)."""
+    try:
+        templates.validate(editor.text)
+    except AppError as exc:
+        editor.errors["texte"] = exc.detail
+        return
+    defaults = ReminderPolicyBody()
+    values = templates.placeholder_values(
+        spip_name="SPIP des Hauts-de-Seine", place=SAMPLE_PLACE, starts_at=templates.SAMPLE_START
+    )
+    rendered = templates.render_info(editor.text, values, gsm7_friendly=defaults.gsm7_friendly)
+    editor.preview = PreviewRead(
+        text=rendered.text,
+        encoding=rendered.info.encoding,
+        segments=rendered.info.segments,
+        characters=len(rendered.text),
+        max_segments=defaults.max_segments,
+    )
