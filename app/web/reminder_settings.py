@@ -51,8 +51,8 @@ _NAMED = {
     "\u200b": "espace de largeur nulle",
 }
 RULES = 3  # the API's maximum
-# The previews' convocation, in the place's time (the API's sample Monday, at 9:00 there).
-PREVIEW_LOCAL_START = datetime(2027, 3, 29, 9, 0)  # noqa: DTZ001 -- a wall time, read in the place's zone
+# The previews' convocation: the API's sample Monday, at 9:00 in the place's zone (a wall time).
+PREVIEW_LOCAL_START = datetime(2027, 3, 29, 9, 0)  # noqa: DTZ001
 
 
 # --- templates -------------------------------------------------------------------------------
