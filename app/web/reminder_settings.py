@@ -167,6 +167,16 @@ def label_of(name: str, types: dict[str, str]) -> str:
     return name
 
 
+def open_types(form: PolicyForm, types: list[AppointmentType]) -> set[str]:
+    """The types whose own rules are shown unfolded: those that have some, or an error."""
+    return {
+        t.code
+        for t in types
+        if form.type_modes.get(t.code) == "propres"
+        or any(name.startswith(f"type-{t.code}-") for name in form.errors)
+    }
+
+
 def _rule_form(rule: Any) -> RuleForm:
     if isinstance(rule, DaysBeforeRule):
         return RuleForm("jours", str(rule.days_before), rule.at)

@@ -160,6 +160,29 @@ async def test_the_example_is_the_planners_in_cayenne_time_and_moves_with_the_ru
     assert await session.scalar(select(ReminderPolicy.id)) is None
 
 
+async def test_a_type_with_its_own_rules_is_saved_and_its_errors_named(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    spip, email = await _admin(session)
+    await log_in(web, email)
+    token = await _token(web, POLICY)
+    own = {"type-tig-mode": "propres", "type-tig-0-mode": "heures", "type-tig-0-heures": "0"}
+    answer = await web.post(POLICY, data=_policy_form(token, **own))
+    assert answer.status_code == 422
+    assert (
+        "Travail d'intérêt général (TIG), rappel 1 : heures : Saisissez un nombre supérieur à 0."
+        in _text(answer)
+    )
+    assert 'aria-controls="type-tig-propres"' in answer.text
+    assert 'aria-expanded="true" aria-controls="type-tig-propres"' in answer.text
+    empty = await web.post(POLICY, data=_policy_form(token, **{"type-tig-mode": "propres"}))
+    assert empty.status_code == 422 and "Indiquez au moins un rappel propre" in empty.text
+    own["type-tig-0-heures"] = "4,5"
+    assert (await web.post(POLICY, data=_policy_form(token, **own))).status_code == 303
+    stored = await policies.get_policy(session, spip.id)
+    assert stored.body.model_dump()["type_rules"] == {"tig": [{"hours_before": 4.5}]}
+
+
 async def test_a_cap_that_a_wording_in_force_exceeds_is_refused_on_its_field(
     web: httpx.AsyncClient, session: AsyncSession
 ) -> None:

@@ -124,6 +124,7 @@ async def _policy(
         "form": form,
         "labels": {name: views.label_of(name, type_labels) for name in form.errors},
         "example": example,
+        "open_types": views.open_types(form, types),
         "query": _query(spip, agent),
         "saved": saved,
         "fragment": fragment,
