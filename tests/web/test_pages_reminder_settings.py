@@ -355,7 +355,10 @@ async def test_a_national_administrator_picks_the_spip(
     national = await make_agent(session, None, password_hash=hash_now(PASSWORD))
     await session.commit()
     await log_in(web, national.email)
-    assert (await web.get(POLICY)).status_code == 404  # which SPIP?
+    for path in (POLICY, "/administration/modeles"):
+        choice = await web.get(path)  # which SPIP?
+        assert choice.status_code == 200 and f'href="{path}?spip={spip.id}"' in choice.text
+    assert (await web.get(REMINDER)).status_code == 404
     page = await web.get(f"{POLICY}?spip={spip.id}")
     assert page.status_code == 200 and "SPIP de la Guyane" in page.text
     token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]

@@ -81,6 +81,25 @@ async def _main_zone(session: AsyncSession, spip: Spip) -> str:
 # --- Règles de rappel ------------------------------------------------------------------------
 
 
+POLICY_PAGE = "/administration/rappels"
+TEMPLATES_PAGE = "/administration/modeles"
+_TITLES = {POLICY_PAGE: "Règles de rappel", TEMPLATES_PAGE: "Modèles de SMS"}
+
+
+async def _choose(
+    request: Request, session: AsyncSession, agent: Agent, path: str, permission: Permission
+) -> HTMLResponse:
+    """A national administrator belongs to no SPIP: the SPIPs to choose from."""
+    require(request, agent, permission)
+    context = {
+        "nav": "administration",
+        "title": _TITLES[path],
+        "path": path,
+        "spips": await spip_service.list_spips(session),
+    }
+    return render(request, "pages/administration_spips.html", context)
+
+
 @router.get("/administration/rappels", response_class=HTMLResponse)
 async def policy_page(
     request: Request,
@@ -89,6 +108,8 @@ async def policy_page(
     spip_id: SpipQuery = None,
     ok: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
+    if spip_id is None and agent.spip_id is None:
+        return await _choose(request, session, agent, POLICY_PAGE, Permission.policy_write)
     spip = await _spip(request, session, agent, spip_id, Permission.policy_write)
     types = await appointment_service.list_types(session)
     policy = await policies.get_policy(session, spip.id)
@@ -198,6 +219,8 @@ async def templates_page(
     request: Request, session: SessionDep, agent: PageAgent, spip_id: SpipQuery = None
 ) -> HTMLResponse:
     """Each kind, SPIP-wide and per type, with where its wording in force comes from."""
+    if spip_id is None and agent.spip_id is None:
+        return await _choose(request, session, agent, TEMPLATES_PAGE, Permission.template_write)
     spip = await _spip(request, session, agent, spip_id, Permission.template_write)
     types = await appointment_service.list_types(session)
     rows = []
