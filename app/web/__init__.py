@@ -15,7 +15,15 @@ from starlette.responses import Response
 
 from app.core.errors import AppError
 from app.web import static
-from app.web.pages import appointments, auth, booking, home, persons, reminder_settings
+from app.web.pages import (
+    appointments,
+    auth,
+    booking,
+    home,
+    national_templates,
+    persons,
+    reminder_settings,
+)
 from app.web.security import NOT_PAGES, PageHeaders
 from app.web.sessions import CsrfRefused, LoginRequired, login_url
 from app.web.templating import render_error
@@ -34,6 +42,7 @@ def install(app: FastAPI) -> None:
     app.include_router(booking.router, include_in_schema=False)
     app.include_router(persons.router, include_in_schema=False)
     app.include_router(reminder_settings.router, include_in_schema=False)
+    app.include_router(national_templates.router, include_in_schema=False)
     app.mount(static.PREFIX, static.VersionedStatic(), name="static")
     app.add_middleware(PageHeaders)
     _add_page_errors(app)

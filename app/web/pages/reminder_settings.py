@@ -1,12 +1,12 @@
-"""Règles de rappel (``/administration/rappels``) and Modèles de SMS (``/administration/modeles``,
-``/administration/modeles-nationaux``): the API's reminder policy and templates, through the same
+"""Règles de rappel (``/administration/rappels``) and Modèles de SMS
+(``/administration/modeles``): the API's reminder policy and templates, through the same
 services (``policy_change.change_policy``, ``templates.save_template`` / ``delete_template``,
 ``preview.preview_template``), with the API's permissions and scope: another SPIP is
 « introuvable », a role that may not change them gets the French 403 page."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -25,6 +25,7 @@ from app.reminders.schemas import PreviewRequest
 from app.spips import service as spip_service
 from app.spips.errors import SpipNotFound
 from app.web import reminder_settings as views
+from app.web import sms_templates as editing
 from app.web.sessions import PageAgent, PostingAgent
 from app.web.templating import render
 
@@ -53,13 +54,19 @@ async def _spip(
     return spip
 
 
-async def _undo(session: AsyncSession, spip: Spip | None, agent: Agent) -> tuple[Spip, Agent]:
+async def undo(session: AsyncSession, agent: Agent) -> Agent:
     """Roll back what a refused change may have flushed (the edge would commit it with the
-    page), and load again the SPIP and the agent the page shows (rolled back, they expire)."""
-    spip_id, agent_id = spip.id if spip else None, agent.id
+    page); the agent, expired by the rollback, loaded again."""
+    agent_id = agent.id
     await session.rollback()
-    again = await session.get_one(Agent, agent_id)
-    return (await spip_service.get_spip(session, spip_id) if spip_id else Spip()), again
+    return await session.get_one(Agent, agent_id)
+
+
+async def _undo_spip(session: AsyncSession, spip: Spip, agent: Agent) -> tuple[Spip, Agent]:
+    """``undo``, and the SPIP the page shows loaded again."""
+    spip_id = spip.id
+    again = await undo(session, agent)
+    return await spip_service.get_spip(session, spip_id), again
 
 
 def _query(spip: Spip, agent: Agent, type_code: str | None = None) -> str:
@@ -182,7 +189,7 @@ async def save_policy(
         await policy_change.change_policy(session, spip=spip, body=body)
     except AppError as exc:
         views.explain_error(form, exc)
-        spip, agent = await _undo(session, spip, agent)
+        spip, agent = await _undo_spip(session, spip, agent)
         types = await appointment_service.list_types(session)
         return await _policy(request, session, agent, spip, types, form, draft, status_code=422)
     query = _query(spip, agent)
@@ -193,7 +200,7 @@ async def save_policy(
 # --- Modèles de SMS --------------------------------------------------------------------------
 
 
-def _kind(value: str) -> NotificationKind:
+def kind_of(value: str) -> NotificationKind:
     try:
         return NotificationKind(value)
     except ValueError:
@@ -240,8 +247,8 @@ async def templates_page(
         "spip": spip,
         "types": types,
         "rows": rows,
-        "kinds": views.KINDS,
-        "sources": views.SOURCES,
+        "kinds": editing.KINDS,
+        "sources": editing.SOURCES,
         "query": _query(spip, agent),
         "sep": "&" if _query(spip, agent) else "?",
     }
@@ -271,13 +278,13 @@ async def template_page(
     ok: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
     spip = await _spip(request, session, agent, spip_id, Permission.template_write)
-    notification_kind = _kind(kind)
+    notification_kind = kind_of(kind)
     types = await appointment_service.list_types(session)
     kind_type = _type_of(types, type_code)
     read = await templates.read_template(
         session, scope=templates.SpipScope(spip, type_code or None), kind=notification_kind
     )
-    editor = views.Editor(text=read.body)
+    editor = editing.Editor(text=read.body)
     done = {"enregistre": "Le modèle est enregistré.", "retabli": "Le modèle hérité est rétabli."}
     return await _editor(
         request,
@@ -298,7 +305,7 @@ async def _editor(
     spip: Spip,
     kind: NotificationKind,
     kind_type: AppointmentType | None,
-    editor: views.Editor,
+    editor: editing.Editor,
     *,
     status_code: int = 200,
     fragment: bool = False,
@@ -316,14 +323,14 @@ async def _editor(
         "nav": "administration",
         "spip": spip,
         "kind": kind.value,
-        "kind_label": views.KINDS[kind.value],
+        "kind_label": editing.KINDS[kind.value],
         "kind_type": kind_type,
         "editor": editor,
-        "source": views.SOURCES[read.source],
+        "source": editing.SOURCES[read.source],
         "own": own,
         "inherited_body": inherited_body,
-        "inherited_source": views.SOURCES[inherited_source],
-        "placeholders": views.PLACEHOLDERS,
+        "inherited_source": editing.SOURCES[inherited_source],
+        "placeholders": editing.PLACEHOLDERS,
         "action": f"/administration/modeles/{kind.value}{_query(spip, agent, type_code)}",
         "back": f"/administration/modeles{_query(spip, agent)}",
         "national": False,
@@ -339,7 +346,7 @@ async def _preview(
     spip: Spip,
     kind: NotificationKind,
     type_code: str | None,
-    editor: views.Editor,
+    editor: editing.Editor,
 ) -> None:
     """The API's ``POST /templates/preview`` on the draft: its text, parts and encoding."""
     try:
@@ -348,7 +355,7 @@ async def _preview(
             kind=kind,
             appointment_type=type_code,
             body=editor.text,
-            starts_at=views.PREVIEW_LOCAL_START,
+            starts_at=editing.PREVIEW_LOCAL_START,
         )
         editor.preview = await preview.preview_template(session, spip=spip, request=request)
     except AppError as exc:
@@ -371,11 +378,11 @@ async def save_template(
     """« Prévisualiser » (and htmx as one types) renders the draft; « Enregistrer » saves it
     (the API's PUT); « Revenir au modèle hérité » drops this scope's own (the API's DELETE)."""
     spip = await _spip(request, session, agent, spip_id, Permission.template_write)
-    notification_kind = _kind(kind)
+    notification_kind = kind_of(kind)
     types = await appointment_service.list_types(session)
     kind_type = _type_of(types, type_code)
     scope = templates.SpipScope(spip, type_code or None)
-    editor = views.Editor(text=texte.replace("\r\n", "\n"))
+    editor = editing.Editor(text=texte.replace("\r\n", "\n"))
     fragment = bool(request.headers.get("HX-Request")) and action == "apercu"
     target = f"/administration/modeles/{notification_kind.value}{_query(spip, agent, type_code)}"
     sep = "&" if "?" in target else "?"
@@ -390,7 +397,7 @@ async def save_template(
             return RedirectResponse(f"{target}{sep}ok=enregistre", status_code=303)
     except AppError as exc:
         editor.errors["texte"] = exc.detail
-        spip, agent = await _undo(session, spip, agent)
+        spip, agent = await _undo_spip(session, spip, agent)
         kind_type = _type_of(await appointment_service.list_types(session), type_code)
         return await _editor(
             request, session, agent, spip, notification_kind, kind_type, editor, status_code=422
@@ -407,119 +414,4 @@ async def save_template(
         editor,
         status_code=status,
         fragment=fragment,
-    )
-
-
-# --- Modèles nationaux -----------------------------------------------------------------------
-
-
-@router.get("/administration/modeles-nationaux", response_class=HTMLResponse)
-async def national_templates_page(
-    request: Request, session: SessionDep, agent: PageAgent
-) -> HTMLResponse:
-    require(request, agent, Permission.national_template_write)
-    rows = []
-    for kind in NotificationKind:
-        read = await templates.read_template(session, scope=templates.NATIONAL, kind=kind)
-        rows.append({"kind": kind.value, "source": read.source})
-    context = {
-        "nav": "administration",
-        "rows": rows,
-        "kinds": views.KINDS,
-        "sources": views.SOURCES,
-    }
-    return render(request, "pages/modeles_nationaux.html", context)
-
-
-@router.get("/administration/modeles-nationaux/{kind}", response_class=HTMLResponse)
-async def national_template_page(
-    request: Request,
-    session: SessionDep,
-    agent: PageAgent,
-    kind: str,
-    ok: Annotated[str | None, Query(max_length=20)] = None,
-) -> HTMLResponse:
-    require(request, agent, Permission.national_template_write)
-    notification_kind = _kind(kind)
-    read = await templates.read_template(session, scope=templates.NATIONAL, kind=notification_kind)
-    editor = views.Editor(text=read.body)
-    done = {
-        "enregistre": "Le modèle national est enregistré.",
-        "retabli": "Le modèle par défaut est rétabli.",
-    }
-    return await _national(request, session, notification_kind, editor, saved=done.get(ok or ""))
-
-
-async def _national(
-    request: Request,
-    session: AsyncSession,
-    kind: NotificationKind,
-    editor: views.Editor,
-    *,
-    status_code: int = 200,
-    fragment: bool = False,
-    saved: str | None = None,
-) -> HTMLResponse:
-    read = await templates.read_template(session, scope=templates.NATIONAL, kind=kind)
-    if editor.preview is None and not editor.errors:
-        views.national_preview(editor)
-    context: dict[str, Any] = {
-        "nav": "administration",
-        "spip": None,
-        "kind": kind.value,
-        "kind_label": views.KINDS[kind.value],
-        "kind_type": None,
-        "editor": editor,
-        "source": views.SOURCES[read.source],
-        "own": read.source == "national",
-        "inherited_body": templates.DEFAULT_TEMPLATES[kind],
-        "inherited_source": views.SOURCES["default"],
-        "placeholders": views.PLACEHOLDERS,
-        "action": f"/administration/modeles-nationaux/{kind.value}",
-        "back": "/administration/modeles-nationaux",
-        "national": True,
-        "saved": saved,
-        "fragment": fragment,
-    }
-    name = "pages/_modeles_apercu.html" if fragment else "pages/modeles_edition.html"
-    return render(request, name, context, status_code=status_code)
-
-
-@router.post("/administration/modeles-nationaux/{kind}", response_class=HTMLResponse)
-async def save_national_template(
-    request: Request,
-    session: SessionDep,
-    agent: PostingAgent,
-    kind: str,
-    texte: FormField = "",
-    action: FormField = "enregistrer",
-) -> Response:
-    require(request, agent, Permission.national_template_write)
-    notification_kind = _kind(kind)
-    editor = views.Editor(text=texte.replace("\r\n", "\n"))
-    fragment = bool(request.headers.get("HX-Request")) and action == "apercu"
-    target = f"/administration/modeles-nationaux/{notification_kind.value}"
-    try:
-        if action == "revenir":
-            await templates.delete_template(
-                session, scope=templates.NATIONAL, kind=notification_kind
-            )
-            return RedirectResponse(f"{target}?ok=retabli", status_code=303)
-        if action == "enregistrer":
-            await templates.save_template(
-                session,
-                scope=templates.NATIONAL,
-                kind=notification_kind,
-                body=editor.text,
-                agent_id=agent.id,
-            )
-            return RedirectResponse(f"{target}?ok=enregistre", status_code=303)
-    except AppError as exc:
-        editor.errors["texte"] = exc.detail
-        await _undo(session, None, agent)
-        return await _national(request, session, notification_kind, editor, status_code=422)
-    views.national_preview(editor)
-    status = 422 if editor.errors and not fragment else 200
-    return await _national(
-        request, session, notification_kind, editor, status_code=status, fragment=fragment
     )
