@@ -103,6 +103,7 @@ class Editor:
     text: str
     preview: PreviewRead | None = None
     errors: dict[str, str] = field(default_factory=dict)
+    confirm_revert: bool = False  # « Revenir au modèle hérité » asked: confirm it
 
     @property
     def suggestions(self) -> list[Suggestion]:

@@ -58,6 +58,9 @@ async def test_a_local_admin_edits_a_template_with_its_live_preview(
     await screenshot(page, "modele-sms")
 
     await page.get_by_role("button", name="Revenir au modèle hérité").click()
+    await expect(page.locator("#confirmation")).to_be_focused()
+    await assert_accessible(page)
+    await page.get_by_role("button", name="Oui, revenir au modèle hérité").click()
     await expect(page.get_by_text("Le modèle hérité est rétabli.")).to_be_visible()
     await expect(page.get_by_label("Texte du SMS")).not_to_have_value(valid)
 

@@ -247,9 +247,10 @@ async def test_a_valid_wording_is_saved_then_reverted_to_the_inherited_one(
     assert "En vigueur : modèle du SPIP pour ce type de convocation" in text
     assert "Sans ce modèle, le SMS prendrait le modèle par défaut de Convoc" in text
     assert "Revenir au modèle hérité" in text
-    reverted = await web.post(
-        f"{REMINDER}?type=tig", data={"csrf": token, "texte": typed, "action": "revenir"}
-    )
+    asked = await web.post(f"{REMINDER}?type=tig", data={"csrf": token, "action": "revenir"})
+    assert asked.status_code == 200 and "Revenir au modèle hérité ?" in asked.text
+    assert await session.scalar(select(MessageTemplate.id)) is not None  # not yet
+    reverted = await web.post(f"{REMINDER}?type=tig", data={"csrf": token, "action": "retablir"})
     assert reverted.status_code == 303
     session.expire_all()
     assert await session.scalar(select(MessageTemplate.id)) is None
@@ -315,6 +316,12 @@ async def test_national_templates_are_for_national_administrators_only(
     assert saved.status_code == 303
     row = await session.scalar(select(MessageTemplate))
     assert row is not None and row.scope_key == "*:*:reminder" and row.spip_id is None
+    asked = await web.post(path, data={"csrf": token, "action": "revenir"})
+    assert "Revenir au modèle hérité ?" in asked.text and "modèle par défaut" in asked.text
+    done = await web.post(path, data={"csrf": token, "action": "retablir"})
+    assert done.headers["location"] == f"{path}?ok=retabli"
+    session.expire_all()
+    assert await session.scalar(select(MessageTemplate.id)) is None
 
 
 # --- Access --------------------------------------------------------------------------------------

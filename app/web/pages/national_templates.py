@@ -112,8 +112,14 @@ async def save_national_template(
     editor = editing.Editor(text=texte.replace("\r\n", "\n"))
     fragment = bool(request.headers.get("HX-Request")) and action == "apercu"
     target = f"/administration/modeles-nationaux/{notification_kind.value}"
+    if action == "revenir":  # a confirmation first: the national wording will be gone
+        read = await templates.read_template(
+            session, scope=templates.NATIONAL, kind=notification_kind
+        )
+        editor = editing.Editor(text=read.body, confirm_revert=True)
+        return await _national(request, session, notification_kind, editor)
     try:
-        if action == "revenir":
+        if action == "retablir":
             await templates.delete_template(
                 session, scope=templates.NATIONAL, kind=notification_kind
             )

@@ -376,7 +376,8 @@ async def save_template(
     action: FormField = "enregistrer",
 ) -> Response:
     """« Prévisualiser » (and htmx as one types) renders the draft; « Enregistrer » saves it
-    (the API's PUT); « Revenir au modèle hérité » drops this scope's own (the API's DELETE)."""
+    (the API's PUT); « Revenir au modèle hérité » asks for a confirmation, then drops this scope's
+    own wording (``retablir``: the API's DELETE)."""
     spip = await _spip(request, session, agent, spip_id, Permission.template_write)
     notification_kind = kind_of(kind)
     types = await appointment_service.list_types(session)
@@ -386,8 +387,12 @@ async def save_template(
     fragment = bool(request.headers.get("HX-Request")) and action == "apercu"
     target = f"/administration/modeles/{notification_kind.value}{_query(spip, agent, type_code)}"
     sep = "&" if "?" in target else "?"
+    if action == "revenir":  # a confirmation first: the SPIP's wording will be gone
+        read = await templates.read_template(session, scope=scope, kind=notification_kind)
+        editor = editing.Editor(text=read.body, confirm_revert=True)
+        return await _editor(request, session, agent, spip, notification_kind, kind_type, editor)
     try:
-        if action == "revenir":
+        if action == "retablir":
             await templates.delete_template(session, scope=scope, kind=notification_kind)
             return RedirectResponse(f"{target}{sep}ok=retabli", status_code=303)
         if action == "enregistrer":
