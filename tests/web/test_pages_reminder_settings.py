@@ -87,7 +87,9 @@ async def test_policy_is_saved_as_the_api_stores_it(
 ) -> None:
     spip, email = await _admin(session)
     await log_in(web, email)
-    token = await _token(web, POLICY)
+    first = await web.get(POLICY)
+    assert "Le SPIP suit les règles par défaut de Convoc" in first.text
+    token = CSRF.search(first.text).group(1)  # type: ignore[union-attr]
     form = _policy_form(token, **{"type-tig-mode": "aucun"})
     answer = await web.post(POLICY, data=form)
     assert answer.status_code == 303, answer.text
@@ -107,6 +109,7 @@ async def test_policy_is_saved_as_the_api_stores_it(
     assert events and events[-1].spip_id == spip.id
     page = await web.get(answer.headers["location"])
     assert "Les règles de rappel sont enregistrées" in page.text
+    assert "Le SPIP suit les règles par défaut de Convoc" not in page.text
     assert 'value="SPIP973"' in page.text and 'value="3"' in page.text
 
 

@@ -122,7 +122,9 @@ async def policy_page(
     policy = await policies.get_policy(session, spip.id)
     form = views.form_of(policy, types)
     saved = ok == "enregistre"
-    return await _policy(request, session, agent, spip, types, form, policy, saved=saved)
+    return await _policy(
+        request, session, agent, spip, types, form, policy, saved=saved, default=policy.is_default
+    )
 
 
 async def _policy(
@@ -137,6 +139,7 @@ async def _policy(
     status_code: int = 200,
     fragment: bool = False,
     saved: bool = False,
+    default: bool = False,
 ) -> HTMLResponse:
     tz = await _main_zone(session, spip)
     starts_at = views.example_start(form, utcnow(), tz)
@@ -155,6 +158,7 @@ async def _policy(
         "open_types": views.open_types(form, types),
         "query": _query(spip, agent),
         "saved": saved,
+        "is_default": default,
         "fragment": fragment,
     }
     name = "pages/_rappels_exemple.html" if fragment else "pages/rappels.html"
