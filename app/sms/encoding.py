@@ -156,3 +156,31 @@ def to_gsm_friendly(text: str) -> str:
         if following == result:
             return result
         result = following
+
+
+@dataclass(frozen=True)
+class Ucs2Character:
+    """A character that makes a text UCS-2, and its GSM-7 equivalent (``None``: there is none,
+    as for « ° » or an emoji)."""
+
+    char: str
+    replacement: str | None
+
+
+def gsm7_replacement(char: str) -> str | None:
+    """The GSM-7 text ``to_gsm_friendly`` puts in place of ``char`` (``None`` when it keeps it:
+    no faithful equivalent). For a character already in GSM-7, the character itself."""
+    if char in GSM7_ALPHABET:
+        return char
+    replaced = to_gsm_friendly(char)
+    return replaced if is_gsm7(replaced) else None
+
+
+def ucs2_characters(text: str) -> list[Ucs2Character]:
+    """The distinct characters of ``text`` outside GSM 03.38 (each forces the whole message to
+    UCS-2), in their order of first appearance, each with its suggested replacement."""
+    seen: dict[str, Ucs2Character] = {}
+    for char in unicodedata.normalize("NFC", text):
+        if char not in GSM7_ALPHABET and char not in seen:
+            seen[char] = Ucs2Character(char, gsm7_replacement(char))
+    return list(seen.values())

@@ -25,7 +25,9 @@ from app.web.pages import (
     booking,
     dashboard,
     home,
+    national_templates,
     persons,
+    reminder_settings,
 )
 from app.web.security import NOT_PAGES, PageHeaders
 from app.web.sessions import CsrfRefused, LoginRequired, login_url
@@ -49,6 +51,8 @@ def install(app: FastAPI) -> None:
     app.include_router(admin.router, include_in_schema=False)
     app.include_router(admin_agents.router, include_in_schema=False)
     app.include_router(audit.router, include_in_schema=False)
+    app.include_router(reminder_settings.router, include_in_schema=False)
+    app.include_router(national_templates.router, include_in_schema=False)
     app.mount(static.PREFIX, static.VersionedStatic(), name="static")
     app.add_middleware(PageHeaders)
     _add_page_errors(app)
