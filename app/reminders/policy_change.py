@@ -125,15 +125,22 @@ def timing_changed(old: ReminderPolicyBody, new: ReminderPolicyBody) -> bool:
     return old.model_dump(include=TIMING_FIELDS) != new.model_dump(include=TIMING_FIELDS)
 
 
+@dataclass(frozen=True)
+class PolicyChanged:
+    policy: policies.SpipPolicy
+    replanned: int  # unsent reminders cancelled or added because their moment moved
+
+
 async def change_policy(
     session: AsyncSession, *, spip: Spip, body: ReminderPolicyBody
-) -> policies.SpipPolicy:
+) -> PolicyChanged:
     """Replace the SPIP's policy. Refused (422) when a wording in force would exceed the new
     segment cap; when the timing changes, the reminders whose moment moves are planned again
     (the others keep their row); otherwise no planned message is touched."""
     await check_wordings_fit(session, spip=spip, body=body)
     old = await policies.get_policy(session, spip.id)
     saved = await policies.save_policy(session, spip=spip, body=body)
+    replanned = 0
     if timing_changed(old.body, body):
-        await service.replan_spip(session, spip.id)
-    return saved
+        replanned = await service.replan_spip(session, spip.id)
+    return PolicyChanged(saved, replanned)

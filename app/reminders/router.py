@@ -21,6 +21,7 @@ from app.reminders.schemas import (
     PreviewRequest,
     ReminderPolicyBody,
     ReminderPolicyRead,
+    ReminderPolicyUpdated,
     TemplateBody,
     TemplateRead,
 )
@@ -102,7 +103,7 @@ async def get_reminder_policy(
 
 @router.put(
     "/spips/{spip_id}/reminder-policy",
-    response_model=ReminderPolicyRead,
+    response_model=ReminderPolicyUpdated,
     responses=AUTH | error_responses(404, 422),
 )
 async def put_reminder_policy(
@@ -110,11 +111,13 @@ async def put_reminder_policy(
     _: Annotated[Agent, Depends(Allowed(P.policy_write))],
     body: ReminderPolicyBody,
     session: SessionDep,
-) -> ReminderPolicyRead:
+) -> ReminderPolicyUpdated:
     """Replace the policy. Refused when a wording in force would exceed the new segment cap;
-    a change of timing re-plans the reminders of future convocations whose moment moves."""
-    policy = await policy_change.change_policy(session, spip=spip, body=body)
-    return _policy_read(spip.id, policy)
+    a change of timing re-plans the reminders of future convocations whose moment moves
+    (``replanned_notifications``: how many rows were cancelled or added)."""
+    change = await policy_change.change_policy(session, spip=spip, body=body)
+    read = _policy_read(spip.id, change.policy).model_dump()
+    return ReminderPolicyUpdated.model_validate(read | {"replanned_notifications": change.replanned})
 
 
 @router.get(

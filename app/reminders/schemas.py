@@ -137,6 +137,13 @@ class ReminderPolicyRead(ReminderPolicyBody):
     is_default: bool = Field(description="Vrai tant que le SPIP n'a pas défini sa politique")
 
 
+class ReminderPolicyUpdated(ReminderPolicyRead):
+    replanned_notifications: int = Field(
+        description="Rappels non envoyés replanifiés (annulés ou ajoutés) parce que les règles "
+        "de temps ont changé ; 0 sinon"
+    )
+
+
 WarningCode = Literal[
     "window_closed",
     "too_late",

@@ -191,6 +191,8 @@ async def test_policy_change_replans_future_reminders(
     response = await client.put(f"/spips/{world.spip.id}/reminder-policy", json=policy)
     assert response.status_code == 200, response.text
     assert response.json()["is_default"] is False
+    # The default's J-2 reminder cancelled, the J-7 and H-3 ones added.
+    assert response.json()["replanned_notifications"] == 3
     rows = await timeline(client, appointment["id"])
     planned = [(r["rule"], r["send_at_local"]) for r in rows if r["status"] == "planned"]
     # H-3 of 09:00 is 06:00, outside the window: it moves to 19:00 the evening before.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -19,10 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.passwords import hash_now
 from app.models import AuditEvent, MessageTemplate, ReminderPolicy, Role, Spip
 from app.reminders import policies
+from app.reminders import service as reminder_service
 from app.reminders.schemas import DaysBeforeRule, ReminderPolicyBody
 from app.web.reminder_settings import next_monday
 from tests.conftest import FIXED_NOW
-from tests.factories import make_agent, make_place, make_spip
+from tests.factories import make_agent, make_appointment, make_person, make_place, make_spip
 from tests.web.test_pages import CSRF, PASSWORD, log_in
 from tests.web.test_pages import web as web
 
@@ -93,7 +95,7 @@ async def test_policy_is_saved_as_the_api_stores_it(
     form = _policy_form(token, **{"type-tig-mode": "aucun"})
     answer = await web.post(POLICY, data=form)
     assert answer.status_code == 303, answer.text
-    assert answer.headers["location"] == f"{POLICY}?ok=enregistre"
+    assert answer.headers["location"] == f"{POLICY}?ok=enregistre&replanifies=0"
     stored = await policies.get_policy(session, spip.id)
     assert not stored.is_default
     assert stored.body.rules == [
@@ -109,8 +111,30 @@ async def test_policy_is_saved_as_the_api_stores_it(
     assert events and events[-1].spip_id == spip.id
     page = await web.get(answer.headers["location"])
     assert "Les règles de rappel sont enregistrées" in page.text
+    assert "Aucun rappel déjà prévu n'a changé" in page.text
     assert "Le SPIP suit les règles par défaut de Convoc" not in page.text
     assert 'value="SPIP973"' in page.text and 'value="3"' in page.text
+
+
+async def test_saving_says_how_many_planned_reminders_moved(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """The default's one reminder (J-2 10:00) stays, an H-3 one is added: one row re-planned,
+    and the page says so after saving."""
+    spip, email = await _admin(session)
+    place = await make_place(session, spip, timezone=spip.timezone)
+    person = await make_person(session, spip)
+    appointment = await make_appointment(
+        session, person, place, starts_at=FIXED_NOW + timedelta(days=20)
+    )
+    await reminder_service.on_booked(session, appointment=appointment, send_summons=False)
+    await session.commit()
+    await log_in(web, email)
+    answer = await web.post(POLICY, data=_policy_form(await _token(web, POLICY)))
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"] == f"{POLICY}?ok=enregistre&replanifies=1"
+    page = _text(await web.get(answer.headers["location"]))
+    assert "1 rappel non encore envoyé a été replanifié (annulé ou ajouté)" in page
 
 
 async def test_a_wrong_rule_comes_back_in_french_with_the_form_kept(
@@ -373,7 +397,7 @@ async def test_a_national_administrator_picks_the_spip(
     assert page.status_code == 200 and "SPIP de la Guyane" in page.text
     token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
     answer = await web.post(f"{POLICY}?spip={spip.id}", data=_policy_form(token))
-    assert answer.headers["location"] == f"{POLICY}?spip={spip.id}&ok=enregistre"
+    assert answer.headers["location"] == f"{POLICY}?spip={spip.id}&ok=enregistre&replanifies=0"
 
 
 async def test_forms_without_the_csrf_token_are_refused(

@@ -114,6 +114,7 @@ async def policy_page(
     agent: PageAgent,
     spip_id: SpipQuery = None,
     ok: Annotated[str | None, Query(max_length=20)] = None,
+    replanifies: Annotated[int | None, Query(ge=0, le=10_000_000)] = None,
 ) -> HTMLResponse:
     if spip_id is None and agent.spip_id is None:
         return await _choose(request, session, agent, POLICY_PAGE, Permission.policy_write)
@@ -123,7 +124,16 @@ async def policy_page(
     form = views.form_of(policy, types)
     saved = ok == "enregistre"
     return await _policy(
-        request, session, agent, spip, types, form, policy, saved=saved, default=policy.is_default
+        request,
+        session,
+        agent,
+        spip,
+        types,
+        form,
+        policy,
+        saved=saved,
+        replanned=replanifies if saved else None,
+        default=policy.is_default,
     )
 
 
@@ -139,6 +149,7 @@ async def _policy(
     status_code: int = 200,
     fragment: bool = False,
     saved: bool = False,
+    replanned: int | None = None,
     default: bool = False,
 ) -> HTMLResponse:
     tz = await _main_zone(session, spip)
@@ -158,6 +169,7 @@ async def _policy(
         "open_types": views.open_types(form, types),
         "query": _query(spip, agent),
         "saved": saved,
+        "replanned": replanned,
         "is_default": default,
         "fragment": fragment,
     }
@@ -190,14 +202,15 @@ async def save_policy(
     if action in ("exemple", "apercu"):
         return await _policy(request, session, agent, spip, types, form, draft, fragment=fragment)
     try:
-        await policy_change.change_policy(session, spip=spip, body=body)
+        change = await policy_change.change_policy(session, spip=spip, body=body)
     except AppError as exc:
         views.explain_error(form, exc)
         spip, agent = await _undo_spip(session, spip, agent)
         types = await appointment_service.list_types(session)
         return await _policy(request, session, agent, spip, types, form, draft, status_code=422)
     query = _query(spip, agent)
-    target = "/administration/rappels" + (f"{query}&" if query else "?") + "ok=enregistre"
+    done = f"ok=enregistre&replanifies={change.replanned}"
+    target = "/administration/rappels" + (f"{query}&" if query else "?") + done
     return RedirectResponse(target, status_code=303)
 
 
