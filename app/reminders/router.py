@@ -117,7 +117,9 @@ async def put_reminder_policy(
     (``replanned_notifications``: how many rows were cancelled or added)."""
     change = await policy_change.change_policy(session, spip=spip, body=body)
     read = _policy_read(spip.id, change.policy).model_dump()
-    return ReminderPolicyUpdated.model_validate(read | {"replanned_notifications": change.replanned})
+    return ReminderPolicyUpdated.model_validate(
+        read | {"replanned_notifications": change.replanned}
+    )
 
 
 @router.get(
