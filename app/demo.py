@@ -515,6 +515,7 @@ def _sent_reminder(appointment: Appointment, status: str) -> Notification:
     sent_at = appointment.starts_at - timedelta(days=2)
     return Notification(
         appointment_id=appointment.id,
+        spip_id=appointment.spip_id,
         kind=NotificationKind.reminder.value,
         sequence=1,
         idempotency_key=idempotency_key(appointment.id, NotificationKind.reminder, 1),

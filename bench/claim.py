@@ -46,10 +46,10 @@ FILL = [
     "'booked', false, now(), now() FROM generate_series(1, 1000) g",
     # History: 10 million rows over three years, statuses as a real table holds them; 1 % planned
     # for the coming weeks; the last 22,000 rows are the live ones (due, or leased).
-    "INSERT INTO notification (appointment_id, kind, sequence, idempotency_key, status, reason, "
-    "planned_at, send_at, send_not_after, attempts, lease_owner, lease_expires_at, provider, "
-    "segments, sent_at, created_at, updated_at) "
-    "SELECT 1 + g % 1000, 'reminder', g, 'k:' || g, "
+    "INSERT INTO notification (appointment_id, spip_id, kind, sequence, idempotency_key, status, "
+    "reason, planned_at, send_at, send_not_after, attempts, lease_owner, lease_expires_at, "
+    "provider, segments, sent_at, created_at, updated_at) "
+    "SELECT 1 + g % 1000, 1, 'reminder', g, 'k:' || g, "
     "CASE WHEN g > {history} + 2000 THEN 'planned' WHEN g > {history} THEN 'sending' "
     "WHEN g % 100 = 0 THEN 'planned' "
     "ELSE (ARRAY['delivered','delivered','delivered','delivered','delivered','delivered','sent',"

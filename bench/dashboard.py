@@ -1,13 +1,14 @@
 """Dashboard benchmark: ``GET /tableau-de-bord`` for one SPIP-year, on the reports benchmark's
 database (10 million convocations over 100 SPIPs and 3 years by default).
 
-    python -m bench.dashboard [--convocations 10000000] [--requests 50] [--reuse]
+    python -m bench.dashboard [--convocations 10000000] [--requests 50] [--reuse [--rebuild]]
 
 Fills a scratch PostgreSQL database with ``bench.reports``'s statements, rebuilds the monthly
 aggregates (as the daily job does), adds a manager to SPIP 1, logs in through the login page
 (cookie session, CSRF) and times sequential GETs of the dashboard in process (the ASGI
 application called directly: the server's time, no network), for the year 2026 by month (the
-report served by the aggregates; target p95 < 300 ms), and, for comparison, by agent (live
+report served by the aggregates; target p95 < 300 ms), 1–30 December by month (a month so far,
+as a manager opens it every day: live data), and, for comparison, by agent (live
 data: the aggregates hold months and types only).
 """
 
@@ -40,10 +41,15 @@ EMAIL = "dpip-bench@bench.fr"
 TARGET_P95_MS = 300.0
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
 YEAR = {"du": "2026-01-01", "au": "2026-12-31"}
+# A month so far, as a manager sees it every day: not a whole closed month, so read live.
+MONTH_SO_FAR = {"du": "2026-12-01", "au": "2026-12-30", "groupe": "mois"}
 VIEWS = {
     "SPIP-year by month": {**YEAR, "groupe": "mois"},
+    "SPIP-month so far (live)": MONTH_SO_FAR,
     "SPIP-year by agent (live)": {**YEAR, "groupe": "agent"},
 }
+TARGETED = {"SPIP-year by month"}
+SLOW = {"SPIP-year by agent (live)"}  # seconds a request: fewer of them
 
 
 async def add_manager(url: str) -> None:
@@ -89,13 +95,19 @@ async def measure(client: httpx.AsyncClient, params: dict[str, str], n: int) -> 
 
 async def main(args: argparse.Namespace) -> None:
     snapshot = load_snapshot()
-    fill_seconds = rebuild_seconds = 0.0
+    fill_seconds = rebuild_seconds = migrate_seconds = 0.0
     clock.set_clock(lambda: NOW)  # the benchmark's year is closed: served by the aggregates
     settings = Settings(env="test", secret_key=SECRET, database_url=database_url(DB_NAME))
-    if not args.reuse:
+    if args.reuse:
+        # An earlier run's database, brought to the current schema (a no-op when it is).
+        start = time.perf_counter()
+        await asyncio.to_thread(run_migrations, settings.database_url)
+        migrate_seconds = time.perf_counter() - start
+    else:
         url = await recreate_database(DB_NAME)
         await asyncio.to_thread(run_migrations, url)
         fill_seconds = await fill(url, args.convocations)
+    if not args.reuse or args.rebuild:
         engine = create_engine(settings)
         start = time.perf_counter()
         async with create_sessionmaker(engine)() as session:
@@ -112,7 +124,7 @@ async def main(args: argparse.Namespace) -> None:
     async with httpx.AsyncClient(transport=transport, base_url="https://bench") as client:
         await log_in(client)
         for name, params in VIEWS.items():
-            runs = args.requests if "live" not in name else max(3, args.requests // 10)
+            runs = args.requests if name not in SLOW else max(3, args.requests // 10)
             results[name] = await measure(client, params, runs)
     await engine.dispose()
     summary = [
@@ -120,8 +132,8 @@ async def main(args: argparse.Namespace) -> None:
             "metric": f"GET /tableau-de-bord, {name}, p95",
             "value": row["p95_ms"],
             "unit": "ms",
-            "target": f"< {TARGET_P95_MS:.0f} ms" if "live" not in name else "-",
-            "ok": row["p95_ms"] < TARGET_P95_MS if "live" not in name else None,
+            "target": f"< {TARGET_P95_MS:.0f} ms" if name in TARGETED else "-",
+            "ok": row["p95_ms"] < TARGET_P95_MS if name in TARGETED else None,
         }
         for name, row in results.items()
     ]
@@ -131,6 +143,7 @@ async def main(args: argparse.Namespace) -> None:
         "parameters": {"convocations": args.convocations, "spips": 100, "years": 3},
         "fill_seconds": round(fill_seconds, 1),
         "rebuild_seconds": round(rebuild_seconds, 1),
+        "migrate_seconds": round(migrate_seconds, 1),
         "views": results,
         "summary": summary,
     }
@@ -147,6 +160,9 @@ def cli() -> None:
     parser.add_argument("--convocations", type=int, default=10_000_000)
     parser.add_argument("--requests", type=int, default=50, help="sequential GETs per view")
     parser.add_argument("--reuse", action="store_true", help="time an already filled database")
+    parser.add_argument(
+        "--rebuild", action="store_true", help="with --reuse: rebuild the monthly aggregates first"
+    )
     asyncio.run(main(parser.parse_args()))
 
 

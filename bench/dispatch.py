@@ -249,17 +249,17 @@ SEED = [
     "SELECT p.spip_id, p.id, p.spip_id, (SELECT id FROM appointment_type WHERE code = 'suivi_spip'), "
     "CAST(:t0 AS timestamptz) + interval '2 days' + (p.id % 40) * interval '15 minutes', 45, 'booked', false, now(), now() "
     "FROM person p",
-    "INSERT INTO notification (appointment_id, kind, sequence, idempotency_key, status, planned_at, "
-    "send_at, send_not_after, attempts, created_at, updated_at) "
-    "SELECT id, 'reminder', 1, id || ':reminder:1', 'planned', CAST(:t0 AS timestamptz), CAST(:t0 AS timestamptz), starts_at - interval '1 hour', "
+    "INSERT INTO notification (appointment_id, spip_id, kind, sequence, idempotency_key, status, "
+    "planned_at, send_at, send_not_after, attempts, created_at, updated_at) "
+    "SELECT id, spip_id, 'reminder', 1, id || ':reminder:1', 'planned', CAST(:t0 AS timestamptz), CAST(:t0 AS timestamptz), starts_at - interval '1 hour', "
     "0, now(), now() FROM appointment",
     # History, as a national database has: per convocation, :history messages sent and delivered
     # in the past (reminders of earlier convocations, in effect) with their provider ids. Without
     # it the tables are nearly empty when analysed, and a server whose autovacuum is off (this
     # machine's) keeps planning sequential scans of notification_part as it fills.
-    "INSERT INTO notification (appointment_id, kind, sequence, idempotency_key, status, planned_at, "
-    "send_at, send_not_after, attempts, provider, provider_message_id, sent_at, delivered_at, "
-    "created_at, updated_at) SELECT a.id, 'summons', 0, a.id || ':history:' || g, 'delivered', "
+    "INSERT INTO notification (appointment_id, spip_id, kind, sequence, idempotency_key, status, "
+    "planned_at, send_at, send_not_after, attempts, provider, provider_message_id, sent_at, "
+    "delivered_at, created_at, updated_at) SELECT a.id, a.spip_id, 'summons', 0, a.id || ':history:' || g, 'delivered', "
     "CAST(:t0 AS timestamptz) - g * interval '30 days', CAST(:t0 AS timestamptz) - g * interval '30 days', "
     "CAST(:t0 AS timestamptz) - g * interval '29 days', 1, 'http', 'hist-' || a.id || '-' || g, "
     "CAST(:t0 AS timestamptz) - g * interval '30 days', CAST(:t0 AS timestamptz) - g * interval '30 days', "

@@ -56,10 +56,10 @@ FILL = [
     "CASE WHEN (g * 13) % 11 = 9 THEN (ARRAY['cancelled','rescheduled'])[1 + g % 2] END, "
     "false, now(), now() FROM generate_series(1::bigint, {n}) g",
     # One announcing SMS per convocation (most delivered), except those without a phone.
-    "INSERT INTO notification (appointment_id, kind, sequence, idempotency_key, status, reason, "
-    "planned_at, send_at, send_not_after, attempts, provider, segments, sent_at, delivered_at, "
-    "created_at, updated_at) "
-    "SELECT id, 'reminder', 1, id || ':reminder:1', "
+    "INSERT INTO notification (appointment_id, spip_id, kind, sequence, idempotency_key, status, "
+    "reason, planned_at, send_at, send_not_after, attempts, provider, segments, sent_at, "
+    "delivered_at, created_at, updated_at) "
+    "SELECT id, spip_id, 'reminder', 1, id || ':reminder:1', "
     "(ARRAY['delivered','delivered','delivered','delivered','delivered','delivered','sent',"
     "'failed','skipped','undelivered'])[1 + id % 10], "
     "CASE WHEN id % 10 = 8 THEN 'no_phone' END, starts_at - interval '2 days', "

@@ -47,6 +47,7 @@ from app.models import (
     Place,
     ReminderPolicy,
     Spip,
+    has_status,
 )
 from app.persons import service as person_service
 from app.persons.errors import PersonNotFound
@@ -167,7 +168,7 @@ async def _conditions(
         if value is not None:
             conditions.append(column == value)
     if filters.status is not None:
-        conditions.append(Appointment.status == filters.status.value)
+        conditions.append(has_status(filters.status))
     if filters.appointment_type is not None:
         type_id = select(AppointmentType.id).where(AppointmentType.code == filters.appointment_type)
         conditions.append(Appointment.appointment_type_id == type_id.scalar_subquery())

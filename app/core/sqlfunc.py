@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, String
+from sqlalchemy import Date, Integer, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -79,6 +79,26 @@ def _week_pg(element: week_key, compiler: SQLCompiler, **kw: Any) -> str:
 def _week_sqlite(element: week_key, compiler: SQLCompiler, **kw: Any) -> str:
     (day,) = _args(element, compiler, **kw)
     return f"date({day}, '-' || ((CAST(strftime('%w', {day}) AS INTEGER) + 6) % 7) || ' days')"
+
+
+class whole_seconds_between(FunctionElement[int]):
+    """``whole_seconds_between(earlier, later)`` → the seconds between two instants, rounded."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "whole_seconds_between"
+
+
+@compiles(whole_seconds_between, "postgresql")
+def _seconds_pg(element: whole_seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    earlier, later = _args(element, compiler, **kw)
+    return f"CAST(round(extract(epoch FROM {later} - {earlier})) AS INTEGER)"
+
+
+@compiles(whole_seconds_between, "sqlite")
+def _seconds_sqlite(element: whole_seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    earlier, later = _args(element, compiler, **kw)
+    return f"CAST(round((julianday({later}) - julianday({earlier})) * 86400.0) AS INTEGER)"
 
 
 def sqlite_local_date(instant: str | None, zone: str | None) -> str | None:

@@ -6,6 +6,7 @@ from app.models.appointment import (
     AppointmentStatus,
     AppointmentType,
     CancelReason,
+    has_status,
 )
 from app.models.audit import AuditEvent
 from app.models.auth import AccessToken, ActivationToken, LoginThrottle
@@ -27,7 +28,12 @@ from app.models.notification import (
     ReminderPolicy,
 )
 from app.models.person import Person, PhoneStatus
-from app.models.report import AttendanceMonthly, AttendanceMonthRefresh
+from app.models.report import (
+    AttendanceMonthly,
+    AttendanceMonthRefresh,
+    SmsDelayMonthly,
+    SmsMonthly,
+)
 from app.models.spip import Place, Spip
 
 __all__ = [
@@ -61,5 +67,8 @@ __all__ = [
     "Place",
     "ReminderPolicy",
     "Role",
+    "SmsDelayMonthly",
+    "SmsMonthly",
     "Spip",
+    "has_status",
 ]

@@ -3,7 +3,15 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import (
+    CheckConstraint,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    literal_column,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.types import UtcDateTime
@@ -49,6 +57,16 @@ class Appointment(IdMixin, TimestampMixin, Base):
         Index("ix_appointment_spip_id_starts_at", "spip_id", "starts_at"),
         Index("ix_appointment_person_id_starts_at", "person_id", "starts_at"),
         Index("ix_appointment_agent_id_starts_at", "agent_id", "starts_at"),
+        # Convocations still waiting for their outcome: the « à renseigner » counts and lists.
+        # Queries compare status with the literal (``has_status``) for PostgreSQL
+        # to prove the predicate under a generic prepared plan.
+        Index(
+            "ix_appointment_booked_spip_id_starts_at",
+            "spip_id",
+            "starts_at",
+            postgresql_where=text("status = 'booked'"),
+            sqlite_where=text("status = 'booked'"),
+        ),
     )
 
     # Denormalised from the place so per-SPIP scoping and reports need no join.
@@ -73,3 +91,13 @@ class Appointment(IdMixin, TimestampMixin, Base):
         ForeignKey("appointment.id", ondelete="SET NULL"), index=True
     )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id", ondelete="SET NULL"))
+
+
+def has_status(status: AppointmentStatus) -> ColumnElement[bool]:
+    """``appointment.status = 'booked'`` with the value written into the SQL, not bound.
+
+    A partial index (``ix_appointment_booked_spip_id_starts_at``) serves only queries whose WHERE
+    implies its predicate; PostgreSQL cannot prove that from ``status = $1`` once it switches a
+    prepared statement to a generic plan. The value comes from the enum, never from input.
+    """
+    return Appointment.status == literal_column(f"'{AppointmentStatus(status).value}'")

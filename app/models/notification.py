@@ -77,11 +77,16 @@ class Notification(IdMixin, TimestampMixin, Base):
             sqlite_where=text("status = 'sending'"),
         ),
         Index("ix_notification_appointment_id_kind", "appointment_id", "kind"),
+        # The SMS report of a SPIP over a period (the dashboard's current month is live data).
+        Index("ix_notification_spip_id_send_at", "spip_id", "send_at"),
         # No index on (provider, provider_message_id): receipts find their message through
         # notification_part; one index fewer to maintain on every claim and every send.
     )
 
     appointment_id: Mapped[int] = mapped_column(ForeignKey("appointment.id", ondelete="CASCADE"))
+    # Denormalised from the convocation (which never changes SPIP) so that a SPIP's messages of a
+    # period are one index range, not every convocation of the SPIP probed for its messages.
+    spip_id: Mapped[int] = mapped_column(ForeignKey("spip.id", ondelete="RESTRICT"))
     kind: Mapped[str] = mapped_column(String(20))
     sequence: Mapped[int]
     idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.types import UtcDateTime
@@ -35,10 +35,51 @@ class AttendanceMonthly(IdMixin, Base):
     refreshed_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class SmsMonthly(IdMixin, Base):
+    """Monthly SMS counts per SPIP × provider × kind × status, by the local month of sending.
+
+    Built with the attendance aggregates, for the same reasons: the dashboard's year reads a
+    few hundred rows instead of every message, and the figures outlive the messages' purge.
+    """
+
+    __tablename__ = "sms_monthly"
+    __table_args__ = (Index("ix_sms_monthly_month_spip_id", "month", "spip_id"),)
+
+    spip_id: Mapped[int] = mapped_column(ForeignKey("spip.id", ondelete="CASCADE"))
+    month: Mapped[str] = mapped_column(String(7))
+    provider: Mapped[str | None] = mapped_column(String(30))  # none: never handed to one
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12))
+    messages: Mapped[int]
+    segments: Mapped[int]
+
+
+class SmsDelayMonthly(IdMixin, Base):
+    """How many delivered messages took each whole number of seconds from acceptance to receipt.
+
+    A histogram, not an average, so that the median of any run of months is exact (to the
+    second) however the months are combined with live data.
+    """
+
+    __tablename__ = "sms_delay_monthly"
+    __table_args__ = (Index("ix_sms_delay_monthly_month_spip_id", "month", "spip_id"),)
+
+    spip_id: Mapped[int] = mapped_column(ForeignKey("spip.id", ondelete="CASCADE"))
+    month: Mapped[str] = mapped_column(String(7))
+    provider: Mapped[str] = mapped_column(String(30))
+    seconds: Mapped[int]
+    messages: Mapped[int]
+
+
 class AttendanceMonthRefresh(IdMixin, Base):
-    """Which months the aggregates cover, and when they were last rebuilt."""
+    """Which months the aggregates cover, and when they were last rebuilt.
+
+    ``sms_refreshed_at`` is empty for months rebuilt before the SMS aggregates existed: their
+    SMS figures come from live data until the next rebuild.
+    """
 
     __tablename__ = "attendance_month_refresh"
 
     month: Mapped[str] = mapped_column(String(7), unique=True)
     refreshed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sms_refreshed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

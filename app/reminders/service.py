@@ -96,6 +96,7 @@ class _Plan:
         status = NotificationStatus.skipped if reason else NotificationStatus.planned
         row = Notification(
             appointment_id=self.appointment.id,
+            spip_id=self.appointment.spip_id,
             kind=kind.value,
             sequence=seq,
             idempotency_key=idempotency_key(self.appointment.id, kind, seq),

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import calendar
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date
 
 from sqlalchemy import delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,42 +13,10 @@ from app.core.clock import utcnow
 from app.core.sqlfunc import local_date, month_key
 from app.db import create_engine, create_sessionmaker, session_scope
 from app.models import Agent, Appointment, AttendanceMonthly, AttendanceMonthRefresh, Spip
-from app.reports import queries
+from app.reports import queries, sms_aggregates
+from app.reports.periods import closed_before, covered_months, gaps, month_bounds, months_between
 from app.reports.queries import OUTCOMES, REMINDER_OUTCOMES, Cell, GroupBy
 from app.reports.schemas import AttendanceReport, AttendanceRow, Counts
-
-
-def month_bounds(month: str) -> tuple[date, date]:
-    year, number = (int(part) for part in month.split("-"))
-    return date(year, number, 1), date(year, number, calendar.monthrange(year, number)[1])
-
-
-def months_between(start: date, end: date) -> list[str]:
-    months, cursor = [], date(start.year, start.month, 1)
-    while cursor <= end:
-        months.append(f"{cursor:%Y-%m}")
-        cursor = (cursor + timedelta(days=32)).replace(day=1)
-    return months
-
-
-async def _covered_months(
-    session: AsyncSession, start: date, end: date, now: datetime
-) -> list[str]:
-    """Whole months of the period that are closed everywhere and present in the aggregates."""
-    closed_before = (now - timedelta(days=1)).date().replace(day=1)
-    candidates = [
-        m
-        for m in months_between(start, end)
-        if month_bounds(m)[0] >= start
-        and month_bounds(m)[1] <= end
-        and month_bounds(m)[1] < closed_before
-    ]
-    if not candidates:
-        return []
-    covered = await session.scalars(
-        select(AttendanceMonthRefresh.month).where(AttendanceMonthRefresh.month.in_(candidates))
-    )
-    return sorted(covered)
 
 
 async def _cells(
@@ -58,7 +25,9 @@ async def _cells(
     now = utcnow()
     from_aggregates: list[str] = []
     if group_by in ("month", "appointment_type"):
-        from_aggregates = await _covered_months(session, start, end, now)
+        from_aggregates = await covered_months(
+            session, start, end, now, marker=AttendanceMonthRefresh.refreshed_at
+        )
     cells: list[Cell] = []
     if from_aggregates:
         stmt = queries.aggregate_cells_stmt(
@@ -66,24 +35,12 @@ async def _cells(
         )
         cells += [Cell(*row) for row in await session.execute(stmt)]
     # Live data for whatever the aggregates do not cover (partial or open months).
-    for live_start, live_end in _gaps(start, end, from_aggregates):
+    for live_start, live_end in gaps(start, end, from_aggregates):
         stmt = queries.live_cells_stmt(
             spip_id=spip_id, start=live_start, end=live_end, group_by=group_by, now=now
         )
         cells += [Cell(*row) for row in await session.execute(stmt)]
     return cells
-
-
-def _gaps(start: date, end: date, covered: list[str]) -> list[tuple[date, date]]:
-    gaps, cursor = [], start
-    for month in covered:
-        first, last = month_bounds(month)
-        if cursor < first:
-            gaps.append((cursor, first - timedelta(days=1)))
-        cursor = last + timedelta(days=1)
-    if cursor <= end:
-        gaps.append((cursor, end))
-    return gaps
 
 
 def _counts(values: dict[str, int]) -> Counts:
@@ -173,16 +130,16 @@ def _row(spip_id: int | None, code: str | None, key: str, by_reminder: Table) ->
 
 
 async def rebuild(session: AsyncSession, *, months: list[str] | None = None) -> list[str]:
-    """Recompute the aggregates of closed months (all months with convocations by default)."""
+    """Recompute the aggregates of closed months (all months with convocations by default):
+    attendance here, SMS in ``app.reports.sms_aggregates``, in the same transaction."""
     now = utcnow()
-    closed_before = f"{(now - timedelta(days=1)).date():%Y-%m}"
     if months is None:
         day = local_date(Appointment.starts_at, Spip.timezone)
         found = await session.scalars(
             select(month_key(day)).join(Spip, Spip.id == Appointment.spip_id).distinct()
         )
         months = sorted(m for m in found if m)
-    months = [m for m in months if m < closed_before]
+    months = [m for m in months if m < closed_before(now)]
     for month in months:
         first, last = month_bounds(month)
         await session.execute(delete(AttendanceMonthly).where(AttendanceMonthly.month == month))
@@ -208,7 +165,8 @@ async def rebuild(session: AsyncSession, *, months: list[str] | None = None) -> 
         await session.execute(
             delete(AttendanceMonthRefresh).where(AttendanceMonthRefresh.month == month)
         )
-        session.add(AttendanceMonthRefresh(month=month, refreshed_at=now))
+        session.add(AttendanceMonthRefresh(month=month, refreshed_at=now, sms_refreshed_at=now))
+    await sms_aggregates.rebuild(session, months=months)
     await session.flush()
     return months
 

@@ -12,7 +12,7 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
-from app.reports.attendance import months_between
+from app.reports.periods import months_between
 from app.reports.schemas import (
     AttendanceReport,
     AttendanceRow,

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
-from sqlalchemy import Float, and_, cast, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import utcnow
-from app.core.sqlfunc import local_date
-from app.models import SENT_STATUSES, Agent, Appointment, Notification, Person, Spip
+from app.models import SENT_STATUSES, Agent, Appointment, AppointmentStatus, Person, has_status
+from app.reports import sms_aggregates
 from app.reports.schemas import (
     ProviderStats,
     SmsReport,
@@ -23,41 +22,15 @@ from app.reports.schemas import (
 CENT = Decimal("0.01")
 
 
-def _in_period(spip_id: int | None, start: date, end: date) -> list[Any]:
-    day = local_date(Notification.send_at, Spip.timezone)
-    conditions: list[Any] = [day >= start, day <= end]
-    if spip_id is not None:
-        conditions.append(Appointment.spip_id == spip_id)
-    return conditions
-
-
-def _base(*columns: Any) -> Any:
-    return (
-        select(*columns)
-        .select_from(Notification)
-        .join(Appointment, Appointment.id == Notification.appointment_id)
-        .join(Spip, Spip.id == Appointment.spip_id)
-    )
-
-
 async def sms_report(
     session: AsyncSession, *, spip_id: int | None, start: date, end: date, price: float
 ) -> SmsReport:
-    where = _in_period(spip_id, start, end)
-    grouped = (
-        _base(
-            Notification.provider,
-            Notification.kind,
-            Notification.status,
-            func.count(),
-            func.coalesce(func.sum(Notification.segments), 0),
-        )
-        .where(*where)
-        .group_by(Notification.provider, Notification.kind, Notification.status)
+    found = await sms_aggregates.figures(
+        session, spip_id=spip_id, start=start, end=end, now=utcnow()
     )
     rows = [
         SmsRow(provider=p, kind=k, status=s, messages=n, segments=g)
-        for p, k, s, n, g in await session.execute(grouped)
+        for (p, k, s), (n, g) in sorted(found.counts.items(), key=lambda kv: _order(kv[0]))
     ]
     providers = []
     for provider in sorted({r.provider for r in rows if r.provider}):
@@ -75,7 +48,7 @@ async def sms_report(
                 estimated_cost_eur=float(
                     (Decimal(segments) * Decimal(str(price))).quantize(CENT, ROUND_HALF_UP)
                 ),
-                median_seconds_to_delivery=await _median_delay(session, provider, where),
+                median_seconds_to_delivery=sms_aggregates.median(found.delays.get(provider, {})),
             )
         )
     return SmsReport(
@@ -88,30 +61,9 @@ async def sms_report(
     )
 
 
-async def _median_delay(session: AsyncSession, provider: str, where: list[Any]) -> float | None:
-    """Median seconds from acceptance to delivery, computed by the database."""
-    filters = [
-        *where,
-        Notification.provider == provider,
-        Notification.delivered_at.is_not(None),
-        Notification.sent_at.is_not(None),
-    ]
-    if (await session.connection()).dialect.name == "postgresql":
-        seconds = func.extract("epoch", Notification.delivered_at - Notification.sent_at)
-        stmt = _base(func.percentile_cont(0.5).within_group(seconds)).where(*filters)
-        value = await session.scalar(stmt)
-        return round(float(value), 1) if value is not None else None
-    # SQLite: the middle row(s) of the ordered delays.
-    delay = (
-        func.julianday(Notification.delivered_at) - func.julianday(Notification.sent_at)
-    ) * 86400.0
-    count = await session.scalar(_base(func.count()).where(*filters)) or 0
-    if not count:
-        return None
-    middle = _base(cast(delay, Float).label("s")).where(*filters).order_by(text("s"))
-    middle = middle.limit(2 - count % 2).offset((count - 1) // 2).subquery()
-    value = await session.scalar(select(func.avg(middle.c.s)))
-    return round(float(value), 1) if value is not None else None
+def _order(key: sms_aggregates.CountKey) -> tuple[str, str, str]:
+    provider, kind, status = key
+    return provider or "", kind, status
 
 
 async def unrecorded(
@@ -122,7 +74,7 @@ async def unrecorded(
     stmt = (
         select(Appointment.agent_id, Agent.name, func.count(), func.min(Appointment.starts_at))
         .outerjoin(Agent, Agent.id == Appointment.agent_id)
-        .where(and_(Appointment.status == "booked", Appointment.starts_at < limit))
+        .where(has_status(AppointmentStatus.booked), Appointment.starts_at < limit)
         .group_by(Appointment.agent_id, Agent.name)
         .order_by(func.min(Appointment.starts_at))
     )

@@ -4,46 +4,23 @@ databases, with the keys the application writes; and it downgrades."""
 from __future__ import annotations
 
 import asyncio
-import tempfile
-from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.config import Config
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 
 from app.config import Settings
 from app.core.text import search_key
 from app.db import create_engine
-from tests.conftest import BACKENDS, _create_postgres_database, _drop_postgres_database
+from tests.conftest import BACKENDS
+from tests.migrations.support import alembic_config, on_scratch_database, run_sql
 
 BEFORE = "7a41d2c9e8b3"
 NAMES = [("Éloïse", "Lefèvre"), ("Jean-Pierre", "O'Doe"), ("Lætitia", "Cœur")]
 
 
-def _config(url: str) -> Config:
-    config = Config(str(Path(__file__).resolve().parents[2] / "alembic.ini"))
-    config.attributes["url"] = url
-    config.attributes["configure_logging"] = False
-    return config
-
-
-async def _sql(url: str, statements: list[str]) -> list[tuple[object, ...]]:
-    engine = create_engine(Settings(env="test", database_url=url, secret_key="x" * 40))
-    try:
-        async with engine.begin() as conn:
-            rows: list[tuple[object, ...]] = []
-            for statement in statements:
-                result = await conn.execute(text(statement))
-                if result.returns_rows:
-                    rows = [tuple(r) for r in result.all()]
-            return rows
-    finally:
-        await engine.dispose()
-
-
 def _exercise(url: str) -> None:
-    config = _config(url)
+    config = alembic_config(url)
     command.upgrade(config, BEFORE)
     now = "'2027-01-15 10:00:00+00:00'"
     inserts = [
@@ -56,14 +33,14 @@ def _exercise(url: str) -> None:
         "FROM spip WHERE code = 'SPIP-MIG'"
         for first, last in NAMES
     ]
-    asyncio.run(_sql(url, inserts))
+    asyncio.run(run_sql(url, inserts))
     command.upgrade(config, "head")
-    rows = asyncio.run(_sql(url, ["SELECT first_name, last_name, search_name FROM person"]))
+    rows = asyncio.run(run_sql(url, ["SELECT first_name, last_name, search_name FROM person"]))
     assert sorted(rows) == sorted((f, last, search_key(f, last)) for f, last in NAMES)
     assert ("Éloïse", "Lefèvre", "eloise lefevre") in rows
     command.downgrade(config, BEFORE)
     assert "search_name" not in asyncio.run(_person_columns(url))
-    assert len(asyncio.run(_sql(url, ["SELECT id FROM person"]))) == len(NAMES)
+    assert len(asyncio.run(run_sql(url, ["SELECT id FROM person"]))) == len(NAMES)
 
 
 async def _person_columns(url: str) -> set[str]:
@@ -79,12 +56,4 @@ async def _person_columns(url: str) -> set[str]:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_migration_fills_search_name_of_existing_persons(backend: str) -> None:
-    if backend == "postgres":
-        url = _create_postgres_database()
-        try:
-            _exercise(url)
-        finally:
-            _drop_postgres_database(url)
-    else:
-        with tempfile.TemporaryDirectory(prefix="convoc-mig-") as folder:
-            _exercise(f"sqlite+aiosqlite:///{Path(folder) / 'convoc.db'}")
+    on_scratch_database(backend, _exercise)

@@ -106,6 +106,7 @@ async def seed_due_messages(
                     [
                         dict(
                             appointment_id=a,
+                            spip_id=spip_id,
                             kind="reminder",
                             sequence=1,
                             idempotency_key=f"{a}:reminder:1",

@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.models import Notification
 from tests.conftest import FrozenClock
 from tests.reminders.conftest import World, build_world
 
@@ -350,3 +352,22 @@ async def test_national_templates_are_inherited_and_for_national_admins(
     assert bad.json()["error"] == "unknown_placeholder"
     reverted = await client.delete("/templates/reminder")
     assert reverted.json()["source"] == "default"
+
+
+async def test_every_message_carries_its_convocations_spip(
+    client: httpx.AsyncClient, session: AsyncSession, world: World
+) -> None:
+    """The SMS report finds a SPIP's messages by ``notification.spip_id`` alone."""
+    other = await build_world(session, "Indian/Reunion", "RE")
+    here = await book(client, world, "2027-02-01T09:00")
+    there = await book(client, other, "2027-02-01T09:00")
+    await client.post(f"/appointments/{here['id']}/cancel", json={"notify": True})
+    rows = (
+        await session.execute(
+            select(Notification.appointment_id, Notification.spip_id).where(
+                Notification.appointment_id.in_([here["id"], there["id"]])
+            )
+        )
+    ).all()
+    assert sorted(set(rows)) == sorted({(here["id"], world.spip.id), (there["id"], other.spip.id)})
+    assert len(rows) == 3  # reminder and notice here, reminder there

@@ -31,6 +31,7 @@ async def notify(
 ) -> None:
     n = Notification(
         appointment_id=appointment.id,
+        spip_id=appointment.spip_id,
         kind=extra.pop("kind", "reminder"),
         sequence=extra.pop("sequence", 1),
         idempotency_key=f"{appointment.id}:{status}:{extra.get('reason')}",

@@ -330,6 +330,7 @@ async def test_the_sms_column_reads_the_messages_states(
     session.add(
         Notification(
             appointment_id=appointment.id,
+            spip_id=appointment.spip_id,
             kind="reminder",
             sequence=1,
             idempotency_key=idempotency_key(appointment.id, NotificationKind.reminder, 1),

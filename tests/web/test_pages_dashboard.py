@@ -39,6 +39,7 @@ async def notify(
     send_at = appointment.starts_at - timedelta(days=2)
     values: dict[str, Any] = {
         "appointment_id": appointment.id,
+        "spip_id": appointment.spip_id,
         "kind": "reminder",
         "sequence": 1,
         "idempotency_key": f"{appointment.id}:{status}",
