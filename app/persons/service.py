@@ -175,11 +175,17 @@ async def _phone_changes(
     return {"phone": phone, "phone_status": new_status.value}
 
 
-async def delete_person(session: AsyncSession, *, person: Person) -> None:
-    booked = await session.scalar(
-        select(func.count()).select_from(Appointment).where(Appointment.person_id == person.id)
+async def appointment_count(session: AsyncSession, person_id: int) -> int:
+    """All the person's convocations, whatever their status (cancelled and moved included)."""
+    count = await session.scalar(
+        select(func.count()).select_from(Appointment).where(Appointment.person_id == person_id)
     )
-    if booked:
+    return count or 0
+
+
+async def delete_person(session: AsyncSession, *, person: Person) -> None:
+    """Only for a person entered by mistake: one with convocations is archived instead."""
+    if await appointment_count(session, person.id):
         raise PersonHasAppointments()
     await session.delete(person)
     await session.flush()

@@ -56,6 +56,8 @@ NOTICES = {
     "archivee": "Le dossier est archivé.",
     "desarchivee": "Le dossier n'est plus archivé.",
 }
+# The list of persons, where a deletion lands (a code in the URL, never a name).
+LIST_NOTICES = {"supprimee": "La personne est supprimée."}
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Personnes in a real browser, on SQLite and PostgreSQL: a CPIP of the demo's Guyane SPIP
 creates a person typing a Guyane mobile as people say it, lands on the person's page with the
 number in national form, finds the person back by that number and by name (the search is a
-POST: the URL holds no query), and meets the duplicate warning; axe-core on every page."""
+POST: the URL holds no query), and meets the duplicate warning; an administrator deletes a person
+entered by mistake; axe-core on every page."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from playwright.async_api import expect
 from tests.web.test_browser import CPIP, assert_accessible, log_in, screenshot
 
 FICHE = re.compile(r"/personnes/(\d+)\?ok=creee$")
+ADMIN = "admin@guyane.demo.convoc.fr"  # administration locale: person:archive
 
 
 async def _create(page: Any, first: str, last: str, birth: str, phone: str) -> None:
@@ -125,3 +127,41 @@ async def test_a_likely_duplicate_is_shown_with_the_form_kept_then_confirmed(pag
     await assert_accessible(page)
     await page.get_by_role("button", name="Créer quand même").click()
     await expect(page).to_have_url(FICHE)
+
+
+async def test_an_administrator_deletes_a_person_entered_by_mistake(page: Any) -> None:
+    await page.goto("/personnes/nouvelle")
+    await log_in(page, ADMIN)
+    await _create(page, "Erreur", "Saisie-Navigateur", "02/03/1991", "")
+    await expect(page).to_have_url(FICHE)
+    match = FICHE.search(page.url)
+    assert match
+    person_id = match.group(1)
+    await _settled(page)
+    await page.get_by_role("link", name="Supprimer cette personne").click()
+    await expect(page).to_have_url(re.compile(rf"/personnes/{person_id}/supprimer$"))
+    await expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Supprimer Erreur Saisie-Navigateur"
+    )
+    await expect(page.locator(".fr-alert--warning")).to_contain_text("définitive")
+    await expect(page.get_by_role("link", name="Annuler")).to_have_attribute(
+        "href", f"/personnes/{person_id}"
+    )
+    await assert_accessible(page)
+    await _settled(page)
+    # By keyboard: the button takes the focus, Enter confirms.
+    confirm = page.get_by_role("button", name="Supprimer définitivement")
+    await confirm.focus()
+    await expect(confirm).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(page).to_have_url(re.compile(r"/personnes\?ok=supprimee$"))
+    await expect(page.locator(".fr-alert--success")).to_have_text(
+        re.compile("La personne est supprimée.")
+    )
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Personnes suivies")
+    await assert_accessible(page)
+    await _search(page, "saisie-navigateur")
+    await expect(page.locator(f"#resultats a[href='/personnes/{person_id}']")).to_have_count(0)
+    await _settled(page)
+    answer = await page.goto(f"/personnes/{person_id}")
+    assert answer is not None and answer.status == 404

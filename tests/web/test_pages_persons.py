@@ -9,12 +9,14 @@ import re
 from datetime import date, timedelta
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import ACCESS_DENIED
 from app.auth.passwords import hash_now
 from app.models import Agent, AuditEvent, Person, Spip
+from app.persons import service as person_service
 from tests.conftest import FIXED_NOW
 from tests.factories import make_agent, make_appointment, make_person, make_place, make_spip
 from tests.web.test_pages import CSRF, PASSWORD, log_in
@@ -328,6 +330,104 @@ async def test_archiving_is_for_administrators_and_says_what_it_does(
     assert not person.archived
     changes = [r.changes for r in await _audit(session, person.id) if r.action == "update"]
     assert [c["archived"]["new"] for c in changes if c and "archived" in c] == [True, False]
+
+
+async def test_deletion_of_a_person_entered_by_mistake_is_for_administrators(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    spip, cpip, person = await _setup(session)
+    boss = await make_agent(session, spip, role="local_admin", password_hash=hash_now(PASSWORD))
+    await session.commit()
+    person_id = person.id
+    delete = f'href="/personnes/{person_id}/supprimer"'
+    await log_in(web, cpip.email)
+    assert delete not in (await web.get(f"/personnes/{person_id}")).text
+    assert (await web.get(f"/personnes/{person_id}/supprimer")).status_code == 403
+    token = await _token(web, f"/personnes/{person_id}")
+    refused = await web.post(f"/personnes/{person_id}/supprimer", data={"csrf": token})
+    assert refused.status_code == 403
+    web.cookies.clear()
+    await log_in(web, boss.email)
+    fiche = await web.get(f"/personnes/{person_id}")
+    assert delete in fiche.text and "Supprimer cette personne" in fiche.text
+    confirm = await web.get(f"/personnes/{person_id}/supprimer")
+    assert confirm.status_code == 200
+    assert "La suppression est définitive" in confirm.text
+    assert "saisie par erreur" in confirm.text and "son dossier s'archive" in confirm.text
+    assert f'action="/personnes/{person_id}/supprimer"' in confirm.text
+    assert f'class="fr-btn fr-btn--secondary" href="/personnes/{person_id}">Annuler' in confirm.text
+    token = CSRF.search(confirm.text).group(1)  # type: ignore[union-attr]
+    # Without its CSRF token (or with a wrong one) the form is refused, the person kept.
+    assert (await web.post(f"/personnes/{person_id}/supprimer")).status_code == 403
+    wrong = await web.post(f"/personnes/{person_id}/supprimer", data={"csrf": "0" * 64})
+    assert wrong.status_code == 403
+    assert await session.get(Person, person_id) is not None
+    done = await web.post(f"/personnes/{person_id}/supprimer", data={"csrf": token})
+    assert done.status_code == 303 and done.headers["location"] == "/personnes?ok=supprimee"
+    listed = await web.get(done.headers["location"])
+    assert "fr-alert--success" in listed.text and "La personne est supprimée." in listed.text
+    session.expunge_all()
+    assert await session.get(Person, person_id) is None
+    assert (await web.get(f"/personnes/{person_id}")).status_code == 404
+    # The API's trail: who deleted which person, ids only (no name, no value).
+    rows = [r for r in await _audit(session, person_id) if r.action == "delete"]
+    assert [(r.agent_id, r.spip_id, r.changes) for r in rows] == [(boss.id, spip.id, None)]
+
+
+async def test_a_person_with_a_convocation_is_not_deleted_but_told_in_french(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    spip, _, person = await _setup(session)
+    boss = await make_agent(session, spip, role="local_admin", password_hash=hash_now(PASSWORD))
+    await session.commit()
+    person_id = person.id
+    await log_in(web, boss.email)
+    confirm = await web.get(f"/personnes/{person_id}/supprimer")
+    token = CSRF.search(confirm.text).group(1)  # type: ignore[union-attr]
+    # Booked while the administrator read the confirmation (a cancelled one counts too).
+    place = await make_place(session, spip)
+    await make_appointment(
+        session, person, place, starts_at=FIXED_NOW + timedelta(days=2), status="cancelled"
+    )
+    await session.commit()
+    fiche = await web.get(f"/personnes/{person_id}")
+    assert f'href="/personnes/{person_id}/supprimer"' not in fiche.text
+    assert f'href="/personnes/{person_id}/archiver"' in fiche.text
+    refused = await web.post(f"/personnes/{person_id}/supprimer", data={"csrf": token})
+    assert refused.status_code == 409
+    assert "Suppression impossible" in refused.text
+    assert "Cette personne a des convocations : archivez-la plutôt" in refused.text
+    assert f'href="/personnes/{person_id}/archiver"' in refused.text
+    assert "Supprimer définitivement" not in refused.text
+    session.expunge_all()
+    kept = await session.get(Person, person_id)
+    assert kept is not None and kept.last_name == "Lefèvre"
+    assert not [r for r in await _audit(session, person_id) if r.action == "delete"]
+
+
+async def test_a_convocation_booked_during_the_deletion_is_the_same_french_refusal(
+    web: httpx.AsyncClient, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service counted none, the booking landed before the row went: the database's
+    restriction (the convocation's foreign key) is the service's refusal, not a 500."""
+    spip, _, person = await _setup(session)
+    boss = await make_agent(session, spip, role="local_admin", password_hash=hash_now(PASSWORD))
+    place = await make_place(session, spip)
+    await make_appointment(session, person, place, starts_at=FIXED_NOW + timedelta(days=2))
+    await session.commit()
+    person_id = person.id
+    await log_in(web, boss.email)
+    token = await _token(web, f"/personnes/{person_id}")
+
+    async def none_seen(*_: object) -> int:
+        return 0
+
+    monkeypatch.setattr(person_service, "appointment_count", none_seen)
+    refused = await web.post(f"/personnes/{person_id}/supprimer", data={"csrf": token})
+    assert refused.status_code == 409
+    assert "Cette personne a des convocations : archivez-la plutôt" in refused.text
+    session.expunge_all()
+    assert await session.get(Person, person_id) is not None
 
 
 async def test_creation_stores_the_guyane_number_in_e164_and_opens_the_page(

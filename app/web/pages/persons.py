@@ -1,8 +1,9 @@
 """Personnes: the search (a POST: no name, number or birth date in a URL), a person's page
 (identity, phone and its status, referent, convocations), its actions (identity, refusal of
-SMS, referent, archiving) and the creation with its warning about likely duplicates — all
-through the persons service, with the API's access rules and its audit trail (the flush of the
-request's session records each change, for the agent of the page)."""
+SMS, referent, archiving, deletion of a person entered by mistake) and the creation with its
+warning about likely duplicates — all through the persons service, with the API's access rules
+and its audit trail (the flush of the request's session records each change, for the agent of
+the page)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
@@ -29,7 +31,7 @@ from app.core.schemas import IdPath
 from app.db import SessionDep
 from app.models import Agent, Person, PhoneStatus, Role, Spip
 from app.persons import service as person_service
-from app.persons.errors import InvalidSearchDate, PersonLikelyDuplicate
+from app.persons.errors import InvalidSearchDate, PersonHasAppointments, PersonLikelyDuplicate
 from app.persons.schemas import PersonUpdate
 from app.spips.errors import SpipNotFound
 from app.web import loaders
@@ -50,9 +52,11 @@ async def _agents(session: AsyncSession, spip_id: int | None) -> list[Agent]:
 
 
 @router.get("/personnes", response_class=HTMLResponse)
-async def search_page(request: Request, session: SessionDep, agent: PageAgent) -> HTMLResponse:
+async def search_page(
+    request: Request, session: SessionDep, agent: PageAgent, ok: str = ""
+) -> HTMLResponse:
     form = views.SearchForm(mine=agent.role == Role.cpip.value)
-    return await _search(request, session, agent, form)
+    return await _search(request, session, agent, form, notice=views.LIST_NOTICES.get(ok))
 
 
 @router.post("/personnes", response_class=HTMLResponse)
@@ -71,7 +75,12 @@ async def search(
 
 
 async def _search(
-    request: Request, session: AsyncSession, agent: Agent, form: views.SearchForm
+    request: Request,
+    session: AsyncSession,
+    agent: Agent,
+    form: views.SearchForm,
+    *,
+    notice: str | None = None,
 ) -> HTMLResponse:
     """The API's search (``list_persons``: names, a mobile in any form, a birth date)."""
     require(request, agent, Permission.person_read)
@@ -108,6 +117,7 @@ async def _search(
         "pages": views.pages(total),
         "is_cpip": agent.role == Role.cpip.value,
         "can_create": access.can(agent, Permission.person_write) and agent.spip_id is not None,
+        "notice": notice,
     }
     return render(request, "pages/persons.html", context, status_code=status)
 
@@ -211,6 +221,7 @@ async def _fiche(
         await session.get(Agent, person.referent_agent_id) if person.referent_agent_id else None
     )
     can_write = access.can(agent, Permission.person_write)
+    can_archive = access.can(agent, Permission.person_archive)
     context: dict[str, Any] = {
         "person": person,
         "phone": views.phone_view(person),
@@ -223,7 +234,10 @@ async def _fiche(
         "past": past,
         "can_write": can_write,
         "can_book": access.can(agent, Permission.appointment_write) and not person.archived,
-        "can_archive": access.can(agent, Permission.person_archive),
+        "can_archive": can_archive,
+        # Deletion is for a person entered by mistake: one with convocations is archived.
+        "can_delete": can_archive
+        and not await person_service.appointment_count(session, person.id),
         "notice": notice,
         "error": error,
     }
@@ -378,3 +392,52 @@ async def archive(
     archived = archiver == "oui"
     done = "archivee" if archived else "desarchivee"
     return await _update(request, session, agent, person, PersonUpdate(archived=archived), done)
+
+
+# --- Supprimer une personne saisie par erreur ------------------------------------------------
+
+
+@router.get("/personnes/{person_id}/supprimer", response_class=HTMLResponse)
+async def delete_page(
+    request: Request, session: SessionDep, agent: PageAgent, person_id: IdPath
+) -> HTMLResponse:
+    """What deleting does (definitive, for a person entered by mistake), before it is done."""
+    person = await loaders.person(request, session, agent, person_id, Permission.person_archive)
+    return await _deletion(request, session, person)
+
+
+async def _deletion(
+    request: Request,
+    session: AsyncSession,
+    person: Person,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = {
+        "person": person,
+        "booked": await person_service.appointment_count(session, person.id),
+        "error": error,
+    }
+    return render(request, "pages/person_delete.html", context, status_code=status_code)
+
+
+@router.post("/personnes/{person_id}/supprimer", response_class=HTMLResponse)
+async def delete(
+    request: Request, session: SessionDep, agent: PostingAgent, person_id: IdPath
+) -> Response:
+    """``delete_person``, the API DELETE's service; its flush writes the audit row (ids only).
+    A convocation booked meanwhile (the service's refusal, or the database's restriction when
+    it was booked during the deletion) comes back on this page in French, the person kept."""
+    person = await loaders.person(request, session, agent, person_id, Permission.person_archive)
+    try:
+        await person_service.delete_person(session, person=person)
+    except (AppError, IntegrityError) as exc:
+        await session.rollback()
+        await session.refresh(agent)  # the rollback expired what the page reads of them
+        person = await person_service.get_person(session, person_id)
+        refusal = exc if isinstance(exc, AppError) else PersonHasAppointments()
+        return await _deletion(
+            request, session, person, error=refusal.detail, status_code=refusal.status_code
+        )
+    return RedirectResponse("/personnes?ok=supprimee", status_code=303)
