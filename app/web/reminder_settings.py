@@ -295,6 +295,64 @@ def explain_error(form: PolicyForm, exc: AppError) -> None:
         form.alert = exc.detail
 
 
+# --- the rules in words (read only) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TypeRules:
+    label: str
+    mode: str  # « commun », « aucun » or « propres »
+    rules: list[str]
+
+
+@dataclass(frozen=True)
+class PolicyText:
+    """The rules in force as the read-only page says them (a manager's view)."""
+
+    rules: list[str]
+    types: list[TypeRules]
+    send_window: str
+    tolerated_window: str
+    min_lead: str
+    max_sms: str
+    gsm7: bool
+    sender: str | None
+
+
+def clock(value: str) -> str:
+    """« 08:00 » → « 8h00 »."""
+    hour, minute = value[:5].split(":")
+    return f"{int(hour)}h{minute}"
+
+
+def rule_text(slot: RuleForm) -> str:
+    """« 2 jours avant, à 10h00 », « 4,5 heures avant » (the example's words for a rule)."""
+    if slot.mode == "jours":
+        return _rule_words(f"J-{slot.jours} {slot.heure}")
+    return _rule_words(f"H-{slot.heures}").replace(".", ",")
+
+
+def _texts(slots: list[RuleForm]) -> list[str]:
+    return [rule_text(s) for s in slots if s.mode in ("jours", "heures")]
+
+
+def policy_text(form: PolicyForm, types: list[AppointmentType]) -> PolicyText:
+    lead = int(form.delai)
+    return PolicyText(
+        rules=_texts(form.rules),
+        types=[
+            TypeRules(t.label, form.type_modes[t.code], _texts(form.type_rules[t.code]))
+            for t in types
+        ],
+        send_window=f"de {clock(form.fenetre_debut)} à {clock(form.fenetre_fin)}",
+        tolerated_window=f"de {clock(form.tolere_debut)} à {clock(form.tolere_fin)}",
+        min_lead=f"{lead} minute{'s' if lead > 1 else ''}",
+        max_sms=form.max_sms,
+        gsm7=form.gsm7,
+        sender=form.emetteur or None,
+    )
+
+
 # --- the example -----------------------------------------------------------------------------
 
 

@@ -28,6 +28,7 @@ from app.db import SessionDep
 from app.models import Agent
 from app.spips import service as spip_service
 from app.web.security import csrf_token, csrf_valid
+from app.web.settings_access import settings_mode
 
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
@@ -42,6 +43,9 @@ class Viewer:
     spip: str | None
     reports: bool = False  # the service's dashboard: the menu offers « Tableau de bord »
     administers: bool = False  # « Administration » in the menu: local and national admins
+    # « Règles de rappel » and « Modèles de SMS » in the menu: those who read them without
+    # administering the SPIP (managers; administrators reach them from « Administration »).
+    reads_settings: bool = False
 
 
 class LoginRequired(Exception):
@@ -162,6 +166,8 @@ async def page_agent(request: Request, session: SessionDep) -> Agent:
         spip.name if spip else None,
         reports=access.can(agent, Permission.dashboard_read),
         administers=access.can(agent, Permission.agent_write),
+        reads_settings=not access.can(agent, Permission.agent_write)
+        and settings_mode(agent, Permission.policy_write) is not None,
     )
     set_actor(session, Actor(agent.id, agent.spip_id, client_address(request)))
     return agent

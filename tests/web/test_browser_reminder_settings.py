@@ -2,7 +2,7 @@
 on the demo data, as Guyane's local administrator: a wording with an unknown placeholder is
 refused in French with the text kept, a valid one previewed as one types (htmx) with its parts
 and saved; the policy's example moves when a reminder goes three days before instead of two,
-before saving; axe on each page."""
+before saving; the DPIP reads both from the menu, without a field to change; axe on each page."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from tests.web.conftest import PageMaker
 from tests.web.test_browser import assert_accessible, log_in, screenshot
 
 ADMIN = "admin@guyane.demo.convoc.fr"
+DPIP = "dpip@guyane.demo.convoc.fr"
 
 
 async def test_a_local_admin_edits_a_template_with_its_live_preview(
@@ -106,3 +107,46 @@ async def test_a_cpip_cannot_open_these_pages(pages: PageMaker, web_server: Serv
         answer = await page.goto(path)
         assert answer is not None and answer.status == 403, path
         await expect(page.get_by_role("heading", level=1)).to_have_text("Action impossible")
+
+
+async def test_a_dpip_reads_the_rules_and_the_templates_without_changing_them(
+    pages: PageMaker, web_server: Server
+) -> None:
+    page = await pages(web_server)
+    await page.goto("/connexion")
+    await log_in(page, DPIP)
+    menu = page.get_by_role("navigation", name="Menu principal")
+    await menu.get_by_role("link", name="Règles de rappel").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Règles de rappel")
+    await expect(menu.get_by_role("link", name="Règles de rappel")).to_have_attribute(
+        "aria-current", "page"
+    )
+    await expect(page.locator("#consultation")).to_contain_text(
+        "Vous consultez ces règles. Seul un administrateur du SPIP peut les modifier."
+    )
+    await expect(page.locator("#regles")).to_be_visible()
+    monday = next_monday(datetime.now(UTC), "America/Cayenne")
+    await expect(page.locator("#exemple")).to_contain_text(
+        f"Pour une convocation le {french_date(monday)} à 9h00 (heure de Cayenne)"
+    )
+    await expect(page.locator("#heures")).to_contain_text("Fenêtre d'envoi")
+    main = page.locator("main")
+    await expect(main.locator("form, input, select, textarea, button[type=submit]")).to_have_count(
+        0
+    )
+    await assert_accessible(page)
+    await screenshot(page, "regles-rappel-consultation")
+
+    await menu.get_by_role("link", name="Modèles de SMS").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Modèles de SMS")
+    await expect(page.locator("#consultation")).to_contain_text("Vous consultez ces modèles.")
+    await assert_accessible(page)
+    await page.get_by_role("link", name="Consulter le modèle Rappel du SPIP").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Modèle « Rappel »")
+    await expect(page.locator("#texte-modele")).to_be_visible()
+    await expect(page.locator("#apercu-parties")).to_contain_text("SMS")
+    await expect(main.locator("form, input, select, textarea, button[type=submit]")).to_have_count(
+        0
+    )
+    await assert_accessible(page)
+    await screenshot(page, "modele-sms-consultation")

@@ -2,8 +2,8 @@
 wrong rule comes back in French with the form kept, the example is the planner's and moves with
 the rules; a template with an unknown placeholder is refused (text kept), a valid one saved, the
 preview gives parts, encoding and the characters forcing UCS-2 with their replacement, « Revenir
-au modèle hérité »; national templates for national administrators only; the API's roles and
-scope; CSRF."""
+au modèle hérité »; national templates for national administrators only; a manager reads both
+pages without a form (and may not post); the API's roles and scope; CSRF."""
 
 from __future__ import annotations
 
@@ -18,11 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.passwords import hash_now
-from app.models import AuditEvent, MessageTemplate, ReminderPolicy, Role, Spip
-from app.reminders import policies
+from app.models import AuditEvent, MessageTemplate, NotificationKind, ReminderPolicy, Role, Spip
+from app.reminders import policies, templates
 from app.reminders import service as reminder_service
 from app.reminders.schemas import DaysBeforeRule, ReminderPolicyBody
 from app.web.reminder_settings import next_monday
+from app.web.templating import french_date
 from tests.conftest import FIXED_NOW
 from tests.factories import make_agent, make_appointment, make_person, make_place, make_spip
 from tests.web.test_pages import CSRF, PASSWORD, log_in
@@ -354,7 +355,7 @@ async def test_national_templates_are_for_national_administrators_only(
 # --- Access --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("role", [Role.cpip, Role.secretariat, Role.manager])
+@pytest.mark.parametrize("role", [Role.cpip, Role.secretariat])
 async def test_other_roles_get_the_french_403_page(
     web: httpx.AsyncClient, session: AsyncSession, role: Role
 ) -> None:
@@ -365,10 +366,129 @@ async def test_other_roles_get_the_french_403_page(
         assert page.status_code == 403, path
         assert "Action impossible" in page.text
     home = await web.get("/")
+    assert 'href="/administration/rappels"' not in home.text  # not in their menu
     token = CSRF.search(home.text).group(1)  # type: ignore[union-attr]
     for path, data in ((POLICY, _policy_form(token)), (REMINDER, {"csrf": token, "texte": "x"})):
         assert (await web.post(path, data=data)).status_code == 403, path
     assert await session.scalar(select(ReminderPolicy.id)) is None
+
+
+# --- Read only: the service's managers ----------------------------------------------------------
+
+READ_ONLY = "Vous consultez ces règles. Seul un administrateur du SPIP peut les modifier."
+
+
+def _main(page: httpx.Response) -> str:
+    """The page's content, without the header (its « Se déconnecter » form)."""
+    return page.text.split('<main id="contenu"', 1)[1].split("</main>", 1)[0]
+
+
+def _no_editing(page: httpx.Response) -> None:
+    main = _main(page)
+    for tag in ("<form", "<input", "<textarea", "<select", '<button type="submit"'):
+        assert tag not in main, tag
+    assert "Enregistrer" not in main and "Revenir au modèle hérité" not in main
+
+
+async def test_a_manager_reads_the_rules_in_force_without_a_form(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """A DPIP sees what their service's reminders are and when they go (the planner's example),
+    as text; the menu leads there; saving stays the administrators'."""
+    spip, email = await _admin(session, Role.manager)
+    body = ReminderPolicyBody.model_validate(
+        {
+            "rules": [{"days_before": 2, "at": "10:00"}, {"hours_before": 3}],
+            "type_rules": {"tig": [{"hours_before": 4.5}]},
+            "sender": "SPIP973",
+            "min_lead_minutes": 90,
+        }
+    )
+    await policies.save_policy(session, spip=spip, body=body)
+    await session.commit()
+    await log_in(web, email)
+    page = await web.get(POLICY)
+    assert page.status_code == 200, page.text
+    text = _text(page)
+    assert READ_ONLY in text
+    assert "Rappel 1 : 2 jours avant, à 10h00 Rappel 2 : 3 heures avant" in text
+    assert "Travail d'intérêt général (TIG) Rappels propres : 4,5 heures avant" in text
+    assert "Fenêtre d'envoi de 8h00 à 20h00 Plage tolérée de 7h00 à 22h00" in text
+    assert "Délai minimal avant la convocation 90 minutes" in text
+    assert "Émetteur des SMS SPIP973" in text
+    monday = french_date(next_monday(FIXED_NOW, "America/Cayenne"))
+    assert f"Pour une convocation le {monday} à 9h00 (heure de Cayenne)" in text
+    assert "avec les règles en vigueur" in text
+    _no_editing(page)
+    # The menu offers the two pages (no « Administration », which a manager may not open).
+    assert 'href="/administration/rappels" aria-current="page">Règles de rappel' in page.text
+    assert 'href="/administration/modeles">Modèles de SMS' in page.text
+    assert 'href="/administration"' not in page.text
+    # Saving is still refused, and nothing changes.
+    token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
+    refused = await web.post(POLICY, data=_policy_form(token, **{"regle-0-jours": "5"}))
+    assert refused.status_code == 403 and "Action impossible" in refused.text
+    spip_id = spip.id
+    session.expire_all()
+    stored = await policies.get_policy(session, spip_id)
+    assert stored.body == body
+
+
+async def test_a_manager_reads_the_templates_with_their_preview_without_an_editor(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    spip, email = await _admin(session, Role.manager, gsm7_friendly=False)
+    wording = "TIG : rappel le {rdv.date} à {rdv.heure}, {lieu.nom} — sœur"
+    await templates.save_template(
+        session,
+        scope=templates.SpipScope(spip, "tig"),
+        kind=NotificationKind.reminder,
+        body=wording,
+    )
+    await session.commit()
+    await log_in(web, email)
+    listing = await web.get("/administration/modeles")
+    assert listing.status_code == 200
+    text = _text(listing)
+    assert "Vous consultez ces modèles. Seul un administrateur du SPIP peut les modifier." in text
+    assert "Rappel Consulter le modèle Rappel du SPIP modèle par défaut de Convoc" in text
+    assert "Modifier" not in _main(listing)
+    _no_editing(listing)
+    page = await web.get(f"{REMINDER}?type=tig")
+    assert page.status_code == 200, page.text
+    text = _text(page)
+    assert "Vous consultez ce modèle. Seul un administrateur du SPIP peut le modifier." in text
+    assert "En vigueur : modèle du SPIP pour ce type de convocation" in text
+    assert "Sans ce modèle, le SMS prendrait le modèle par défaut de Convoc" in text
+    assert html.escape(wording, quote=False) in page.text
+    assert "lundi 29 mars 2027 à 9h00, Antenne de Cayenne" in text  # the renderer's text
+    assert "UCS-2" in text and "<mark>œ</mark>" in page.text
+    assert "« œ » → équivalent en GSM-7 : « oe »" in text
+    _no_editing(page)
+    inherited = _text(await web.get(REMINDER))
+    assert "Le SPIP n'a pas de modèle propre : ce SMS utilise le modèle par défaut" in inherited
+    token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
+    for action in ("enregistrer", "revenir", "retablir", "apercu"):
+        data = {"csrf": token, "texte": "Rappel {rdv.date}", "action": action}
+        refused = await web.post(f"{REMINDER}?type=tig", data=data)
+        assert refused.status_code == 403, action
+    session.expire_all()
+    row = await session.scalar(select(MessageTemplate))
+    assert row is not None and row.body == wording
+
+
+async def test_an_administrator_keeps_the_editors(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    _, email = await _admin(session)
+    await log_in(web, email)
+    for path in (POLICY, "/administration/modeles", REMINDER):
+        page = await web.get(path)
+        assert page.status_code == 200, path
+        assert "Vous consultez" not in page.text, path
+    assert '<form method="post" action="/administration/rappels"' in _main(await web.get(POLICY))
+    assert '<textarea class="fr-input" id="texte"' in _main(await web.get(REMINDER))
+    assert "Modifier<span" in (await web.get("/administration/modeles")).text
 
 
 async def test_another_spip_is_introuvable(web: httpx.AsyncClient, session: AsyncSession) -> None:

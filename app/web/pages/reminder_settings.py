@@ -2,7 +2,9 @@
 (``/administration/modeles``): the API's reminder policy and templates, through the same
 services (``policy_change.change_policy``, ``templates.save_template`` / ``delete_template``,
 ``preview.preview_template``), with the API's permissions and scope: another SPIP is
-« introuvable », a role that may not change them gets the French 403 page."""
+« introuvable ». Those who may change them get the editors; the service's managers read them
+(``settings_access``: no form, the same rules, example and previews); any other role, and any
+POST by a reader, gets the French 403 page."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from starlette.responses import Response
 from app.appointments import service as appointment_service
 from app.auth.access import Permission
 from app.auth.dependencies import ensure_scope, require
+from app.auth.errors import Forbidden
 from app.core.clock import utcnow
 from app.core.errors import AppError
 from app.db import SessionDep
@@ -27,6 +30,7 @@ from app.spips.errors import SpipNotFound
 from app.web import reminder_settings as views
 from app.web import sms_templates as editing
 from app.web.sessions import PageAgent, PostingAgent
+from app.web.settings_access import SettingsMode, settings_mode
 from app.web.templating import render
 
 router = APIRouter()
@@ -41,17 +45,41 @@ async def _spip(
     agent: Agent,
     spip_id: int | None,
     permission: Permission,
+    *,
+    reading: bool = False,
 ) -> Spip:
     """The SPIP the page is about: the agent's, or (national administrator) ``?spip=ID``.
-    Scope first, as the API's ``ScopedSpip`` then ``Allowed``: another SPIP is « introuvable »."""
+    Scope first, as the API's ``ScopedSpip`` then ``Allowed``: another SPIP is « introuvable ».
+    ``reading``: a page that a reader may open too (``_mode``), else ``permission`` is needed."""
     wanted = spip_id if spip_id is not None else agent.spip_id
     if wanted is None:
         require(request, agent, permission)
         raise SpipNotFound("Choisissez un SPIP : ajoutez ?spip=<numéro> à l'adresse.")
     spip = await spip_service.get_spip(session, wanted)
     ensure_scope(request, agent, spip.id, SpipNotFound, entity="spip", entity_id=spip.id)
-    require(request, agent, permission)
+    if reading:
+        _mode(request, agent, permission)
+    else:
+        require(request, agent, permission)
     return spip
+
+
+def _mode(request: Request, agent: Agent, write: Permission) -> SettingsMode:
+    """The editor or the read-only page (``settings_mode``); neither: the French 403 page."""
+    mode = settings_mode(agent, write)
+    if mode is None:
+        require(request, agent, write)  # refused, and kept in the audit trail
+        raise Forbidden()
+    return mode
+
+
+def _read_only(agent: Agent, write: Permission) -> bool:
+    return settings_mode(agent, write) is SettingsMode.read
+
+
+def _nav(read_only: bool, own: str) -> str:
+    """The menu's current entry: « Administration » for editors, the page's own for readers."""
+    return own if read_only else "administration"
 
 
 async def undo(session: AsyncSession, agent: Agent) -> Agent:
@@ -118,7 +146,7 @@ async def policy_page(
 ) -> HTMLResponse:
     if spip_id is None and agent.spip_id is None:
         return await _choose(request, session, agent, POLICY_PAGE, Permission.policy_write)
-    spip = await _spip(request, session, agent, spip_id, Permission.policy_write)
+    spip = await _spip(request, session, agent, spip_id, Permission.policy_write, reading=True)
     types = await appointment_service.list_types(session)
     policy = await policies.get_policy(session, spip.id)
     form = views.form_of(policy, types)
@@ -159,8 +187,11 @@ async def _policy(
         code = form.exemple_type if any(t.code == form.exemple_type for t in types) else ""
         example = views.example(policy, code, starts_at, tz)
     type_labels = {t.code: t.label for t in types}
+    read_only = _read_only(agent, Permission.policy_write)
     context = {
-        "nav": "administration",
+        "nav": _nav(read_only, "rappels"),
+        "read_only": read_only,
+        "rules": views.policy_text(form, types) if read_only else None,
         "spip": spip,
         "types": types,
         "form": form,
@@ -245,7 +276,7 @@ async def templates_page(
     """Each kind, SPIP-wide and per type, with where its wording in force comes from."""
     if spip_id is None and agent.spip_id is None:
         return await _choose(request, session, agent, TEMPLATES_PAGE, Permission.template_write)
-    spip = await _spip(request, session, agent, spip_id, Permission.template_write)
+    spip = await _spip(request, session, agent, spip_id, Permission.template_write, reading=True)
     types = await appointment_service.list_types(session)
     rows = []
     for kind in NotificationKind:
@@ -259,8 +290,10 @@ async def templates_page(
             )
             by_type.append({"type": t, "source": typed})
         rows.append({"kind": kind.value, "source": source, "types": by_type})
+    read_only = _read_only(agent, Permission.template_write)
     context = {
-        "nav": "administration",
+        "nav": _nav(read_only, "modeles"),
+        "read_only": read_only,
         "spip": spip,
         "types": types,
         "rows": rows,
@@ -294,7 +327,7 @@ async def template_page(
     type_code: TypeQuery = None,
     ok: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
-    spip = await _spip(request, session, agent, spip_id, Permission.template_write)
+    spip = await _spip(request, session, agent, spip_id, Permission.template_write, reading=True)
     notification_kind = kind_of(kind)
     types = await appointment_service.list_types(session)
     kind_type = _type_of(types, type_code)
@@ -336,8 +369,10 @@ async def _editor(
     inherited_body, inherited_source = await _inherited(session, spip, kind, type_code)
     if editor.preview is None and not editor.errors:
         await _preview(session, spip, kind, type_code, editor)
+    read_only = _read_only(agent, Permission.template_write)
     context = {
-        "nav": "administration",
+        "nav": _nav(read_only, "modeles"),
+        "read_only": read_only,
         "spip": spip,
         "kind": kind.value,
         "kind_label": editing.KINDS[kind.value],
