@@ -501,7 +501,8 @@ async def test_the_audit_trail_filters_pages_and_shows_no_personal_value(
     assert 'aria-label="Pagination"' in page.text
     assert "Quasimodo" not in page.text and "Zéphyrine" not in page.text
     assert f'href="/personnes/{person_id}">Personne n° {person_id}</a>' in page.text
-    assert "last_name" in page.text  # the field's name, never its value
+    assert "<td>Nom</td>" in page.text  # the field's name in French, never its value
+    assert "last_name" not in page.text and "<td>Téléphone</td>" in page.text
     second = await web.get("/administration/journal?page=2")
     assert second.status_code == 200 and second.text.count("<tr>") == 1 + 12
     by_entity = await web.get("/administration/journal?entite=person")
