@@ -4,20 +4,18 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.appointments.dependencies import ScopedAppointment
-from app.audit.service import DENIALS, TrailFilters, list_events
+from app.audit.service import TrailFilters, list_events, record_history
 from app.auth import access
 from app.auth.access import Permission as P
 from app.auth.dependencies import Allowed
 from app.core.pagination import Page, PageParams
-from app.core.repository import paginate
 from app.core.responses import error_responses
 from app.core.schemas import IdQuery, ReadModel, UtcInstant, page_params
 from app.db import SessionDep
-from app.models import Agent, AuditEvent
+from app.models import Agent
 from app.persons.dependencies import ScopedPerson
 from app.spips.errors import SpipNotFound
 
@@ -35,23 +33,6 @@ class AuditEventRead(ReadModel):
     entity_id: int | None
     changes: dict[str, Any] | None
     client: str | None
-
-
-async def _page(
-    session: AsyncSession, stmt: Select[AuditEvent], page: PageParams
-) -> Page[AuditEventRead]:
-    rows, total = await paginate(
-        session,
-        stmt.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()),
-        limit=page.limit,
-        offset=page.offset,
-    )
-    return Page(
-        items=[AuditEventRead.model_validate(r) for r in rows],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
 
 
 @router.get("/audit", response_model=Page[AuditEventRead], responses=AUTH | error_responses(404))
@@ -91,13 +72,17 @@ async def audit_log(
     )
 
 
-def _history(entity: str, entity_id: int) -> Select[AuditEvent]:
-    """Who changed the record. Refused attempts from other SPIPs are for administrators
-    (``GET /audit``), not for everyone who may read the record."""
-    return select(AuditEvent).where(
-        AuditEvent.entity == entity,
-        AuditEvent.entity_id == entity_id,
-        AuditEvent.action.not_in(DENIALS),
+async def _history(
+    session: AsyncSession, entity: str, entity_id: int, page: PageParams
+) -> Page[AuditEventRead]:
+    entries, total = await record_history(
+        session, entity, entity_id, limit=page.limit, offset=page.offset
+    )
+    return Page(
+        items=[AuditEventRead.model_validate(e.event) for e in entries],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
     )
 
 
@@ -113,7 +98,7 @@ async def person_history(
     page: Annotated[PageParams, Depends(page_params)],
 ) -> Page[AuditEventRead]:
     """Who changed this person's record, and when (personal values are never shown)."""
-    return await _page(session, _history("person", person.id), page)
+    return await _history(session, "person", person.id, page)
 
 
 @router.get(
@@ -127,4 +112,4 @@ async def appointment_history(
     session: SessionDep,
     page: Annotated[PageParams, Depends(page_params)],
 ) -> Page[AuditEventRead]:
-    return await _page(session, _history("appointment", appointment.id), page)
+    return await _history(session, "appointment", appointment.id, page)

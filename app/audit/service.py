@@ -285,3 +285,46 @@ async def list_events(
 ) -> tuple[list[AuditEvent], int]:
     """One page of the trail and its total (``GET /audit`` and the page « Journal d'audit »)."""
     return await paginate(session, trail_query(filters), limit=limit, offset=offset)
+
+
+# ------------------------------------------------------------------ a record's history
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One event of a record's history and the name of its agent (``None``: no agent)."""
+
+    event: AuditEvent
+    agent_name: str | None
+
+
+def history_query(entity: str, entity_id: int) -> Select[AuditEvent]:
+    """Who changed the record, newest first. Refused attempts from other SPIPs are for
+    administrators (``GET /audit``), not for everyone who may read the record."""
+    return (
+        select(AuditEvent)
+        .where(
+            AuditEvent.entity == entity,
+            AuditEvent.entity_id == entity_id,
+            AuditEvent.action.not_in(DENIALS),
+        )
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+    )
+
+
+async def record_history(
+    session: AsyncSession, entity: str, entity_id: int, *, limit: int, offset: int = 0
+) -> tuple[list[HistoryEntry], int]:
+    """One page of a record's history with its agents' names, and its total: two queries
+    (the count, then the events joined to their agents), whatever the page's length. For the
+    API's ``GET /persons/{id}/history`` and ``/appointments/{id}/history`` and the pages'
+    « Historique »."""
+    stmt = history_query(entity, entity_id)
+    total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = await session.execute(
+        stmt.add_columns(Agent.name)
+        .outerjoin(Agent, Agent.id == AuditEvent.agent_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [HistoryEntry(event, name) for event, name in rows], int(total or 0)

@@ -1,7 +1,8 @@
 """Administration in a real browser, on SQLite and PostgreSQL, on the demo's data: the Guyane
 SPIP's local administrator adds a place (its zone chosen in the territories' list), creates an
 agent, copies the one-time activation link, logs out; the new agent opens the link in the same
-browser, chooses a password and logs in. A CPIP gets the French 403 page. axe-core on every
+browser, chooses a password and logs in; an administrator corrects an agent's name (an e-mail
+already taken refused on its field first). A CPIP gets the French 403 page. axe-core on every
 page; ``docs/screenshots/administration-agents.png`` and ``administration-lieu.png``."""
 
 from __future__ import annotations
@@ -161,11 +162,48 @@ async def test_the_national_administrator_lists_the_spips(page: Any) -> None:
     await assert_accessible(page)
 
 
+async def test_an_administrator_corrects_an_agents_name(page: Any) -> None:
+    """« Nom et adresse électronique » on the agent's page: an e-mail already taken comes back
+    on its field (the summary focused, what was typed kept), then the corrected name is saved."""
+    await page.goto("/administration/agents")
+    await log_in(page, ADMIN)
+    await page.get_by_role("link", name="DPIP de la Guyane").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("DPIP de la Guyane")
+    await assert_accessible(page)
+    await page.locator("#nom").fill("Rose Dufour")
+    await page.locator("#email").fill(CPIP)
+    await page.get_by_role("button", name="Enregistrer le nom et l'adresse").click()
+    await expect(page.locator("#erreurs")).to_be_focused()
+    await expect(page.locator("#email-message")).to_have_text(
+        "Un agent utilise déjà cette adresse électronique."
+    )
+    await expect(page.locator("#nom")).to_have_value("Rose Dufour")
+    await assert_accessible(page)
+    await page.locator("#email").fill("dpip@guyane.demo.convoc.fr")
+    await page.locator("#email").press("Enter")
+    await expect(page).to_have_url(re.compile(r"/administration/agents/\d+\?ok=identite$"))
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Rose Dufour")
+    await expect(page.locator(".fr-alert--success")).to_contain_text(
+        "Le nom et l'adresse électronique sont enregistrés."
+    )
+    await assert_accessible(page)
+    await page.get_by_role("link", name="Agents").first.click()
+    await expect(page.get_by_role("link", name="Rose Dufour")).to_be_visible()
+
+
 async def test_the_admin_journeys_left_no_token_or_address_in_the_log(web_server: Server) -> None:
     """Last of the module: the activation link, the new agent's address and password, and the
     names typed never reached the server's log."""
     text = web_server.log.read_text()
     assert "POST /administration/agents/nouveau" in text  # the log is the server's
     assert TOKENS
-    for secret in (*TOKENS, "token=", "lea.navigateur", "Léa Navigateur", PHRASE, "SPIPÉ973"):
+    for secret in (
+        *TOKENS,
+        "token=",
+        "lea.navigateur",
+        "Léa Navigateur",
+        "Rose Dufour",
+        PHRASE,
+        "SPIPÉ973",
+    ):
         assert secret not in text, secret

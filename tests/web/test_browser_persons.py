@@ -1,8 +1,8 @@
 """Personnes in a real browser, on SQLite and PostgreSQL: a CPIP of the demo's Guyane SPIP
 creates a person typing a Guyane mobile as people say it, lands on the person's page with the
 number in national form, finds the person back by that number and by name (the search is a
-POST: the URL holds no query), and meets the duplicate warning; an administrator deletes a person
-entered by mistake; axe-core on every page."""
+POST: the URL holds no query), opens its « Historique » by keyboard, and meets the duplicate
+warning; an administrator deletes a person entered by mistake; axe-core on every page."""
 
 from __future__ import annotations
 
@@ -109,6 +109,20 @@ async def test_a_cpip_creates_a_person_and_finds_them_back_by_number_and_name(pa
     await page.get_by_role("button", name="Enregistrer").click()
     await expect(page.locator(".fr-alert--success")).to_be_visible()
     await expect(page.locator("#telephone")).to_contain_text("0694 12 34 57")
+
+    # « Historique », closed by default, opens by keyboard: who changed what, never the values.
+    history = page.get_by_role("button", name=re.compile(r"^Historique"))
+    await expect(history).to_have_attribute("aria-expanded", "false")
+    await expect(page.locator("#historique")).to_be_hidden()
+    await history.focus()
+    await history.press("Enter")
+    await expect(history).to_have_attribute("aria-expanded", "true")
+    latest = page.locator("#historique tbody tr").first
+    await expect(latest).to_contain_text("CPIP de la Guyane")
+    await expect(latest).to_contain_text("Modification")
+    await expect(latest).to_contain_text("Téléphone")
+    await expect(page.locator("#historique")).not_to_contain_text("0694")
+    await assert_accessible(page)
 
 
 async def test_a_likely_duplicate_is_shown_with_the_form_kept_then_confirmed(page: Any) -> None:

@@ -274,6 +274,70 @@ async def test_role_change_deactivation_and_the_last_local_admin(
         assert refused.status_code == 409 and refused.json()["error"] == "last_local_admin"
 
 
+async def test_an_agents_name_and_email_are_corrected_through_the_patch_service(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """« Nom et adresse électronique »: stored (the e-mail lowered, as the API does), audited,
+    said; an e-mail already taken or invalid comes back on its field in French, typed kept."""
+    spip, agent = await _admin(session)
+    cpip = await make_agent(session, spip, role="cpip", name="Camile Martn")
+    colleague = await make_agent(session, spip, role="cpip", email="nadia.colline@justice.fr")
+    cpip_id, colleague_email, admin_id = cpip.id, colleague.email, agent.id
+    await session.commit()
+    await log_in(web, agent.email)
+    path = f"/administration/agents/{cpip_id}"
+    page = await web.get(path)
+    assert "Nom et adresse électronique" in page.text
+    assert f'action="{path}/identite"' in page.text and 'value="Camile Martn"' in page.text
+    done = await _post(
+        web, f"{path}/identite", path, nom="Camille Martin", email="Camille.Martin@Justice.fr"
+    )
+    assert done.status_code == 303 and done.headers["location"] == f"{path}?ok=identite"
+    shown = await web.get(done.headers["location"])
+    assert "Le nom et l&#39;adresse électronique sont enregistrés." in shown.text
+    session.expire_all()
+    stored = await session.get_one(Agent, cpip_id)
+    assert (stored.name, stored.email) == ("Camille Martin", "camille.martin@justice.fr")
+    event = await session.scalar(
+        select(AuditEvent)
+        .where(AuditEvent.entity == "agent", AuditEvent.entity_id == cpip_id)
+        .order_by(AuditEvent.id.desc())
+    )
+    assert event is not None and event.agent_id == admin_id and event.action == "update"
+    assert set(event.changes or {}) == {"name", "email"}
+
+    taken = await _post(web, f"{path}/identite", path, nom="Camille Dupont", email=colleague_email)
+    assert taken.status_code == 409
+    assert 'href="#email"' in taken.text and 'id="email-message"' in taken.text
+    assert "Un agent utilise déjà cette adresse électronique." in taken.text
+    assert 'value="Camille Dupont"' in taken.text and f'value="{colleague_email}"' in taken.text
+    bad = await _post(web, f"{path}/identite", path, nom="", email="pas-une-adresse")
+    assert bad.status_code == 422
+    assert 'href="#nom"' in bad.text and 'href="#email"' in bad.text
+    assert 'value="pas-une-adresse"' in bad.text
+    session.expire_all()
+    stored = await session.get_one(Agent, cpip_id)
+    assert (stored.name, stored.email) == ("Camille Martin", "camille.martin@justice.fr")
+
+
+async def test_a_cpip_may_not_correct_an_agents_identity(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    spip, cpip = await _admin(session, role="cpip")
+    colleague = await make_agent(session, spip, role="cpip", name="Nadia Colline")
+    colleague_id = colleague.id
+    await session.commit()
+    await log_in(web, cpip.email)
+    token = await _token(web, "/")
+    answer = await web.post(
+        f"/administration/agents/{colleague_id}/identite",
+        data={"csrf": token, "nom": "Pirate", "email": "pirate@justice.fr"},
+    )
+    assert answer.status_code == 403 and "Action impossible" in answer.text
+    session.expire_all()
+    assert (await session.get_one(Agent, colleague_id)).name == "Nadia Colline"
+
+
 async def test_another_spips_agent_is_introuvable(
     web: httpx.AsyncClient, session: AsyncSession
 ) -> None:
@@ -444,6 +508,7 @@ async def test_every_admin_form_needs_its_csrf_token(
         (f"/administration/lieux/{place.id}", {"nom": "X", "fuseau": "Europe/Paris"}),
         ("/administration/agents/nouveau", {"nom": "X", "email": "x@x.fr", "role": "cpip"}),
         (f"/administration/agents/{cpip_id}/role", {"role": "manager"}),
+        (f"/administration/agents/{cpip_id}/identite", {"nom": "X", "email": "x@x.fr"}),
         (f"/administration/agents/{cpip_id}/etat", {"actif": "non"}),
         (f"/administration/agents/{cpip_id}/lien", {}),
         ("/administration/expediteur", {"expediteur": "SPIP973"}),
@@ -501,7 +566,8 @@ async def test_the_audit_trail_filters_pages_and_shows_no_personal_value(
     assert 'aria-label="Pagination"' in page.text
     assert "Quasimodo" not in page.text and "Zéphyrine" not in page.text
     assert f'href="/personnes/{person_id}">Personne n° {person_id}</a>' in page.text
-    assert "last_name" in page.text  # the field's name, never its value
+    assert "<td>Nom</td>" in page.text  # the field's name in French, never its value
+    assert "last_name" not in page.text and "<td>Téléphone</td>" in page.text
     second = await web.get("/administration/journal?page=2")
     assert second.status_code == 200 and second.text.count("<tr>") == 1 + 12
     by_entity = await web.get("/administration/journal?entite=person")

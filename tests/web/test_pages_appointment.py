@@ -466,3 +466,48 @@ async def test_delivery_receipts_and_the_text_as_sent_are_in_words(
     assert "vendredi 15 janvier 2027 à 6h30" in row  # sent 9:30 UTC, read in Cayenne
     assert "le réseau a abandonné la distribution" in row
     assert f"/sms/{reminder.id}/renvoyer" in page  # undelivered: the API resends it
+
+
+def _history(text: str) -> str:
+    """The « Historique » section of a page (fails when the page has none)."""
+    found = re.search(r'<section class="fr-accordion[^>]*>.*?Historique.*?</section>', text, re.S)
+    assert found, "no « Historique » section"
+    return found.group(0)
+
+
+async def test_the_history_shows_a_cancel_and_a_reschedule_by_their_agent(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """The convocation page's « Historique »: the changes made through its forms, by whom,
+    the fields in French, in the SPIP's time."""
+    appointment, agent, _ = await _book(session)
+    await log_in(web, agent.email)
+    token, page = await _token(web, appointment.id)
+    assert "Historique (0)" in _history(page) and "Aucun événement enregistré." in page
+    form = {
+        "csrf": token,
+        "lieu": str(appointment.place_id),
+        "date": "2027-01-22",
+        "heure": "14:30",
+        "prevenir": "oui",
+    }
+    done = await web.post(f"/convocations/{appointment.id}/reporter", data=form)
+    assert done.status_code == 303, done.text
+    new_id = int(done.headers["location"].split("/")[-1].split("?")[0])
+    old = _history((await web.get(f"/convocations/{appointment.id}")).text)
+    assert "Historique (1)" in old and "<td>Léa CPIP</td>" in old
+    assert "<td>Modification</td>" in old and "Statut" in old and "Motif d&#39;annulation" in old
+    assert "vendredi 15 janvier 2027 à 7h00" in old  # FIXED_NOW in Cayenne
+    new = _history((await web.get(f"/convocations/{new_id}")).text)
+    assert "<td>Création</td>" in new and "Date et heure" in new and "Convocation déplacée" in new
+
+    token, _ = await _token(web, new_id)
+    cancelled = await web.post(
+        f"/convocations/{new_id}/annuler", data={"csrf": token, "etape": "annuler"}
+    )
+    assert cancelled.status_code == 303
+    again = _history((await web.get(f"/convocations/{new_id}")).text)
+    assert "Historique (2)" in again
+    rows = again.split("<tbody>")[1].split("</tr>")
+    assert "<td>Modification</td>" in rows[0] and "Date d&#39;annulation" in rows[0]
+    assert "<td>Création</td>" in rows[1]

@@ -528,3 +528,71 @@ async def test_a_manager_reads_the_page_but_may_not_change_the_person(
     assert (await web.get("/personnes/nouvelle")).status_code == 403
     await session.refresh(person)
     assert person.phone_status == "valid"
+
+
+def _history(text: str) -> str:
+    """The « Historique » section of a page (fails when the page has none)."""
+    found = re.search(r'<section class="fr-accordion[^>]*>.*?Historique.*?</section>', text, re.S)
+    assert found, "no « Historique » section"
+    return found.group(0)
+
+
+async def test_the_history_says_who_changed_which_fields_never_the_values(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """After an edit through the page: « Modification » by the agent, the fields in French,
+    neither the old nor the new values; closed by default; denials are not in it."""
+    spip, agent, person = await _setup(session)
+    agent.name = "Rémi Vasseur"
+    session.add(
+        AuditEvent(
+            occurred_at=FIXED_NOW - timedelta(days=2),
+            spip_id=spip.id,
+            action=ACCESS_DENIED,
+            entity="person",
+            entity_id=person.id,
+        )
+    )
+    await session.commit()
+    await log_in(web, agent.email)
+    token = await _token(web, f"/personnes/{person.id}/modifier")
+    form = {"csrf": token, "prenom": "Inès", "nom": "Quintard", "naissance": "12/03/1985"}
+    done = await web.post(
+        f"/personnes/{person.id}/modifier", data=form | {"telephone": "0694 22 33 45"}
+    )
+    assert done.status_code == 303
+    page = await web.get(f"/personnes/{person.id}")
+    history = _history(page.text)
+    assert 'aria-expanded="false" aria-controls="historique"' in history
+    assert "Historique (1)" in history and "1 événement, les plus récents d'abord" in history
+    assert "<td>Rémi Vasseur</td>" in history and "<td>Modification</td>" in history
+    assert "<td>Nom, Téléphone</td>" in history
+    assert "vendredi 15 janvier 2027 à 7h00" in history  # FIXED_NOW, 10:00 UTC, in Cayenne
+    for value in ("Quintard", "Lefèvre", "0694", "694", "22 33 45", "Inès", "1985"):
+        assert value not in history, value
+    assert "Accès refusé" not in history
+
+
+async def test_the_history_shows_the_latest_twenty_of_the_total_and_the_system(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    spip, agent, person = await _setup(session, role="secretariat")
+    session.add_all(
+        AuditEvent(
+            occurred_at=FIXED_NOW - timedelta(hours=n),
+            spip_id=spip.id,
+            action="update",
+            entity="person",
+            entity_id=person.id,
+            changes={"phone_status": {"old": "valid", "new": "invalid"}},
+        )
+        for n in range(1, 58)
+    )
+    await session.commit()
+    await log_in(web, agent.email)
+    history = _history((await web.get(f"/personnes/{person.id}")).text)
+    assert "Historique (57)" in history and "20 derniers sur 57" in history
+    assert history.count("<tr>") == 1 + 20
+    assert "<td>Système</td>" in history and "<td>Statut du téléphone</td>" in history
+    first = history.split("<tbody>")[1].split("</tr>")[0]
+    assert "vendredi 15 janvier 2027 à 6h00" in first  # the latest first (an hour before now)

@@ -1,8 +1,9 @@
 """Administration du SPIP — agents: the list, the creation with its one-time activation link
 (shown once, in the answer to the POST: never in a URL, a log or a page that can be asked
-again), a change of role, deactivation and reactivation, a new activation link — through the
-agents and auth services the API's ``/agents`` routes call, with ``agent:write``. The last
-active local administrator of a SPIP is kept by the service (``last_local_admin``)."""
+again), a correction of the name or e-mail, a change of role, deactivation and reactivation,
+a new activation link — through the agents and auth services the API's ``/agents`` routes
+call, with ``agent:write``. The last active local administrator of a SPIP is kept by the
+service (``last_local_admin``)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from app.web.templating import render
 router = APIRouter()
 FormField = Annotated[str, Form()]
 NOTICES = {
+    "identite": "Le nom et l'adresse électronique sont enregistrés.",
     "role": "Le rôle est modifié.",
     "desactive": "Le compte est désactivé : ses sessions sont fermées.",
     "reactive": "Le compte est réactivé.",
@@ -174,6 +176,7 @@ def _agent_page(
     status_code: int = 200,
     notice: str | None = None,
 ) -> HTMLResponse:
+    form.values = _identity(target) | form.values
     context = _base(
         agent,
         spip,
@@ -196,6 +199,11 @@ async def agent_page(
     return _agent_page(request, agent, target, spip, form, notice=NOTICES.get(ok))
 
 
+def _identity(target: Agent, **typed: str) -> dict[str, str]:
+    """The fields of the page's forms: the identity as stored unless typed."""
+    return {"nom": target.name, "email": target.email, "role": target.role, **typed}
+
+
 async def _update(
     request: Request,
     session: AsyncSession,
@@ -205,9 +213,13 @@ async def _update(
     data: AgentUpdate,
     form: views.Form,
     ok: str,
+    *,
+    fields: tuple[str, ...] = ("role",),
 ) -> Response:
     """The API's ``PATCH /agents/{id}``: the role grant rule, the service (which keeps the
-    last administrator), and a deactivated account's sessions revoked."""
+    last administrator and refuses an e-mail already taken), and a deactivated account's
+    sessions revoked. A refusal about one of the form's ``fields`` is said on it, another one
+    as the form's alert."""
     try:
         async with session.begin_nested():
             if data.role is not None or target.role == Role.admin.value:
@@ -218,10 +230,31 @@ async def _update(
                 await auth_service.revoke_all(session, target.id)
     except AppError as exc:
         views.explain(form, exc)
-        if "role" not in form.errors:
+        if not form.errors.keys() & set(fields):
             form.alert, form.errors = exc.detail, {}
         return _agent_page(request, agent, target, spip, form, status_code=exc.status_code)
     return RedirectResponse(f"/administration/agents/{target.id}?ok={ok}", status_code=303)
+
+
+@router.post("/administration/agents/{agent_id}/identite", response_class=HTMLResponse)
+async def change_identity(
+    request: Request,
+    session: SessionDep,
+    agent: PostingAgent,
+    agent_id: IdPath,
+    nom: FormField = "",
+    email: FormField = "",
+) -> Response:
+    """« Nom et adresse électronique »: ``AgentUpdate``'s validation and the PATCH's service;
+    a refusal comes back on its field in French, with what was typed."""
+    target, spip = await _agent(request, session, agent, agent_id)
+    form = views.Form(_identity(target, nom=nom, email=email))
+    data = views.validated(form, AgentUpdate, {"name": nom.strip(), "email": email.strip()})
+    if data is None:
+        return _agent_page(request, agent, target, spip, form, status_code=422)
+    return await _update(
+        request, session, agent, target, spip, data, form, "identite", fields=("nom", "email")
+    )
 
 
 @router.post("/administration/agents/{agent_id}/role", response_class=HTMLResponse)

@@ -30,6 +30,7 @@ from app.reminders import service as reminder_service
 from app.reminders.errors import NotificationNotFound
 from app.spips import service as spip_service
 from app.web import appointment as detail_view
+from app.web import audit as trail
 from app.web import booking, loaders, today
 from app.web.sessions import PageAgent, PostingAgent
 from app.web.templating import render
@@ -86,6 +87,9 @@ async def _page(
         "places": places,
         "zone": today.zone_label(place.timezone, spip.timezone) if place else None,
         "retour": f"/convocations/{detail.id}?fait=issue",
+        "history": await trail.history(
+            session, agent, "appointment", detail.id, tz_name=spip.timezone
+        ),
     }
     if request.headers.get("HX-Request"):
         status_code = 200  # as the booking page: htmx shows the form's errors in place

@@ -1,7 +1,8 @@
 """Journal d'audit: the SPIP's audit trail through the API's ``GET /audit`` service
 (``audit_service.list_events``, scoped by ``access.list_scope``, ``audit:read``), with its
-filters in the URL (ids, codes and dates only) and 50 rows a page. Only the names of the
-fields changed are shown, never their values (the trail holds none of a person's)."""
+filters in the URL (ids, codes and dates only) and 50 rows a page, in the words of
+``app.web.audit`` (shared with the records' « Historique »): only the names of the fields
+changed, never their values (the trail holds none of a person's)."""
 
 from __future__ import annotations
 
@@ -24,41 +25,14 @@ from app.core.localtime import zone
 from app.db import SessionDep
 from app.models import Spip
 from app.web import admin as views
+from app.web import audit as trail
+from app.web.audit import ACTIONS, ENTITIES, LINKS
 from app.web.pages.admin import spip_param
 from app.web.sessions import PageAgent
-from app.web.templating import french_date, french_time, render
+from app.web.templating import render
 
 router = APIRouter()
 PAGE_SIZE = 50
-ACTIONS = {
-    "create": "Création",
-    "update": "Modification",
-    "delete": "Suppression",
-    "login": "Connexion",
-    "login_failed": "Échec de connexion",
-    "account_locked": "Compte verrouillé",
-    "login_refused_locked": "Connexion refusée (compte verrouillé)",
-    "logout": "Déconnexion",
-    "activate": "Activation du compte",
-    audit_service.ACCESS_DENIED: "Accès refusé (élément d'un autre SPIP)",
-    audit_service.PERMISSION_DENIED: "Action refusée (droits du rôle)",
-}
-ENTITIES = {
-    "spip": "SPIP",
-    "place": "Lieu",
-    "agent": "Agent",
-    "person": "Personne",
-    "appointment": "Convocation",
-    "reminder_policy": "Règles de rappel",
-    "message_template": "Modèle de SMS",
-    "permission": "Droits",
-}
-LINKS = {
-    "person": "/personnes/{}",
-    "appointment": "/convocations/{}",
-    "place": "/administration/lieux/{}",
-    "agent": "/administration/agents/{}",
-}
 LABELS = {
     "du": "Du",
     "au": "Au",
@@ -185,15 +159,13 @@ async def journal(
 
 
 def _row(event: Any, names: dict[int, str], tz_name: str) -> dict[str, Any]:
-    local = event.occurred_at.astimezone(zone(tz_name))
     link = LINKS.get(event.entity)
-    fields = sorted((event.changes or {}).keys()) if event.action in ("create", "update") else []
     return {
-        "when": f"{french_date(local)} à {french_time(local)}",
+        "when": trail.when(event, tz_name),
         "agent": names.get(event.agent_id or 0, "—" if event.agent_id is None else "Autre agent"),
         "action": ACTIONS.get(event.action, event.action),
         "entity": ENTITIES.get(event.entity, event.entity),
         "entity_id": event.entity_id,
         "link": link.format(event.entity_id) if link and event.entity_id else None,
-        "fields": ", ".join(fields),
+        "fields": trail.changed_fields(event),
     }

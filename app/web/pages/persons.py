@@ -34,6 +34,7 @@ from app.persons import service as person_service
 from app.persons.errors import InvalidSearchDate, PersonHasAppointments, PersonLikelyDuplicate
 from app.persons.schemas import PersonUpdate
 from app.spips.errors import SpipNotFound
+from app.web import audit as trail
 from app.web import loaders
 from app.web import persons as views
 from app.web.sessions import PageAgent, PostingAgent
@@ -240,6 +241,7 @@ async def _fiche(
         and not await person_service.appointment_count(session, person.id),
         "notice": notice,
         "error": error,
+        "history": await trail.history(session, agent, "person", person.id, tz_name=spip.timezone),
     }
     return render(request, "pages/person.html", context, status_code=status_code)
 
