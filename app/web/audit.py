@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -116,6 +117,7 @@ class History:
 
     lines: list[HistoryLine]
     total: int
+    journal_url: str | None = None  # every event of the record, for who reads the journal
 
 
 async def history(
@@ -137,4 +139,7 @@ async def history(
         )
         for e in entries
     ]
-    return History(lines, total)
+    journal = None
+    if access.can(viewer, Permission.audit_read):
+        journal = "/administration/journal?" + urlencode({"entite": entity, "numero": entity_id})
+    return History(lines, total, journal)

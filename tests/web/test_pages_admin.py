@@ -576,6 +576,9 @@ async def test_the_audit_trail_filters_pages_and_shows_no_personal_value(
     assert "1 événement" in by_action.text and "Connexion" in by_action.text
     by_agent = await web.get(f"/administration/journal?agent_id={agent_id}&action=update")
     assert "61 événements" in by_agent.text
+    one = await web.get("/administration/journal?entite=place&numero=7")
+    assert "1 événement" in one.text and "Lieu n° 7" in one.text
+    assert "numero=7" in one.text  # kept in the form
     dated = await web.get("/administration/journal?du=2027-01-14&au=14/01/2027")
     assert "1 événement" in dated.text  # the person's change only (the SPIP's local day)
     for query, field in (
@@ -583,6 +586,8 @@ async def test_the_audit_trail_filters_pages_and_shows_no_personal_value(
         ("agent_id=999999", "#agent_id"),
         ("action=drop", "#action"),
         ("du=2027-01-14&au=2027-01-01", "#au"),
+        ("numero=7", "#numero"),  # a number says nothing without its type
+        ("entite=person&numero=7x", "#numero"),
     ):
         bad = await web.get(f"/administration/journal?{query}")
         assert bad.status_code == 422, query

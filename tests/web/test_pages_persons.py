@@ -571,6 +571,32 @@ async def test_the_history_says_who_changed_which_fields_never_the_values(
     for value in ("Quintard", "Lefèvre", "0694", "694", "22 33 45", "Inès", "1985"):
         assert value not in history, value
     assert "Accès refusé" not in history
+    assert "journal" not in history  # a CPIP does not read the audit trail
+
+
+async def test_an_administrator_follows_the_history_to_the_journal(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    spip, _, person = await _setup(session)
+    admin = await make_agent(session, spip, role="local_admin", password_hash=hash_now(PASSWORD))
+    session.add(
+        AuditEvent(
+            occurred_at=FIXED_NOW - timedelta(days=1),
+            spip_id=spip.id,
+            action="update",
+            entity="person",
+            entity_id=person.id,
+            changes={"last_name": {"changed": True}},
+        )
+    )
+    await session.commit()
+    await log_in(web, admin.email)
+    history = _history((await web.get(f"/personnes/{person.id}")).text)
+    link = re.search(r'href="(/administration/journal\?[^"]+)"', history)
+    assert link, history
+    journal = await web.get(link.group(1).replace("&amp;", "&"))
+    assert journal.status_code == 200
+    assert f"Personne n° {person.id}" in journal.text and "1 événement" in journal.text
 
 
 async def test_the_history_shows_the_latest_twenty_of_the_total_and_the_system(

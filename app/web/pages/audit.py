@@ -39,6 +39,7 @@ LABELS = {
     "agent_id": "Agent",
     "action": "Action",
     "entite": "Type d'élément",
+    "numero": "Numéro de l'élément",
 }
 _FRENCH_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 
@@ -88,16 +89,32 @@ def read_filters(
     for name, known in (("action", ACTIONS), ("entite", ENTITIES)):
         if form.get(name) and form.get(name) not in known:
             form.errors[name] = "Choisissez une valeur dans la liste."
+    entity_id = _record_number(form)
     if form.errors:
         return None
     return TrailFilters(
         spip_id=spip_id,
         entity=form.get("entite") or None,
+        entity_id=entity_id,
         agent_id=agent_id,
         action=form.get("action") or None,
         since=_midnight(since, tz_name) if since else None,
         until=_midnight(until + timedelta(days=1), tz_name) if until else None,
     )
+
+
+def _record_number(form: TrailForm) -> int | None:
+    """One record's events (a person's, a convocation's…): a number, with its type."""
+    text = form.get("numero").strip()
+    if not text:
+        return None
+    if not (text.isdigit() and len(text) < 10):
+        form.errors["numero"] = "Écrivez un numéro (des chiffres seulement)."
+        return None
+    if not form.get("entite"):
+        form.errors["numero"] = "Choisissez aussi le type d'élément de ce numéro."
+        return None
+    return int(text)
 
 
 @router.get("/administration/journal", response_class=HTMLResponse)
@@ -111,6 +128,7 @@ async def journal(
     agent_id: str = "",
     action: str = "",
     entite: str = "",
+    numero: str = "",
     page: str = "1",
 ) -> HTMLResponse:
     require(request, agent, Permission.audit_read)
@@ -121,7 +139,10 @@ async def journal(
     tz_name = target.timezone if target else "Europe/Paris"
     people = await agent_service.list_agents(session, spip_id=target.id if target else None)
     names = {a.id: a.name for a in people}
-    values = {"du": du, "au": au, "agent_id": agent_id, "action": action, "entite": entite}
+    values = {
+        "du": du, "au": au, "agent_id": agent_id, "action": action, "entite": entite,
+        "numero": numero,
+    }  # fmt: skip
     form = TrailForm({k: v[:40] for k, v in values.items()})
     filters = read_filters(
         form, spip_id=target.id if target else None, tz_name=tz_name, agent_ids=set(names)
@@ -136,7 +157,7 @@ async def journal(
         rows = [_row(e, names, tz_name) for e in events]
     query = {"spip": str(target.id)} if target and access.is_national(agent) else {}
     page_url = "/administration/journal?" + urlencode(
-        query | {"du": du, "au": au, "agent_id": agent_id, "action": action, "entite": entite}
+        query | {k: v for k, v in values.items() if v}
     )
     context = {
         "nav": "administration",
