@@ -60,6 +60,7 @@ class SpipSeed:
     mobile_prefixes: tuple[str, ...]  # national-format prefixes of local mobiles
     domain: str
     mobile_digits: int = 10  # national-format length: 6 in Saint-Pierre and Nouméa, 8 in Tahiti
+    holiday_territory: str | None = None  # app.core.holidays; None: metropolitan France
 
 
 SEEDS = (
@@ -97,6 +98,7 @@ SEEDS = (
         ),
         ("0694",),
         "guyane",
+        holiday_territory="973",
     ),
     SpipSeed(
         "SPIP-974",
@@ -118,6 +120,7 @@ SEEDS = (
         ),
         ("0692", "0693"),
         "reunion",
+        holiday_territory="974",
     ),
     SpipSeed(
         "SPIP-972",
@@ -134,6 +137,7 @@ SEEDS = (
         ),
         ("0696", "0697"),
         "martinique",
+        holiday_territory="972",
     ),
     SpipSeed(
         "SPIP-976",
@@ -148,6 +152,7 @@ SEEDS = (
         ),
         ("0639",),
         "mayotte",
+        holiday_territory="976",
     ),
     SpipSeed(
         "SPIP-975",
@@ -164,6 +169,7 @@ SEEDS = (
         ),
         ("55", "40"),
         "saint-pierre-et-miquelon",
+        holiday_territory="PM",
         mobile_digits=6,
     ),
     SpipSeed(
@@ -185,6 +191,7 @@ SEEDS = (
         ),
         ("87", "89"),
         "polynesie",
+        holiday_territory="PF",
         mobile_digits=8,
     ),
     SpipSeed(
@@ -196,6 +203,7 @@ SEEDS = (
         (PlaceSeed("Antenne de Nouméa", "7 rue de la République, 98800 Nouméa", "27 00 00"),),
         ("7", "9"),
         "nouvelle-caledonie",
+        holiday_territory="NC",
         mobile_digits=6,
     ),
 )
@@ -328,6 +336,7 @@ async def _load(session: AsyncSession, rng: random.Random) -> dict[str, int]:
             name=seed.name,
             timezone=seed.timezone,
             phone_region=seed.region,
+            holiday_territory=seed.holiday_territory,
             address=seed.address,
         )
         session.add(spip)

@@ -128,6 +128,7 @@ def _assert_every_kind_of_territory(db: Path) -> None:
         upcoming = conn.execute(
             "SELECT count(DISTINCT a.place_id) FROM appointment a WHERE a.status = 'booked'"
         ).fetchone()[0]
+        territories = dict(conn.execute("SELECT code, holiday_territory FROM spip"))
     assert zones == {
         "Europe/Paris",
         "America/Cayenne",
@@ -142,6 +143,17 @@ def _assert_every_kind_of_territory(db: Path) -> None:
     codes = ("+33", "+594", "+262", "+596", "+508", "+689", "+687")
     assert all(any(p.startswith(code) for p in phones) for code in codes)
     assert upcoming >= 9
+    # Each overseas SPIP has its own public holidays; Hauts-de-Seine has the national ones.
+    assert territories == {
+        "SPIP-92": None,
+        "SPIP-973": "973",
+        "SPIP-974": "974",
+        "SPIP-972": "972",
+        "SPIP-976": "976",
+        "SPIP-975": "PM",
+        "SPIP-987": "PF",
+        "SPIP-988": "NC",
+    }
 
 
 async def test_an_exhausted_connection_pool_answers_503_not_500(settings: Settings) -> None:

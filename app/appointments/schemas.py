@@ -165,7 +165,8 @@ class AppointmentChangeRead(AppointmentRead):
         default_factory=list,
         description=(
             "Les SMS qui ne partiront pas, et pourquoi (vide si tout partira) : appeler la "
-            "personne ou lui remettre une convocation papier"
+            "personne ou lui remettre une convocation papier ; et public_holiday si la "
+            "convocation tombe un jour férié du lieu"
         ),
     )
 
@@ -224,5 +225,6 @@ class BookingPreviewRead(ReadModel):
     timezone: str
     messages: list[PlannedSmsRead]
     warnings: list[SmsWarning] = Field(
-        default_factory=list, description="Les SMS qui ne partiront pas, et pourquoi"
+        default_factory=list,
+        description="Les SMS qui ne partiront pas, et pourquoi ; public_holiday : jour férié",
     )

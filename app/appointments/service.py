@@ -21,6 +21,7 @@ from app.appointments.errors import (
     StartsTooFar,
     UnknownAppointmentType,
 )
+from app.appointments.holidays import holiday_warnings
 from app.appointments.schemas import (
     AppointmentCreate,
     AppointmentFilters,
@@ -223,12 +224,15 @@ class BookingInputs:
     place: Place | None
     appointment_type: AppointmentType | None
     policy: ReminderPolicy | None
+    # The person's SPIP's public holidays (a place may override them).
+    spip_holiday_territory: str | None = None
 
 
 # Built once, with its cache key: this runs for every convocation booked.
 _BOOKING_INPUTS = (
-    select(Person, Place, AppointmentType, ReminderPolicy)
+    select(Person, Place, AppointmentType, ReminderPolicy, Spip.holiday_territory)
     .select_from(Person)
+    .join(Spip, Spip.id == Person.spip_id)
     .outerjoin(Place, Place.id == bindparam("place_id"))
     .outerjoin(
         AppointmentType,
@@ -251,8 +255,8 @@ async def load_booking_inputs(session: AsyncSession, data: AppointmentCreate) ->
     row = (await session.execute(_BOOKING_INPUTS, params)).first()
     if row is None:
         raise PersonNotFound()
-    person, place, appointment_type, policy = row
-    return BookingInputs(person, place, appointment_type, policy)
+    person, place, appointment_type, policy, spip_territory = row
+    return BookingInputs(person, place, appointment_type, policy, spip_territory)
 
 
 async def book(
@@ -317,13 +321,14 @@ async def book(
     )
     # The place, type and planned messages are at hand and a new convocation has no successor:
     # its view needs no query.
+    holiday = holiday_warnings(starts_at, place, spip_territory=inputs.spip_holiday_territory)
     return AppointmentView(
         appointment=appointment,
         timezone=place.timezone,
         type_code=appointment_type.code,
         type_label=appointment_type.label,
         next_notification_at=planned.first_at,
-        warnings=planned.warnings,
+        warnings=[*holiday, *planned.warnings],
     )
 
 
@@ -391,7 +396,9 @@ async def reschedule(
         session, old=appointment, new=replacement, notify=data.notify
     )
     view = (await _views(session, [replacement]))[0]
-    return replace(view, warnings=planned.warnings)
+    spip = await session.get_one(Spip, place.spip_id)
+    holiday = holiday_warnings(starts_at, place, spip_territory=spip.holiday_territory)
+    return replace(view, warnings=[*holiday, *planned.warnings])
 
 
 async def record_outcome(

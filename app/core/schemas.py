@@ -21,6 +21,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from app.core.holidays import HOLIDAY_TERRITORIES, is_valid_holiday_territory
 from app.core.localtime import is_valid_timezone
 from app.core.pagination import PageParams
 
@@ -103,6 +104,25 @@ def _check_timezone(value: str) -> str:
 
 TimezoneName = Annotated[
     str, StringConstraints(min_length=1, max_length=64), AfterValidator(_check_timezone)
+]
+
+
+def _check_holiday_territory(value: str) -> str:
+    if not is_valid_holiday_territory(value):
+        raise PydanticCustomError(
+            "invalid_holiday_territory",
+            "Territoire de jours fériés inconnu : utilisez l'un des codes {codes} "
+            "(null : métropole sans particularité locale).",
+            {"codes": ", ".join(t.code for t in HOLIDAY_TERRITORIES)},
+        )
+    return value
+
+
+# The public holidays of a SPIP or a place (app.core.holidays); null: metropolitan France.
+HolidayTerritoryCode = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=8),
+    AfterValidator(_check_holiday_territory),
 ]
 
 

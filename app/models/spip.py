@@ -16,6 +16,9 @@ class Spip(IdMixin, TimestampMixin, Base):
     timezone: Mapped[str] = mapped_column(String(64))
     # ISO region used to read numbers typed in national format (FR, GF, RE, …).
     phone_region: Mapped[str] = mapped_column(String(2))
+    # Public holidays (app.core.holidays: « 973 », « 57 »…); None: metropolitan France. Checked
+    # by the API like phone_region and timezone, not by a CHECK, so the list can grow freely.
+    holiday_territory: Mapped[str | None] = mapped_column(String(8))
     address: Mapped[str | None] = mapped_column(Text)
     phone: Mapped[str | None] = mapped_column(String(32))
 
@@ -31,4 +34,6 @@ class Place(IdMixin, TimestampMixin, Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     info_url: Mapped[str | None] = mapped_column(String(500))
     timezone: Mapped[str] = mapped_column(String(64))
+    # Overrides the SPIP's holiday territory; None: the SPIP's.
+    holiday_territory: Mapped[str | None] = mapped_column(String(8))
     active: Mapped[bool] = mapped_column(default=True)

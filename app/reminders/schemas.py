@@ -152,15 +152,18 @@ WarningCode = Literal[
     "type_without_sms",
     "person_archived",
     "no_sms",
+    "public_holiday",
 ]
 
 
 class SmsWarning(ReadModel):
-    """An SMS that will not go out, and why, so the agent can phone or hand a paper convocation."""
+    """An SMS that will not go out, and why, so the agent can phone or hand a paper convocation;
+    or (``public_holiday``) a convocation on a public holiday of its place, booked all the same."""
 
     code: WarningCode = Field(
         description="window_closed, too_late, no_phone, refused, type_without_sms, "
-        "person_archived ; no_sms : aucun SMS ne préviendra la personne"
+        "person_archived ; no_sms : aucun SMS ne préviendra la personne ; public_holiday : "
+        "la convocation tombe un jour férié du lieu (elle est enregistrée quand même)"
     )
     kind: NotificationKind | None = Field(description="Le message concerné ; null : tous")
     message: str = Field(description="Ce qu'il faut dire à l'agent, en français")

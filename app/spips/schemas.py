@@ -6,7 +6,14 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, AnyHttpUrl, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from app.core.schemas import InputModel, LongText, Name, ReadModel, TimezoneName
+from app.core.schemas import (
+    HolidayTerritoryCode,
+    InputModel,
+    LongText,
+    Name,
+    ReadModel,
+    TimezoneName,
+)
 
 PhoneRegion = Literal["FR", "GF", "RE", "YT", "GP", "MQ", "MF", "BL", "PM", "PF", "NC", "WF"]
 SpipCode = Annotated[
@@ -37,6 +44,12 @@ class SpipCreate(InputModel):
         description="Région servant à lire les numéros saisis au format national",
         examples=["GF"],
     )
+    holiday_territory: HolidayTerritoryCode | None = Field(
+        default=None,
+        description="Jours fériés locaux : 57 (Moselle), 6AE (Alsace), 971, 972, 973, 974, 976, "
+        "BL, MF, PM, PF, NC, WF ; null : métropole sans particularité locale",
+        examples=["973"],
+    )
     address: LongText | None = None
     phone: ContactPhone | None = None
 
@@ -46,6 +59,9 @@ class SpipUpdate(InputModel):
     name: Name | None = None
     timezone: TimezoneName | None = None
     phone_region: PhoneRegion | None = None
+    holiday_territory: HolidayTerritoryCode | None = Field(
+        default=None, description="null : métropole sans particularité locale"
+    )
     address: LongText | None = None
     phone: ContactPhone | None = None
 
@@ -56,6 +72,9 @@ class SpipRead(ReadModel):
     name: str
     timezone: str
     phone_region: str
+    holiday_territory: str | None = Field(
+        description="Jours fériés locaux (code) ; null : métropole sans particularité locale"
+    )
     address: str | None
     phone: str | None
     created_at: datetime
@@ -72,6 +91,12 @@ class PlaceCreate(InputModel):
     timezone: TimezoneName | None = Field(
         default=None, description="Fuseau IANA du lieu ; par défaut celui du SPIP"
     )
+    holiday_territory: HolidayTerritoryCode | None = Field(
+        default=None,
+        description="Jours fériés locaux du lieu (un SPIP couvrant la Moselle et un autre "
+        "département, par exemple) ; null : ceux du SPIP",
+        examples=["57"],
+    )
 
 
 class PlaceUpdate(InputModel):
@@ -80,6 +105,9 @@ class PlaceUpdate(InputModel):
     phone: ContactPhone | None = None
     info_url: InfoUrl | None = None
     timezone: TimezoneName | None = None
+    holiday_territory: HolidayTerritoryCode | None = Field(
+        default=None, description="null : ceux du SPIP"
+    )
     active: bool | None = None
 
 
@@ -91,6 +119,7 @@ class PlaceRead(ReadModel):
     phone: str | None
     info_url: str | None
     timezone: str
+    holiday_territory: str | None = Field(description="Jours fériés locaux ; null : ceux du SPIP")
     active: bool
     created_at: datetime
     updated_at: datetime

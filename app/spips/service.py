@@ -36,7 +36,7 @@ async def create_spip(session: AsyncSession, *, data: SpipCreate) -> Spip:
 
 
 async def update_spip(session: AsyncSession, *, spip: Spip, data: SpipUpdate) -> Spip:
-    changes = data.patch_values(nullable=frozenset({"address", "phone"}))
+    changes = data.patch_values(nullable=frozenset({"address", "phone", "holiday_territory"}))
     if "code" in changes:
         await _ensure_code_free(session, changes["code"], except_id=spip.id)
     apply_changes(spip, changes)
@@ -82,7 +82,9 @@ async def create_place(session: AsyncSession, *, spip: Spip, data: PlaceCreate) 
 
 
 async def update_place(session: AsyncSession, *, place: Place, data: PlaceUpdate) -> Place:
-    changes = data.patch_values(nullable=frozenset({"address", "phone", "info_url"}))
+    changes = data.patch_values(
+        nullable=frozenset({"address", "phone", "info_url", "holiday_territory"})
+    )
     apply_changes(place, changes)
     await session.flush()
     return place

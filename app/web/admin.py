@@ -15,6 +15,7 @@ from app.auth import access
 from app.auth.access import Permission
 from app.auth.dependencies import ensure_scope, require
 from app.core.errors import AppError
+from app.core.holidays import HOLIDAY_TERRITORIES, METROPOLE, holiday_territory
 from app.core.localtime import FRENCH_ZONE_KEYS, FRENCH_ZONES, french_zone
 from app.core.validation import field_errors
 from app.models import Agent, Role, Spip
@@ -32,6 +33,17 @@ LOCAL_ROLES = (Role.cpip, Role.secretariat, Role.manager, Role.local_admin)
 ZONE_CHOICES = [(z.key, z.label) for z in FRENCH_ZONES]
 REGION_CHOICES = list(dict.fromkeys((z.region, z.territory) for z in FRENCH_ZONES))
 NOT_IN_LIST = "Choisissez un fuseau dans la liste des territoires français."
+# « Jours fériés »: the territories of app.core.holidays, after the empty choice (the SPIP's
+# metropolitan holidays, or for a place its SPIP's own).
+HOLIDAY_CHOICES = [(t.code, t.label) for t in HOLIDAY_TERRITORIES]
+SPIP_HOLIDAY_CHOICES = [("", METROPOLE.label), *HOLIDAY_CHOICES]
+
+
+def place_holiday_choices(spip: Spip) -> list[tuple[str, str]]:
+    """« Ceux du SPIP (Guyane) » first: what the place follows when nothing else is chosen."""
+    inherited = holiday_territory(spip.holiday_territory).label
+    return [("", f"Ceux du SPIP ({inherited})"), *HOLIDAY_CHOICES]
+
 
 PLACE_LABELS = {
     "nom": "Nom",
@@ -39,6 +51,7 @@ PLACE_LABELS = {
     "infos": "Lien vers les informations pratiques",
     "telephone": "Téléphone",
     "fuseau": "Fuseau horaire",
+    "feries": "Jours fériés",
     "actif": "Lieu actif",
 }
 AGENT_LABELS = {"nom": "Nom", "email": "Adresse électronique", "role": "Rôle"}
@@ -47,6 +60,7 @@ SPIP_LABELS = {
     "nom": "Nom",
     "fuseau": "Fuseau horaire",
     "region": "Région téléphonique",
+    "feries": "Jours fériés",
     "adresse": "Adresse",
     "telephone": "Téléphone",
 }
@@ -65,6 +79,7 @@ _FIELDS = {
     "phone_region": "region",
     "spip_id": "role",
     "sender": "expediteur",
+    "holiday_territory": "feries",
 }
 
 
@@ -128,6 +143,7 @@ def place_values(form: Form) -> dict[str, Any]:
         "info_url": optional(form.get("infos")),
         "phone": optional(form.get("telephone")),
         "timezone": check_zone(form),
+        "holiday_territory": optional(form.get("feries")),
     }
 
 

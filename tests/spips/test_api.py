@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.factories import make_spip
+from tests.factories import make_place, make_spip
 
 
 async def test_create_and_read_spip(client: httpx.AsyncClient) -> None:
@@ -100,3 +100,57 @@ async def test_place_with_own_zone_and_patch(
     assert bad.status_code == 422
     assert (await client.get("/places/999999")).status_code == 404
     assert (await client.post("/spips/999999/places", json={"name": "x"})).status_code == 404
+
+
+async def test_holiday_territory_round_trip(client: httpx.AsyncClient) -> None:
+    body = {
+        "code": "SPIP-973-H",
+        "name": "SPIP de la Guyane",
+        "timezone": "America/Cayenne",
+        "phone_region": "GF",
+        "holiday_territory": "973",
+    }
+    created = await client.post("/spips", json=body)
+    assert created.status_code == 201, created.text
+    spip = created.json()
+    assert spip["holiday_territory"] == "973"
+    assert (await client.get(f"/spips/{spip['id']}")).json()["holiday_territory"] == "973"
+    cleared = await client.patch(f"/spips/{spip['id']}", json={"holiday_territory": None})
+    assert cleared.json()["holiday_territory"] is None
+    kept = await client.patch(f"/spips/{spip['id']}", json={"name": "SPIP 973"})
+    assert kept.json()["holiday_territory"] is None
+
+    place = await client.post(f"/spips/{spip['id']}/places", json={"name": "Antenne"})
+    assert place.json()["holiday_territory"] is None
+    own = await client.post(
+        f"/spips/{spip['id']}/places", json={"name": "Metz", "holiday_territory": "57"}
+    )
+    assert own.status_code == 201, own.text
+    assert own.json()["holiday_territory"] == "57"
+    patched = await client.patch(f"/places/{own.json()['id']}", json={"holiday_territory": "6AE"})
+    assert patched.json()["holiday_territory"] == "6AE"
+    assert (await client.get(f"/places/{own.json()['id']}")).json()["holiday_territory"] == "6AE"
+    back = await client.patch(f"/places/{own.json()['id']}", json={"holiday_territory": None})
+    assert back.json()["holiday_territory"] is None
+
+
+async def test_unknown_holiday_territory_is_refused_in_french(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    body = {"code": "SPIP-H", "name": "X", "timezone": "Europe/Paris", "phone_region": "FR"}
+    # 67 and 68 are not the package's codes (6AE is); its school zones and TF are left out.
+    for code in ("67", "Zone A", "TF", "fr"):
+        response = await client.post("/spips", json=body | {"holiday_territory": code})
+        assert response.status_code == 422, code
+        assert response.json()["error"] == "invalid_holiday_territory"
+        assert "Territoire de jours fériés inconnu" in response.json()["detail"]
+        assert response.json()["fields"][0]["field"] == "body.holiday_territory"
+    spip = await make_spip(session)
+    place = await make_place(session, spip)
+    await session.commit()
+    refused = await client.patch(f"/places/{place.id}", json={"holiday_territory": "Moselle"})
+    assert refused.status_code == 422
+    assert refused.json()["error"] == "invalid_holiday_territory"
+    refused = await client.patch(f"/spips/{spip.id}", json={"holiday_territory": "Zone A"})
+    assert refused.status_code == 422
+    assert refused.json()["error"] == "invalid_holiday_territory"

@@ -99,6 +99,63 @@ async def test_a_zone_posted_by_hand_is_refused_in_french_and_the_form_kept(
     assert await session.scalar(select(Place).where(Place.name.like("%Saint-Laurent"))) is None
 
 
+async def test_a_place_takes_its_own_public_holidays_or_its_spips(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    spip, agent = await _admin(session)
+    spip.holiday_territory = "973"
+    await session.commit()
+    await log_in(web, agent.email)
+    form = await web.get("/administration/lieux/nouveau")
+    assert '<label class="fr-label" for="feries">Jours fériés' in form.text
+    assert '<option value="" selected>Ceux du SPIP (Guyane)</option>' in form.text
+    assert '<option value="57">Moselle</option>' in form.text
+    assert '<option value="974">La Réunion</option>' in form.text
+    # A refused form keeps the choice.
+    kept = await _post(
+        web,
+        "/administration/lieux/nouveau",
+        "/administration/lieux/nouveau",
+        nom="Antenne de Metz",
+        fuseau="Mars/Olympus",
+        feries="57",
+    )
+    assert kept.status_code == 422
+    assert '<option value="57" selected>Moselle</option>' in kept.text
+    by_hand = await _post(
+        web,
+        "/administration/lieux/nouveau",
+        "/administration/lieux/nouveau",
+        nom="Antenne de Metz",
+        fuseau="Europe/Paris",
+        feries="67",
+    )
+    assert by_hand.status_code == 422
+    assert "Territoire de jours fériés inconnu" in unescape(by_hand.text)
+    assert 'href="#feries"' in by_hand.text
+    created = await _post(
+        web,
+        "/administration/lieux/nouveau",
+        "/administration/lieux/nouveau",
+        nom="Antenne de Metz",
+        fuseau="Europe/Paris",
+        feries="57",
+    )
+    assert created.status_code == 303, created.text
+    place = await session.scalar(select(Place).where(Place.name == "Antenne de Metz"))
+    assert place is not None and place.holiday_territory == "57"
+    page = await web.get(f"/administration/lieux/{place.id}")
+    assert '<option value="57" selected>Moselle</option>' in page.text
+    # Back to the SPIP's.
+    edit = f"/administration/lieux/{place.id}"
+    back = await _post(
+        web, edit, edit, nom="Antenne de Metz", fuseau="Europe/Paris", feries="", actif="oui"
+    )
+    assert back.status_code == 303, back.text
+    await session.refresh(place)
+    assert place.holiday_territory is None
+
+
 async def test_a_new_zone_replans_the_unsent_reminders_and_says_how_many(
     web: httpx.AsyncClient, session: AsyncSession
 ) -> None:
@@ -398,6 +455,7 @@ async def test_the_national_administrator_creates_and_edits_a_spip(
     assert created.status_code == 303, created.text
     spip = await session.scalar(select(Spip).where(Spip.code == "SPIP-988"))
     assert spip is not None and spip.timezone == "Pacific/Noumea" and spip.phone_region == "NC"
+    assert spip.holiday_territory is None  # « Métropole (sans particularité locale) »
     taken = await _post(
         web, path, path, code="SPIP-988", nom="Autre", fuseau="Pacific/Noumea", region="NC"
     )
@@ -415,6 +473,26 @@ async def test_the_national_administrator_creates_and_edits_a_spip(
     )
     assert renamed.status_code == 303
     assert "SPIP de Nouvelle-Calédonie" in (await web.get("/administration")).text
+    form = await web.get(edit)
+    assert '<option value="" selected>Métropole (sans particularité locale)</option>' in form.text
+    refused = await _post(
+        web, edit, edit, code="SPIP-988", nom="", fuseau="Pacific/Noumea", region="NC", feries="NC"
+    )
+    assert refused.status_code == 422
+    assert '<option value="NC" selected>Nouvelle-Calédonie</option>' in refused.text  # kept
+    territory = await _post(
+        web,
+        edit,
+        edit,
+        code="SPIP-988",
+        nom="SPIP de Nouvelle-Calédonie",
+        fuseau="Pacific/Noumea",
+        region="NC",
+        feries="NC",
+    )
+    assert territory.status_code == 303, territory.text
+    await session.refresh(spip)
+    assert spip.holiday_territory == "NC"
     # Its places and agents, through ?spip=.
     places = await web.get(f"/administration/lieux?spip={spip.id}")
     assert places.status_code == 200 and "SPIP de Nouvelle-Calédonie" in places.text

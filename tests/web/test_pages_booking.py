@@ -5,6 +5,7 @@ errors, the changes of time are explained, another SPIP's person is « introuvab
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import httpx
 from sqlalchemy import func, select
@@ -127,3 +128,29 @@ async def test_another_spips_person_is_introuvable(
     await session.commit()
     await log_in(web, email)
     assert (await web.get(f"/personnes/{stranger.id}/convoquer")).status_code == 404
+
+
+async def test_the_preview_warns_of_a_guyane_holiday_apart_from_the_sms(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    spip, person, place_id, email = await _setup(session)
+    spip.holiday_territory = "973"
+    await session.commit()
+    await log_in(web, email)
+    token = await _token(web, person.id)
+    url = f"/personnes/{person.id}/convoquer"
+    holiday = await web.post(url, data=_form(token, place_id, date="2027-06-10"))
+    assert holiday.status_code == 200, holiday.text
+    text = unescape(holiday.text)
+    assert '<h2 class="fr-alert__title">Jour férié</h2>' in text
+    assert (
+        "Le jeudi 10 juin 2027 est férié en Guyane (Abolition de l'esclavage) : vérifiez que "
+        "le service est ouvert." in text
+    )
+    assert "Des SMS ne partiront pas" not in text  # the SMS all go: no SMS alert
+    after = await web.post(url, data=_form(token, place_id, date="2027-06-11"))
+    assert "Jour férié" not in after.text
+    # Warned, not refused: « Convoquer » books it.
+    booked = await web.post(url, data=_form(token, place_id, date="2027-06-10", action="convoquer"))
+    assert booked.status_code == 303, booked.text
+    assert await _count(session, Appointment) == 1

@@ -123,11 +123,12 @@ def _place_form(
 ) -> HTMLResponse:
     context = _context(agent, spip, form=form, place=place, labels=views.PLACE_LABELS)
     context["notice"] = notice
+    context["holiday_choices"] = views.place_holiday_choices(spip)
     return render(request, "pages/admin_place.html", context, status_code=status_code)
 
 
 def _place_form_values(
-    nom: str, adresse: str, infos: str, telephone: str, fuseau: str, actif: str
+    nom: str, adresse: str, infos: str, telephone: str, fuseau: str, feries: str, actif: str
 ) -> views.Form:
     return views.Form(
         {
@@ -136,6 +137,7 @@ def _place_form_values(
             "infos": infos,
             "telephone": telephone,
             "fuseau": fuseau,
+            "feries": feries,
             "actif": actif,
         }
     )
@@ -152,10 +154,11 @@ async def create_place(
     infos: FormField = "",
     telephone: FormField = "",
     fuseau: FormField = "",
+    feries: FormField = "",
 ) -> Response:
     require(request, agent, Permission.place_write)
     target = await views.target_spip(request, session, agent, spip_param(spip))
-    form = _place_form_values(nom, adresse, infos, telephone, fuseau, "oui")
+    form = _place_form_values(nom, adresse, infos, telephone, fuseau, feries, "oui")
     values = views.place_values(form)
     data = views.validated(form, PlaceCreate, values) if not form.errors else None
     if data is None:
@@ -183,6 +186,7 @@ async def place_page(
             "infos": place.info_url or "",
             "telephone": place.phone or "",
             "fuseau": place.timezone,
+            "feries": place.holiday_territory or "",
             "actif": "oui" if place.active else "",
         }
     )
@@ -211,13 +215,14 @@ async def update_place(
     infos: FormField = "",
     telephone: FormField = "",
     fuseau: FormField = "",
+    feries: FormField = "",
     actif: FormField = "",
 ) -> Response:
     """The API's ``PATCH /places/{id}`` (``place_change``): a new zone re-plans the reminders
     of the place's future convocations, and the page says how many."""
     place = await _place(request, session, agent, place_id)
     target = await spip_service.get_spip(session, place.spip_id)
-    form = _place_form_values(nom, adresse, infos, telephone, fuseau, actif)
+    form = _place_form_values(nom, adresse, infos, telephone, fuseau, feries, actif)
     values = views.place_values(form) | {"active": actif == "oui"}
     data = views.validated(form, PlaceUpdate, values) if not form.errors else None
     if data is None:
@@ -307,6 +312,7 @@ def _spip_form(
         "labels": views.SPIP_LABELS,
         "zones": views.ZONE_CHOICES,
         "regions": views.REGION_CHOICES,
+        "holiday_choices": views.SPIP_HOLIDAY_CHOICES,
         "notice": notice,
     }
     return render(request, "pages/admin_spip.html", context, status_code=status_code)
@@ -318,6 +324,7 @@ def _spip_values(form: views.Form) -> dict[str, Any]:
         "name": form.get("nom").strip(),
         "timezone": views.check_zone(form),
         "phone_region": form.get("region"),
+        "holiday_territory": views.optional(form.get("feries")),
         "address": views.optional(form.get("adresse")),
         "phone": views.optional(form.get("telephone")),
     }
@@ -348,12 +355,19 @@ async def create_spip(
     nom: FormField = "",
     fuseau: FormField = "",
     region: FormField = "",
+    feries: FormField = "",
     adresse: FormField = "",
     telephone: FormField = "",
 ) -> Response:
     require(request, agent, Permission.spip_create)
     form = _spip_form_values(
-        code=code, nom=nom, fuseau=fuseau, region=region, adresse=adresse, telephone=telephone
+        code=code,
+        nom=nom,
+        fuseau=fuseau,
+        region=region,
+        feries=feries,
+        adresse=adresse,
+        telephone=telephone,
     )
     values = _spip_values(form)
     data = views.validated(form, SpipCreate, values) if not form.errors else None
@@ -380,6 +394,7 @@ async def spip_page(
         nom=target.name,
         fuseau=target.timezone,
         region=target.phone_region,
+        feries=target.holiday_territory or "",
         adresse=target.address or "",
         telephone=target.phone or "",
     )
@@ -397,13 +412,20 @@ async def update_spip(
     nom: FormField = "",
     fuseau: FormField = "",
     region: FormField = "",
+    feries: FormField = "",
     adresse: FormField = "",
     telephone: FormField = "",
 ) -> Response:
     target = await views.target_spip(request, session, agent, spip_id)
     require(request, agent, Permission.spip_update)
     form = _spip_form_values(
-        code=code, nom=nom, fuseau=fuseau, region=region, adresse=adresse, telephone=telephone
+        code=code,
+        nom=nom,
+        fuseau=fuseau,
+        region=region,
+        feries=feries,
+        adresse=adresse,
+        telephone=telephone,
     )
     values = _spip_values(form)
     data = views.validated(form, SpipUpdate, values) if not form.errors else None
