@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.types import UtcDateTime
@@ -210,6 +210,8 @@ class ReminderPolicy(IdMixin, TimestampMixin, Base):
     min_lead_minutes: Mapped[int]
     max_segments: Mapped[int]
     gsm7_friendly: Mapped[bool]
+    # Reminders move off Sundays and the place's public holidays (to the previous open day).
+    avoid_closed_days: Mapped[bool] = mapped_column(default=False, server_default=false())
     sender: Mapped[str | None] = mapped_column(String(11))
 
 

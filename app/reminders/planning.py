@@ -15,6 +15,7 @@ the send window leaves none, at the first such moment of the SPIP's wider *toler
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -79,12 +80,17 @@ class Window:
 DEFAULT_TOLERATED = Window(time(7, 0), time(22, 0))
 
 
+# A day reminders avoid when the SPIP asks (Sundays, the territory's public holidays).
+ClosedDay = Callable[[date], bool]
+
+
 @dataclass(frozen=True)
 class Policy:
     rules: tuple[Rule, ...]
     window: Window
     min_lead: timedelta
     tolerated: Window = DEFAULT_TOLERATED
+    closed: ClosedDay | None = None  # None: reminders go on any day
 
 
 DEFAULT_POLICY = Policy(
@@ -170,6 +176,20 @@ def next_in_window(instant: datetime, window: Window, tz: ZoneInfo) -> datetime:
     if instant < start_today:
         return start_today
     return _at(day + timedelta(days=1), window.start, tz, earliest=False)
+
+
+def open_day_before(instant: datetime, tz: ZoneInfo, closed: ClosedDay) -> datetime:
+    """``instant``, or the same local time on the nearest earlier day that is not closed.
+
+    The local time is kept, so a reminder placed in the send window stays in it. A week back at
+    most: no territory closes longer, and a reminder is better late than lost.
+    """
+    local = instant.astimezone(tz)
+    for _ in range(7):
+        if not closed(local.date()):
+            break
+        local = datetime.combine(local.date() - timedelta(days=1), local.time(), tzinfo=tz)
+    return local.astimezone(UTC)
 
 
 def rule_time(rule: Rule, starts_at: datetime, tz: ZoneInfo) -> datetime:
@@ -262,6 +282,9 @@ def plan_reminders(
         )
         for index, rule in enumerate(policy.rules)
     ]
+    if policy.closed is not None:
+        closed = policy.closed
+        timed = [(index, rule, open_day_before(at, tz, closed)) for index, rule, at in timed]
     future = [t for t in timed if t[2] > now]
     past = [t for t in timed if t[2] <= now]
     result: list[PlannedReminder] = []

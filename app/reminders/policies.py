@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.appointments.errors import UnknownAppointmentType
+from app.core.holidays import public_holiday
 from app.models import AppointmentType, ReminderPolicy, Spip
 from app.reminders import planning
 from app.reminders.schemas import (
@@ -37,14 +38,26 @@ class SpipPolicy:
         w = self.body.tolerated_window
         return planning.Window(parse_hhmm(w.start), parse_hhmm(w.end))
 
-    def for_type(self, type_code: str) -> planning.Policy:
+    def for_type(self, type_code: str, *, territory: str | None = None) -> planning.Policy:
+        """The planner's policy for a type, at a place of ``territory`` (its public holidays,
+        for a SPIP whose reminders avoid closed days)."""
         rules = self.body.type_rules.get(type_code, self.body.rules)
         return planning.Policy(
             rules=tuple(_rule(r) for r in rules),
             window=self.window,
             min_lead=timedelta(minutes=self.body.min_lead_minutes),
             tolerated=self.tolerated,
+            closed=closed_days(territory) if self.body.avoid_closed_days else None,
         )
+
+
+def closed_days(territory: str | None) -> planning.ClosedDay:
+    """Sundays and the public holidays of ``territory``."""
+
+    def closed(day: date) -> bool:
+        return day.weekday() == 6 or public_holiday(day, territory) is not None
+
+    return closed
 
 
 def _rule(rule: DaysBeforeRule | HoursBeforeRule) -> planning.Rule:
@@ -72,6 +85,7 @@ def policy_from_row(row: ReminderPolicy | None) -> SpipPolicy:
             "min_lead_minutes": row.min_lead_minutes,
             "max_segments": row.max_segments,
             "gsm7_friendly": row.gsm7_friendly,
+            "avoid_closed_days": row.avoid_closed_days,
             "sender": row.sender,
         }
     )
@@ -94,6 +108,7 @@ async def save_policy(session: AsyncSession, *, spip: Spip, body: ReminderPolicy
     row.min_lead_minutes = body.min_lead_minutes
     row.max_segments = body.max_segments
     row.gsm7_friendly = body.gsm7_friendly
+    row.avoid_closed_days = body.avoid_closed_days
     row.sender = body.sender
     await session.flush()
     return SpipPolicy(body, is_default=False)

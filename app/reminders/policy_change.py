@@ -118,7 +118,14 @@ async def check_wordings_fit(
 
 # What decides when a reminder goes; the segment cap, the transliteration and the sender only
 # change how a text is rendered, at send time.
-TIMING_FIELDS = {"rules", "type_rules", "send_window", "tolerated_window", "min_lead_minutes"}
+TIMING_FIELDS = {
+    "rules",
+    "type_rules",
+    "send_window",
+    "tolerated_window",
+    "min_lead_minutes",
+    "avoid_closed_days",
+}
 
 
 def timing_changed(old: ReminderPolicyBody, new: ReminderPolicyBody) -> bool:

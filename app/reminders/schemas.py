@@ -94,6 +94,13 @@ class ReminderPolicyBody(InputModel):
     min_lead_minutes: int = Field(default=60, ge=0, le=2880)
     max_segments: int = Field(default=4, ge=1, le=10)
     gsm7_friendly: bool = True
+    avoid_closed_days: bool = Field(
+        default=False,
+        description=(
+            "Les rappels évitent les dimanches et les jours fériés du lieu : un rappel qui "
+            "tomberait un tel jour part le jour ouvert précédent, à la même heure"
+        ),
+    )
     sender: str | None = Field(
         default=None,
         description=(

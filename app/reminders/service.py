@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import utcnow
+from app.core.holidays import effective_territory
 from app.core.localtime import zone
 from app.models import (
     PLANNED,
@@ -32,6 +33,7 @@ from app.models import (
     NotificationStatus,
     Person,
     Place,
+    Spip,
 )
 from app.reminders import planning
 from app.reminders.errors import (
@@ -178,6 +180,12 @@ async def _context(
     return place, kind, policy
 
 
+async def _territory(session: AsyncSession, appointment: Appointment, place: Place) -> str | None:
+    """Whose public holidays the convocation's reminders avoid (if its SPIP asks)."""
+    spip = await session.get_one(Spip, appointment.spip_id)  # usually in the session already
+    return effective_territory(place.holiday_territory, spip.holiday_territory)
+
+
 async def cancel_unsent(
     session: AsyncSession,
     appointment_id: int,
@@ -221,7 +229,7 @@ async def on_booked(
     if not kind.sms_enabled:
         return await plan.outcome(kind, policy)
     now = utcnow()
-    rules = policy.for_type(kind.code)
+    rules = policy.for_type(kind.code, territory=await _territory(session, appointment, place))
     announced = None
     if send_summons:
         announced = plan.add_notice(
@@ -281,7 +289,7 @@ async def on_rescheduled(
     if not kind.sms_enabled:
         return await plan.outcome(kind, policy)
     now = utcnow()
-    rules = policy.for_type(kind.code)
+    rules = policy.for_type(kind.code, territory=await _territory(session, new, place))
     announced = planning.next_in_window(now, policy.window, zone(place.timezone))
     if notify:
         announced = (
@@ -382,7 +390,7 @@ async def replan(session: AsyncSession, appointment: Appointment) -> int:
     wanted = planning.plan_reminders(
         starts_at=appointment.starts_at,
         tz=zone(place.timezone),
-        policy=policy.for_type(kind.code),
+        policy=policy.for_type(kind.code, territory=await _territory(session, appointment, place)),
         now=utcnow(),
         announced_at=last_sent,
         announced_reason="already_reminded",

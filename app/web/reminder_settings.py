@@ -47,6 +47,7 @@ class PolicyForm:
     delai: str = "60"
     max_sms: str = "4"
     gsm7: bool = True
+    jours_fermes: bool = False
     emetteur: str = ""
     exemple_date: str = ""
     exemple_heure: str = "09:00"
@@ -63,6 +64,7 @@ LABELS = {
     "delai": "Délai minimal avant la convocation",
     "max_sms": "Nombre maximal de SMS par message",
     "gsm7": "Remplacer les caractères hors GSM-7",
+    "jours_fermes": "Éviter les dimanches et les jours fériés",
     "emetteur": "Émetteur des SMS",
     "exemple_date": "Date de l'exemple",
     "exemple_heure": "Heure de l'exemple",
@@ -126,6 +128,7 @@ def form_of(policy: SpipPolicy, types: list[AppointmentType]) -> PolicyForm:
         delai=str(body.min_lead_minutes),
         max_sms=str(body.max_segments),
         gsm7=body.gsm7_friendly,
+        jours_fermes=body.avoid_closed_days,
         emetteur=body.sender or "",
     )
 
@@ -155,6 +158,7 @@ def read_form(data: dict[str, str], types: list[AppointmentType]) -> PolicyForm:
         delai=data.get("delai", "").strip(),
         max_sms=data.get("max_sms", "").strip(),
         gsm7=data.get("gsm7") == "oui",
+        jours_fermes=data.get("jours_fermes") == "oui",
         emetteur=data.get("emetteur", "").strip(),
         exemple_date=data.get("exemple_date", "").strip(),
         exemple_heure=data.get("exemple_heure", "").strip() or "09:00",
@@ -266,6 +270,7 @@ def to_body(form: PolicyForm, types: list[AppointmentType]) -> ReminderPolicyBod
         "min_lead_minutes": _number(form.delai),
         "max_segments": _number(form.max_sms),
         "gsm7_friendly": form.gsm7,
+        "avoid_closed_days": form.jours_fermes,
         "sender": form.emetteur or None,
     }
     try:
@@ -316,6 +321,7 @@ class PolicyText:
     min_lead: str
     max_sms: str
     gsm7: bool
+    avoid_closed_days: bool
     sender: str | None
 
 
@@ -349,6 +355,7 @@ def policy_text(form: PolicyForm, types: list[AppointmentType]) -> PolicyText:
         min_lead=f"{lead} minute{'s' if lead > 1 else ''}",
         max_sms=form.max_sms,
         gsm7=form.gsm7,
+        avoid_closed_days=form.jours_fermes,
         sender=form.emetteur or None,
     )
 
@@ -411,10 +418,19 @@ def _when(instant: datetime, tz_name: str) -> str:
     return f"{french_date(local)} à {french_time(local)}"
 
 
-def example(policy: SpipPolicy, type_code: str, starts_at: datetime, tz_name: str) -> Example:
+def example(
+    policy: SpipPolicy,
+    type_code: str,
+    starts_at: datetime,
+    tz_name: str,
+    *,
+    territory: str | None = None,
+) -> Example:
     """When the reminders of a convocation at ``starts_at`` go, as the planner plans them for a
-    convocation booked well ahead (a month before its reminders)."""
-    rules = policy.for_type(type_code) if type_code else _general(policy)
+    convocation booked well ahead (a month before its reminders), at a place of the SPIP's
+    holiday ``territory``."""
+    # No type has the code "\0": its policy is the general rules.
+    rules = policy.for_type(type_code or "\0", territory=territory)
     planned = planning.plan_reminders(
         starts_at=starts_at,
         tz=zone(tz_name),
@@ -434,10 +450,6 @@ def example(policy: SpipPolicy, type_code: str, starts_at: datetime, tz_name: st
             for r in planned
         ],
     )
-
-
-def _general(policy: SpipPolicy) -> planning.Policy:
-    return policy.for_type("\0")  # no type has this code: the general rules
 
 
 def _rule_words(label: str) -> str:

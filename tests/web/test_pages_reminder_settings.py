@@ -531,3 +531,35 @@ async def test_forms_without_the_csrf_token_are_refused(
     assert answer.status_code == 403
     assert await session.scalar(select(MessageTemplate.id)) is None
     assert await session.scalar(select(ReminderPolicy.id)) is None
+
+
+async def test_avoiding_sundays_and_holidays_moves_the_example_and_is_saved(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """Friday 11 June 2027 in Guyane: its J-1 reminder falls on 10 June, a local holiday."""
+    spip, email = await _admin(session)
+    spip.holiday_territory = "973"
+    await session.commit()
+    await log_in(web, email)
+    token = await _token(web, POLICY)
+    one_rule = {
+        "regle-0-jours": "1",
+        "regle-1-mode": "aucun",
+        "exemple_date": "2027-06-11",
+        "action": "exemple",
+    }
+    plain = _text(await web.post(POLICY, data=_policy_form(token, **one_rule)))
+    assert "le jeudi 10 juin 2027 à 10h00 (heure de Cayenne)" in plain
+    avoiding = _text(
+        await web.post(POLICY, data=_policy_form(token, **one_rule, jours_fermes="oui"))
+    )
+    assert "le mercredi 9 juin 2027 à 10h00 (heure de Cayenne)" in avoiding
+    assert "le jeudi 10 juin 2027" not in avoiding
+    saved = await web.post(
+        POLICY,
+        data=_policy_form(token, **(one_rule | {"action": "enregistrer"}), jours_fermes="oui"),
+    )
+    assert saved.status_code == 303, saved.text
+    assert (await policies.get_policy(session, spip.id)).body.avoid_closed_days
+    page = await web.get(POLICY)
+    assert re.search(r'id="jours_fermes"[^>]*checked', page.text)

@@ -185,7 +185,7 @@ async def _policy(
     example = None
     if policy is not None and starts_at is not None:
         code = form.exemple_type if any(t.code == form.exemple_type for t in types) else ""
-        example = views.example(policy, code, starts_at, tz)
+        example = views.example(policy, code, starts_at, tz, territory=spip.holiday_territory)
     type_labels = {t.code: t.label for t in types}
     read_only = _read_only(agent, Permission.policy_write)
     context = {
