@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 from app.core.clock import utcnow
 from app.core.repository import paginate
 from app.models import (
+    Agenda,
     Agent,
     Appointment,
     AuditEvent,
@@ -28,6 +29,8 @@ from app.models import (
     Person,
     Place,
     ReminderPolicy,
+    Slot,
+    SlotType,
     Spip,
 )
 
@@ -37,6 +40,9 @@ AUDITED: dict[type, str] = {
     Agent: "agent",
     Person: "person",
     Appointment: "appointment",
+    Agenda: "agenda",
+    SlotType: "slot_type",
+    Slot: "slot",
     ReminderPolicy: "reminder_policy",
     MessageTemplate: "message_template",
 }
