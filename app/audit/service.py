@@ -9,7 +9,7 @@ data only the fact of a change is kept, never the values.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -74,7 +74,7 @@ def set_actor(session: AsyncSession, actor: Actor) -> None:
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, Enum):
         return value.value
