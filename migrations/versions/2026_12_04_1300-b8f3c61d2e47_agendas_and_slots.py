@@ -9,7 +9,7 @@ Revises: ae6ce3c32c82
 Create Date: 2026-12-04 13:00:00.000000+00:00
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -131,24 +131,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_slot_slot_type_id"), ["slot_type_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_slot_spip_id"), ["spip_id"], unique=False)
 
-    with op.batch_alter_table("appointment", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("slot_id", sa.Integer(), nullable=True))
-        batch_op.create_index(batch_op.f("ix_appointment_slot_id"), ["slot_id"], unique=False)
-        batch_op.create_foreign_key(
-            batch_op.f("fk_appointment_slot_id_slot"),
-            "slot",
-            ["slot_id"],
-            ["id"],
-            ondelete="SET NULL",
-        )
-
+    _without_foreign_keys_on_sqlite(_add_appointment_slot_id)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("appointment", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("fk_appointment_slot_id_slot"), type_="foreignkey")
-        batch_op.drop_index(batch_op.f("ix_appointment_slot_id"))
-        batch_op.drop_column("slot_id")
+    _without_foreign_keys_on_sqlite(_drop_appointment_slot_id)
 
     with op.batch_alter_table("slot", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_slot_spip_id"))
@@ -166,3 +153,45 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_agenda_agent_id"))
 
     op.drop_table("agenda")
+
+
+def _add_appointment_slot_id() -> None:
+    with op.batch_alter_table("appointment", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("slot_id", sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f("ix_appointment_slot_id"), ["slot_id"], unique=False)
+        batch_op.create_foreign_key(
+            batch_op.f("fk_appointment_slot_id_slot"),
+            "slot",
+            ["slot_id"],
+            ["id"],
+            ondelete="SET NULL",
+        )
+
+
+def _drop_appointment_slot_id() -> None:
+    with op.batch_alter_table("appointment", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_appointment_slot_id"))
+        if op.get_bind().dialect.name != "sqlite":
+            batch_op.drop_constraint(batch_op.f("fk_appointment_slot_id_slot"), type_="foreignkey")
+        batch_op.drop_column("slot_id")
+
+
+def _without_foreign_keys_on_sqlite(step: Callable[[], None]) -> None:
+    """Run ``step`` with SQLite's foreign keys off. SQLite cannot add or drop a foreign key in
+    place, so the batch rebuilds ``appointment``: with foreign keys on, the DROP of the old table
+    runs an implicit DELETE through ``notification``'s ON DELETE CASCADE and every message is
+    lost. The pragma is ignored inside a transaction, so the step runs between two; the
+    references are checked before foreign keys come back on."""
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        step()
+        return
+    bind.exec_driver_sql("COMMIT")
+    bind.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    bind.exec_driver_sql("BEGIN IMMEDIATE")
+    step()
+    broken = bind.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    assert not broken, f"références invalides après reconstruction : {broken[:5]}"
+    bind.exec_driver_sql("COMMIT")
+    bind.exec_driver_sql("PRAGMA foreign_keys=ON")
+    bind.exec_driver_sql("BEGIN IMMEDIATE")
