@@ -6,7 +6,7 @@ Fills a scratch database with generate_series: one SPIP (Europe/Paris), ``--plac
 5 agendas each, 16 half-hour slots per agenda and working day over 2027–2028 (about 42,000
 slots per place, a third of them full), then times ``app.agendas.service.list_slots`` with
 ``free=True`` for one place — the query behind ``GET /places/{id}/slots?free=true`` and the
-building of its rows — over a week and over four weeks (the default period), each in its own
+building of its rows — over a week (the default period) and over four weeks, each in its own
 session. Target: p95 < 30 ms.
 """
 
@@ -104,7 +104,7 @@ async def main() -> None:
         results[label] = percentiles(samples) | {"free_slots_returned_max": found}
     await engine.dispose()
     clock.reset_clock()
-    four = results["four_weeks"]
+    week, four = results["week"], results["four_weeks"]
     result = {
         "machine": machine(),
         "load": load_report(snapshot),
@@ -115,12 +115,13 @@ async def main() -> None:
         "free_slot_search": results,
         "summary": [
             {
-                "metric": "free slots of a place, 4 weeks of 2 years (p95)",
-                "value": four["p95_ms"],
+                "metric": f"free slots of a place, {label} of 2 years (p95)",
+                "value": row["p95_ms"],
                 "unit": "ms",
                 "target": f"< {TARGET_P95_MS:.0f} ms",
-                "ok": four["p95_ms"] < TARGET_P95_MS,
+                "ok": row["p95_ms"] < TARGET_P95_MS,
             }
+            for label, row in (("a week", week), ("4 weeks", four))
         ],
     }
     path = save("slots", result)

@@ -35,7 +35,8 @@ FromDay = Annotated[
     Query(alias="from", description="Premier jour, local au lieu (par défaut aujourd'hui)"),
 ]
 ToDay = Annotated[
-    DayQuery | None, Query(alias="to", description="Dernier jour inclus (par défaut +27 jours)")
+    DayQuery | None,
+    Query(alias="to", description="Dernier jour inclus (par défaut +6 jours : une semaine)"),
 ]
 FreeOnly = Annotated[
     bool, Query(description="true : seulement les créneaux ouverts où il reste une place")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Self
+from typing import Annotated, Protocol, Self
 
 from pydantic import Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
@@ -134,9 +134,32 @@ class SlotUpdate(InputModel):
     closed: bool | None = Field(default=None, description="Fermé : plus de nouvelle convocation")
 
 
+class SlotFields(Protocol):
+    """What a slot's representation reads: a ``Slot``, or a row of its columns (listings)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def agenda_id(self) -> int: ...
+    @property
+    def place_id(self) -> int: ...
+    @property
+    def slot_type_id(self) -> int | None: ...
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def duration_minutes(self) -> int: ...
+    @property
+    def capacity(self) -> int: ...
+    @property
+    def booked(self) -> int: ...
+    @property
+    def closed(self) -> bool: ...
+
+
 @dataclass(frozen=True)
 class SlotView:
-    slot: Slot
+    slot: Slot | SlotFields
     timezone: str
     agenda_name: str
 
@@ -159,9 +182,11 @@ class SlotRead(ReadModel):
 
     @classmethod
     def from_view(cls, view: SlotView) -> SlotRead:
+        """Built without validation (``model_construct``): every value comes from the database
+        and listings build a thousand of these (bench/slots.py)."""
         s, tz = view.slot, zone(view.timezone)
         local = s.starts_at.astimezone(tz)
-        return cls(
+        return cls.model_construct(
             id=s.id,
             agenda_id=s.agenda_id,
             agenda_name=view.agenda_name,

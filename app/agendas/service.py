@@ -26,6 +26,7 @@ from app.agendas.schemas import (
     AgendaCreate,
     AgendaUpdate,
     SlotBatchCreate,
+    SlotFields,
     SlotTypeCreate,
     SlotUpdate,
     SlotView,
@@ -317,10 +318,10 @@ async def update_slot(session: AsyncSession, *, slot: Slot, data: SlotUpdate) ->
 
 
 def period(place: Place, first: date | None, last: date | None) -> tuple[datetime, datetime]:
-    """UTC bounds of local days [first, last] (default: the next 4 weeks from today)."""
+    """UTC bounds of local days [first, last] (default: the week from today)."""
     tz = zone(place.timezone)
     first = first or _place_today(place, utcnow())
-    last = last or first + timedelta(days=27)
+    last = last or first + timedelta(days=6)
     if last < first or last - first > MAX_PERIOD:
         raise InvalidPeriod(field="to")
     start = to_utc(datetime.combine(first, time()), tz, field="from")
@@ -340,8 +341,10 @@ async def list_slots(
     """The slots of an agenda (or of every agenda of the place) over local days, in order;
     ``free``: only those still bookable (open, a seat left, not started, agenda in use)."""
     start, end = period(place, first, last)
+    # Columns, not entities: a month of a busy place is a thousand rows, and building ORM
+    # objects for them cost more than the query (bench/slots.py).
     stmt = (
-        select(Slot, Agenda.name)
+        select(*_SLOT_COLUMNS, Agenda.name.label("agenda_name"))
         .join(Agenda, Agenda.id == Slot.agenda_id)
         .where(Slot.starts_at >= start, Slot.starts_at < end)
     )
@@ -357,4 +360,17 @@ async def list_slots(
             Agenda.active.is_(True),
         )
     rows = await session.execute(stmt.order_by(Slot.starts_at, Slot.agenda_id))
-    return [SlotView(slot, place.timezone, name) for slot, name in rows]
+    return [SlotView(cast(SlotFields, row), place.timezone, row.agenda_name) for row in rows]
+
+
+_SLOT_COLUMNS = (
+    Slot.id,
+    Slot.agenda_id,
+    Slot.place_id,
+    Slot.slot_type_id,
+    Slot.starts_at,
+    Slot.duration_minutes,
+    Slot.capacity,
+    Slot.booked,
+    Slot.closed,
+)

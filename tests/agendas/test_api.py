@@ -378,3 +378,15 @@ async def test_another_spips_agenda_and_slots_answer_404(
         booking = await client.post("/appointments", json=_booking(world.person, slot.id))
     assert agenda.status_code == 404
     assert booking.status_code == 404
+
+
+async def test_a_booking_preview_into_a_slot_takes_no_seat(
+    session: AsyncSession, client_for: ClientFactory
+) -> None:
+    world = await _world(session)
+    slot = await _slot(session, world)
+    async with client_for(world.secretariat) as client:
+        preview = await client.post("/appointments/preview", json=_booking(world.person, slot.id))
+        assert preview.status_code == 200, preview.text
+        assert preview.json()["starts_at_local"] == "2027-02-02T09:00:00+01:00"
+        assert await _seats_left(client, slot.id) == 1

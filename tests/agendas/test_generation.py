@@ -6,10 +6,11 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.agendas import generation
 from app.agendas import service as agenda_service
+from app.agendas.jobs import extend_slot_horizon
 from app.core.localtime import zone
 from app.models import Agenda, Place, Slot, SlotType
 from tests.agendas.support import make_agenda, make_slot_type
@@ -131,3 +132,18 @@ def test_a_wall_time_in_the_dst_gap_or_fold_is_skipped_not_guessed() -> None:
 def test_add_months_clamps_to_the_month_end() -> None:
     assert generation.add_months(date(2027, 8, 31), 6) == date(2028, 2, 29)
     assert generation.add_months(date(2027, 1, 15), 6) == date(2027, 7, 15)
+
+
+async def test_the_daily_job_opens_the_missing_slots_of_every_active_slot_type(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    _, _, kept = await _setup(session, "Indian/Reunion", from_date=date(2027, 2, 1))
+    _, _, ended = await _setup(session, "Europe/Paris", active=False)
+    await session.commit()
+    assert await extend_slot_horizon(sessionmaker) >= 24
+    async with sessionmaker() as check:
+        opened = await _slots(check, kept)
+        assert len(opened) == 24  # Tuesdays 2 February … 13 July 2027
+        assert {i.astimezone(zone("Indian/Reunion")).hour for i in opened} == {9}
+        assert await _slots(check, ended) == []
+        assert await extend_slot_horizon(sessionmaker) == 0

@@ -197,7 +197,7 @@ SAMPLES: dict[tuple[str, str], Sample] = {
             "to_date": "2027-02-28",
         },
         None,
-    ),  # fmt: skip
+    ),
     ("GET", "/agendas/{agenda_id}/slot-types"): lambda s: (
         f"/agendas/{s.agenda}/slot-types",
         None,
