@@ -52,6 +52,16 @@ async def release_seat(session: AsyncSession, slot_id: int) -> None:
     await _refresh(session, slot_id)
 
 
+async def move_seat(session: AsyncSession, *, from_id: int | None, to_id: int | None) -> None:
+    """A convocation moved out of slot ``from_id`` and/or into slot ``to_id``. The two rows are
+    locked in id order, so two moves crossing each other (A to B, B to A) cannot deadlock."""
+    steps = [(from_id, release_seat), (to_id, take_seat)]
+    for slot_id, step in sorted(
+        ((i, f) for i, f in steps if i is not None), key=lambda pair: pair[0]
+    ):
+        await step(session, slot_id)
+
+
 async def _refresh(session: AsyncSession, slot_id: int) -> None:
     """A slot already loaded in the session shows the new count (the UPDATE bypassed it)."""
     loaded = session.sync_session.identity_map.get(identity_key(Slot, slot_id))

@@ -404,10 +404,9 @@ async def reschedule(
     )
     # The old seat is given back, the new one (if any) taken: the convocation moves out of its
     # slot, or into another one.
-    if appointment.slot_id is not None:
-        await seats.release_seat(session, appointment.slot_id)
-    if slot is not None:
-        await seats.take_seat(session, slot.id)
+    await seats.move_seat(
+        session, from_id=appointment.slot_id, to_id=slot.id if slot is not None else None
+    )
     _mark_cancelled(appointment, CancelReason.rescheduled, now)
     replacement = Appointment(
         spip_id=appointment.spip_id,
