@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=100 * 1024 * 1024)
     # Convocations may be booked at most this far ahead (guards against typos such as year 2207).
     max_booking_horizon_days: int = Field(default=730, ge=1)
+    # Slots are generated from their slot types this many months ahead (``app.agendas``).
+    slot_horizon_months: int = Field(default=6, ge=1, le=24)
     # The home page warns when more past convocations than this per agent are still without
     # an outcome (Mon Suivi Justice warns above 5).
     unrecorded_warning_per_agent: int = Field(default=5, ge=0, le=1000)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.agendas.router import router as agendas_router
 from app.agents.router import router as agents_router
 from app.appointments.router import router as appointments_router
 from app.audit.router import router as audit_router
@@ -47,6 +48,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     agents_router,
     persons_router,
     appointments_router,
+    agendas_router,
     reminders_router,
     receipts_router,
     audit_router,

@@ -14,7 +14,9 @@ import time
 
 from bench.common import RESULTS, ROOT, machine
 
-BENCHMARKS = ["claim", "dispatch", "booking_api", "login_flood", "web_pages", "reports", "chaos"]
+BENCHMARKS = [
+    "claim", "dispatch", "booking_api", "login_flood", "web_pages", "reports", "slots", "chaos",
+]  # fmt: skip
 
 
 def main() -> int:

@@ -6,6 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import BeforeValidator
 
+from app.agendas import service as agenda_service
+from app.agendas.errors import SlotNotFound
 from app.appointments import service
 from app.appointments.dependencies import ScopedAppointment
 from app.appointments.schemas import (
@@ -215,6 +217,9 @@ async def reschedule_appointment(
     if data.place_id is not None:
         place = await spip_service.get_place(session, data.place_id)
         access.ensure_scope(agent, place.spip_id, PlaceNotFound)
+    if data.slot_id is not None:
+        slot = await agenda_service.get_slot(session, data.slot_id)
+        access.ensure_scope(agent, slot.spip_id, SlotNotFound)
     return AppointmentChangeRead.from_view(
         await service.reschedule(
             session, appointment=appointment, data=data, created_by_id=agent.id

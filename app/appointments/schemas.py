@@ -3,9 +3,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 
 from app.core.localtime import zone
 from app.core.schemas import IdRef, InputModel, ReadModel
@@ -31,11 +32,38 @@ StartsAt = Annotated[
 TypeCode = Annotated[str, StringConstraints(min_length=1, max_length=50)]
 
 
+def _slot_or_time(
+    slot_id: int | None, starts_at: datetime | None, place_id: int | None, *, place_needed: bool
+) -> None:
+    """A slot gives the start and the place: with ``slot_id`` neither is sent; without it, the
+    start (and, for a booking, the place) is."""
+    if slot_id is not None and (starts_at is not None or place_id is not None):
+        raise PydanticCustomError(
+            "slot_or_time",
+            "Avec « slot_id », le créneau donne l'heure et le lieu : n'envoyez ni « starts_at » "
+            "ni « place_id ».",
+        )
+    if slot_id is None and (starts_at is None or (place_needed and place_id is None)):
+        raise PydanticCustomError(
+            "slot_or_time",
+            "Donnez « starts_at »"
+            + (" et « place_id »" if place_needed else "")
+            + ", ou « slot_id » (un créneau d'un agenda).",
+        )
+
+
+SlotRef = Annotated[
+    IdRef | None,
+    Field(description="Créneau d'un agenda (GET /places/{id}/slots) : il donne heure, lieu, durée"),
+]
+
+
 class AppointmentCreate(InputModel):
     person_id: IdRef
-    place_id: IdRef
+    place_id: IdRef | None = None
     appointment_type: TypeCode = Field(examples=["suivi_spip"])
-    starts_at: StartsAt
+    starts_at: StartsAt | None = None
+    slot_id: SlotRef = None
     agent_id: IdRef | None = Field(
         default=None,
         description=(
@@ -55,14 +83,24 @@ class AppointmentCreate(InputModel):
         ),
     )
 
+    @model_validator(mode="after")
+    def _check_slot_or_time(self) -> Self:
+        _slot_or_time(self.slot_id, self.starts_at, self.place_id, place_needed=True)
+        if self.slot_id is not None and self.duration_minutes is not None:
+            raise PydanticCustomError(
+                "slot_or_time", "Avec « slot_id », la durée est celle du créneau."
+            )
+        return self
+
 
 class AppointmentCancel(InputModel):
     notify: bool = Field(default=True, description="Prévenir la personne par SMS")
 
 
 class AppointmentReschedule(InputModel):
-    starts_at: StartsAt
+    starts_at: StartsAt | None = None
     place_id: IdRef | None = Field(default=None, description="Nouveau lieu ; par défaut le même")
+    slot_id: SlotRef = None
     notify: bool = Field(default=True, description="Prévenir la personne par SMS")
     allow_duplicate: bool = Field(
         default=False,
@@ -71,6 +109,11 @@ class AppointmentReschedule(InputModel):
             "(sinon 409 duplicate_appointment)"
         ),
     )
+
+    @model_validator(mode="after")
+    def _check_slot_or_time(self) -> Self:
+        _slot_or_time(self.slot_id, self.starts_at, self.place_id, place_needed=False)
+        return self
 
 
 class AppointmentOutcome(InputModel):
@@ -122,6 +165,7 @@ class AppointmentRead(ReadModel):
     outcome_recorded_at: datetime | None
     rescheduled_from_id: int | None
     rescheduled_to_id: int | None
+    slot_id: int | None = Field(description="Créneau d'agenda de la convocation")
     next_notification_at: datetime | None = Field(description="Prochain SMS prévu (UTC)")
     send_summons: bool
     created_by_id: int | None
@@ -149,6 +193,7 @@ class AppointmentRead(ReadModel):
             outcome_recorded_at=a.outcome_recorded_at,
             rescheduled_from_id=a.rescheduled_from_id,
             rescheduled_to_id=view.rescheduled_to_id,
+            slot_id=a.slot_id,
             next_notification_at=view.next_notification_at,
             send_summons=a.summons_requested,
             created_by_id=a.created_by_id,

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agendas import seats
+from app.agendas import service as agenda_service
 from app.agents import service as agent_service
 from app.appointments import overlaps, rules
 from app.appointments.errors import (
@@ -37,6 +39,7 @@ from app.core.localtime import to_utc, zone
 from app.core.pagination import PageParams
 from app.core.repository import get_or_raise
 from app.models import (
+    Agenda,
     Appointment,
     AppointmentStatus,
     AppointmentType,
@@ -47,6 +50,7 @@ from app.models import (
     Person,
     Place,
     ReminderPolicy,
+    Slot,
     Spip,
     has_status,
 )
@@ -226,6 +230,8 @@ class BookingInputs:
     policy: ReminderPolicy | None
     # The person's SPIP's public holidays (a place may override them).
     spip_holiday_territory: str | None = None
+    # A booking into an agenda's slot (``slot_id``): the slot gives the place and the start.
+    slot: tuple[Slot, Agenda] | None = None
 
 
 # Built once, with its cache key: this runs for every convocation booked.
@@ -246,17 +252,20 @@ _BOOKING_INPUTS = (
 async def load_booking_inputs(session: AsyncSession, data: AppointmentCreate) -> BookingInputs:
     """The person, place, type and reminder policy of a booking in one query (one round trip
     instead of four). 404 when the person is unknown; the other checks are left to the caller,
-    in their usual order."""
+    in their usual order. With ``slot_id``, the slot and its agenda first (404 if unknown)."""
+    slot = None
+    if data.slot_id is not None:
+        slot = await agenda_service.slot_and_agenda(session, data.slot_id)
     params = {
         "person_id": data.person_id,
-        "place_id": data.place_id,
+        "place_id": slot[0].place_id if slot else data.place_id,
         "type_code": data.appointment_type,
     }
     row = (await session.execute(_BOOKING_INPUTS, params)).first()
     if row is None:
         raise PersonNotFound()
     person, place, appointment_type, policy, spip_territory = row
-    return BookingInputs(person, place, appointment_type, policy, spip_territory)
+    return BookingInputs(person, place, appointment_type, policy, spip_territory, slot)
 
 
 async def book(
@@ -283,9 +292,15 @@ async def book(
         raise UnknownAppointmentType(field="appointment_type")
     if data.agent_id is not None:
         await agent_service.get_agent_in_spip(session, data.agent_id, spip_id=person.spip_id)
-    starts_at = to_utc(data.starts_at, zone(place.timezone))
+    if inputs.slot is not None:
+        slot, agenda = inputs.slot
+        agenda_service.check_accepts(agenda, appointment_type.code)
+        starts_at, duration = slot.starts_at, slot.duration_minutes
+    else:
+        assert data.starts_at is not None  # AppointmentCreate: slot_id or starts_at
+        starts_at = to_utc(data.starts_at, zone(place.timezone))
+        duration = data.duration_minutes or appointment_type.default_duration_minutes
     _check_start(starts_at, now)
-    duration = data.duration_minutes or appointment_type.default_duration_minutes
     await overlaps.check_no_overlap(
         session,
         person_id=person.id,
@@ -293,6 +308,8 @@ async def book(
         duration_minutes=duration,
         allowed=data.allow_duplicate,
     )
+    if inputs.slot is not None:
+        await seats.take_seat(session, inputs.slot[0].id)  # last: the seat's lock is short
     agent_id = data.agent_id
     if agent_id is None:
         agent_id = rules.default_agent_id(
@@ -309,6 +326,7 @@ async def book(
         status=AppointmentStatus.booked.value,
         summons_requested=data.send_summons,
         created_by_id=created_by_id,
+        slot_id=inputs.slot[0].id if inputs.slot else None,
     )
     session.add(appointment)
     await session.flush()
@@ -339,6 +357,8 @@ async def cancel(
     now = utcnow()
     rules.check_can_cancel(AppointmentStatus(appointment.status), appointment.starts_at, now)
     _mark_cancelled(appointment, CancelReason.cancelled, now)
+    if appointment.slot_id is not None:
+        await seats.release_seat(session, appointment.slot_id)
     await session.flush()
     planned = await reminder_service.on_cancelled(session, appointment=appointment, notify=notify)
     view = (await _views(session, [appointment]))[0]
@@ -364,18 +384,33 @@ async def reschedule(
     person = await person_service.get_person(session, appointment.person_id)
     if person.archived:
         raise PersonArchived()
-    place = await _bookable_place(session, data.place_id or appointment.place_id, person)
-    starts_at = to_utc(data.starts_at, zone(place.timezone))
+    slot = None
+    duration = appointment.duration_minutes
+    if data.slot_id is not None:
+        slot, agenda = await agenda_service.slot_and_agenda(session, data.slot_id)
+        kind = await session.get_one(AppointmentType, appointment.appointment_type_id)
+        agenda_service.check_accepts(agenda, kind.code)
+        place = await _bookable_place(session, slot.place_id, person)
+        starts_at, duration = slot.starts_at, slot.duration_minutes
+    else:
+        assert data.starts_at is not None  # AppointmentReschedule: slot_id or starts_at
+        place = await _bookable_place(session, data.place_id or appointment.place_id, person)
+        starts_at = to_utc(data.starts_at, zone(place.timezone))
     if starts_at == appointment.starts_at and place.id == appointment.place_id:
-        raise RescheduleUnchanged(field="starts_at")
+        raise RescheduleUnchanged(field="slot_id" if slot else "starts_at")
     _check_start(starts_at, now)
     await overlaps.check_no_overlap(
         session,
         person_id=appointment.person_id,
         starts_at=starts_at,
-        duration_minutes=appointment.duration_minutes,
+        duration_minutes=duration,
         allowed=data.allow_duplicate,
         exclude_id=appointment.id,
+    )
+    # The old seat is given back, the new one (if any) taken: the convocation moves out of its
+    # slot, or into another one.
+    await seats.move_seat(
+        session, from_id=appointment.slot_id, to_id=slot.id if slot is not None else None
     )
     _mark_cancelled(appointment, CancelReason.rescheduled, now)
     replacement = Appointment(
@@ -385,10 +420,11 @@ async def reschedule(
         appointment_type_id=appointment.appointment_type_id,
         agent_id=appointment.agent_id,
         starts_at=starts_at,
-        duration_minutes=appointment.duration_minutes,
+        duration_minutes=duration,
         status=AppointmentStatus.booked.value,
         rescheduled_from_id=appointment.id,
         created_by_id=created_by_id,
+        slot_id=slot.id if slot else None,
     )
     session.add(replacement)
     await session.flush()

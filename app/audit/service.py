@@ -9,7 +9,7 @@ data only the fact of a change is kept, never the values.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 from app.core.clock import utcnow
 from app.core.repository import paginate
 from app.models import (
+    Agenda,
     Agent,
     Appointment,
     AuditEvent,
@@ -28,6 +29,8 @@ from app.models import (
     Person,
     Place,
     ReminderPolicy,
+    Slot,
+    SlotType,
     Spip,
 )
 
@@ -37,6 +40,9 @@ AUDITED: dict[type, str] = {
     Agent: "agent",
     Person: "person",
     Appointment: "appointment",
+    Agenda: "agenda",
+    SlotType: "slot_type",
+    Slot: "slot",
     ReminderPolicy: "reminder_policy",
     MessageTemplate: "message_template",
 }
@@ -68,7 +74,7 @@ def set_actor(session: AsyncSession, actor: Actor) -> None:
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, Enum):
         return value.value

@@ -27,6 +27,9 @@ class Permission(StrEnum):
     person_archive = "person:archive"
     appointment_read = "appointment:read"
     appointment_write = "appointment:write"
+    agenda_read = "agenda:read"
+    # Open, close and change agendas, slot types and slots: the secretariat and administrators.
+    agenda_write = "agenda:write"
     notification_resend = "notification:resend"
     policy_read = "policy:read"
     policy_write = "policy:write"
@@ -49,6 +52,7 @@ _READ_ALL = frozenset(
         P.agent_read,
         P.person_read,
         P.appointment_read,
+        P.agenda_read,
         P.policy_read,
         P.history_read,
         P.own_account,
@@ -61,6 +65,7 @@ _LOCAL_ADMIN = (
     | {
         P.spip_update,
         P.place_write,
+        P.agenda_write,
         P.agent_write,
         P.person_archive,
         P.policy_write,
@@ -78,7 +83,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.manager: _READ_ALL
     | {P.appointment_write, P.notification_resend, P.report_read, P.dashboard_read},
     Role.cpip: _READ_ALL | _CASEWORK | {P.report_read},
-    Role.secretariat: _READ_ALL | _CASEWORK,
+    Role.secretariat: _READ_ALL | _CASEWORK | {P.agenda_write},
 }
 
 

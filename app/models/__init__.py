@@ -1,5 +1,6 @@
 """All models, imported here so Alembic's autogenerate sees every table."""
 
+from app.models.agenda import Agenda, Slot, SlotType
 from app.models.agent import Agent, Role
 from app.models.appointment import (
     Appointment,
@@ -44,6 +45,7 @@ __all__ = [
     "UNSENT",
     "AccessToken",
     "ActivationToken",
+    "Agenda",
     "Agent",
     "Appointment",
     "AppointmentStatus",
@@ -67,6 +69,8 @@ __all__ = [
     "Place",
     "ReminderPolicy",
     "Role",
+    "Slot",
+    "SlotType",
     "SmsDelayMonthly",
     "SmsMonthly",
     "Spip",

@@ -91,6 +91,10 @@ class Appointment(IdMixin, TimestampMixin, Base):
         ForeignKey("appointment.id", ondelete="SET NULL"), index=True
     )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id", ondelete="SET NULL"))
+    # The slot it holds a seat in (``app.agendas``); a cancelled one keeps it for history.
+    slot_id: Mapped[int | None] = mapped_column(
+        ForeignKey("slot.id", ondelete="SET NULL"), index=True
+    )
 
 
 def has_status(status: AppointmentStatus) -> ColumnElement[bool]:

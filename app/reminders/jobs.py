@@ -79,6 +79,16 @@ class DispatchScheduler:
             max_instances=1,
             coalesce=True,
         )
+        # Slots of the agendas' recurring openings, up to the horizon (a day further each day).
+        self.scheduler.add_job(
+            self._extend_slots,
+            "cron",
+            hour=2,
+            minute=47,
+            id="slots",
+            max_instances=1,
+            coalesce=True,
+        )
         self.scheduler.start()
         log.info("worker.started id=%s interval=%ss", self.config.worker_id, self.interval_seconds)
 
@@ -101,6 +111,14 @@ class DispatchScheduler:
             log.info("reports.aggregates_refreshed months=%s", len(months))
         except Exception:  # retried tomorrow; reports fall back to live data meanwhile
             log.exception("reports.refresh_failed")
+
+    async def _extend_slots(self) -> None:
+        from app.agendas.jobs import extend_slot_horizon
+
+        try:
+            await extend_slot_horizon(self.sessionmaker)
+        except Exception:  # retried tomorrow; the horizon is months ahead
+            log.exception("agendas.horizon_failed")
 
     async def stop(self, grace_seconds: float = 30.0) -> None:
         """Stop ticking and let the tick in progress finish (its leases cover a hard kill).

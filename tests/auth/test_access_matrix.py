@@ -21,6 +21,7 @@ from app.auth.dependencies import Allowed, Public
 from app.main import API_ROUTERS
 from app.models import Agent, Notification, Role, Spip
 from app.reminders import service as reminder_service
+from tests.agendas.support import make_agenda, make_slot, make_slot_type
 from tests.conftest import ClientFactory
 from tests.factories import make_agent, make_appointment, make_person, make_place, make_spip
 
@@ -33,6 +34,9 @@ class Side:
     person: int
     appointment: int
     notification: int
+    agenda: int
+    slot_type: int
+    slot: int
 
 
 Request = tuple[str, dict[str, Any] | None, dict[str, Any] | None]  # path, json, query
@@ -175,6 +179,44 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         None,
     ),
     ("DELETE", "/templates/{kind}"): lambda s: ("/templates/reminder", None, None),
+    ("POST", "/places/{place_id}/agendas"): lambda s: (
+        f"/places/{s.place}/agendas",
+        {"name": "Permanence"},
+        None,
+    ),
+    ("GET", "/places/{place_id}/agendas"): lambda s: (f"/places/{s.place}/agendas", None, None),
+    ("GET", "/agendas/{agenda_id}"): lambda s: (f"/agendas/{s.agenda}", None, None),
+    ("PATCH", "/agendas/{agenda_id}"): lambda s: (f"/agendas/{s.agenda}", {"name": "R"}, None),
+    ("POST", "/agendas/{agenda_id}/slot-types"): lambda s: (
+        f"/agendas/{s.agenda}/slot-types",
+        {
+            "weekday": 3,
+            "start_time": "10:00",
+            "duration_minutes": 30,
+            "from_date": "2027-02-01",
+            "to_date": "2027-02-28",
+        },
+        None,
+    ),
+    ("GET", "/agendas/{agenda_id}/slot-types"): lambda s: (
+        f"/agendas/{s.agenda}/slot-types",
+        None,
+        None,
+    ),
+    ("DELETE", "/slot-types/{slot_type_id}"): lambda s: (f"/slot-types/{s.slot_type}", None, None),
+    ("POST", "/agendas/{agenda_id}/slots"): lambda s: (
+        f"/agendas/{s.agenda}/slots",
+        {"dates": ["2027-02-12"], "times": ["14:00"], "duration_minutes": 30},
+        None,
+    ),
+    ("GET", "/agendas/{agenda_id}/slots"): lambda s: (f"/agendas/{s.agenda}/slots", None, None),
+    ("GET", "/places/{place_id}/slots"): lambda s: (
+        f"/places/{s.place}/slots",
+        None,
+        {"free": "true"},
+    ),
+    ("GET", "/slots/{slot_id}"): lambda s: (f"/slots/{s.slot}", None, None),
+    ("PATCH", "/slots/{slot_id}"): lambda s: (f"/slots/{s.slot}", {"closed": True}, None),
     ("GET", "/audit"): lambda s: ("/audit", None, {"spip_id": s.spip}),
     ("GET", "/reports/attendance"): lambda s: ("/reports/attendance", None, {"spip_id": s.spip}),
     ("GET", "/reports/sms"): lambda s: ("/reports/sms", None, {"spip_id": s.spip}),
@@ -241,9 +283,22 @@ async def _side(session: AsyncSession, code: str) -> Side:
     notification = await session.scalar(
         select(Notification.id).where(Notification.appointment_id == appointment.id)
     )
+    agenda = await make_agenda(session, place)
+    slot_type = await make_slot_type(session, agenda)
+    slot = await make_slot(session, agenda, starts_at=datetime(2027, 2, 2, 8, 0, tzinfo=UTC))
     await session.commit()
     assert notification is not None
-    return Side(spip.id, place.id, agent.id, person.id, appointment.id, notification)
+    return Side(
+        spip.id,
+        place.id,
+        agent.id,
+        person.id,
+        appointment.id,
+        notification,
+        agenda.id,
+        slot_type.id,
+        slot.id,
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,382 @@
+"""Agendas, their slot types and slots: opening, closing and listing them."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, time, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Table, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.agendas import generation
+from app.agendas.errors import (
+    AgendaInactive,
+    AgendaNotFound,
+    CapacityBelowBooked,
+    InvalidPeriod,
+    SlotInPast,
+    SlotNotFound,
+    SlotTypeNotFound,
+    TooManySlots,
+    TypeNotAccepted,
+    UnknownTypes,
+)
+from app.agendas.schemas import (
+    AgendaCreate,
+    AgendaUpdate,
+    SlotBatchCreate,
+    SlotFields,
+    SlotTypeCreate,
+    SlotUpdate,
+    SlotView,
+)
+from app.agents import service as agent_service
+from app.audit import service as audit_service
+from app.config import get_settings
+from app.core.clock import utcnow
+from app.core.holidays import effective_territory
+from app.core.localtime import to_utc, zone
+from app.core.repository import apply_changes, get_or_raise
+from app.core.upsert import insert_for
+from app.models import Agenda, AppointmentType, Place, Slot, SlotType, Spip
+
+log = logging.getLogger("convoc.agendas")
+MAX_BATCH = 500
+MAX_PERIOD = timedelta(days=366)
+
+
+async def get_agenda(session: AsyncSession, agenda_id: int) -> Agenda:
+    return await get_or_raise(session, Agenda, agenda_id, AgendaNotFound)
+
+
+async def get_slot_type(session: AsyncSession, slot_type_id: int) -> SlotType:
+    return await get_or_raise(session, SlotType, slot_type_id, SlotTypeNotFound)
+
+
+async def get_slot(session: AsyncSession, slot_id: int) -> Slot:
+    return await get_or_raise(session, Slot, slot_id, SlotNotFound)
+
+
+# ------------------------------------------------------------------ agendas
+
+
+async def _known_types(session: AsyncSession, codes: list[str]) -> list[str]:
+    unique = list(dict.fromkeys(codes))
+    known = set(
+        await session.scalars(
+            select(AppointmentType.code).where(
+                AppointmentType.code.in_(unique), AppointmentType.active.is_(True)
+            )
+        )
+    )
+    if missing := [c for c in unique if c not in known]:
+        raise UnknownTypes(
+            f"Type de convocation inconnu : {', '.join(missing)}.", field="appointment_types"
+        )
+    return unique
+
+
+async def create_agenda(session: AsyncSession, *, place: Place, data: AgendaCreate) -> Agenda:
+    if data.agent_id is not None:
+        await agent_service.get_agent_in_spip(session, data.agent_id, spip_id=place.spip_id)
+    agenda = Agenda(
+        spip_id=place.spip_id,
+        place_id=place.id,
+        name=data.name,
+        agent_id=data.agent_id,
+        appointment_types=await _known_types(session, data.appointment_types),
+        active=True,
+    )
+    session.add(agenda)
+    await session.flush()
+    return agenda
+
+
+async def list_agendas(session: AsyncSession, *, place_id: int) -> list[Agenda]:
+    stmt = select(Agenda).where(Agenda.place_id == place_id).order_by(Agenda.name, Agenda.id)
+    return list((await session.scalars(stmt)).all())
+
+
+async def update_agenda(session: AsyncSession, *, agenda: Agenda, data: AgendaUpdate) -> Agenda:
+    changes = data.patch_values(nullable=frozenset({"agent_id"}))
+    if changes.get("agent_id") is not None:
+        await agent_service.get_agent_in_spip(session, changes["agent_id"], spip_id=agenda.spip_id)
+    if "appointment_types" in changes:
+        changes["appointment_types"] = await _known_types(session, changes["appointment_types"])
+    apply_changes(agenda, changes)
+    await session.flush()
+    return agenda
+
+
+def check_accepts(agenda: Agenda, type_code: str) -> None:
+    """A booking into one of the agenda's slots: the agenda is in use and takes this type."""
+    if not agenda.active:
+        raise AgendaInactive()
+    if agenda.appointment_types and type_code not in agenda.appointment_types:
+        raise TypeNotAccepted(field="appointment_type")
+
+
+async def slot_and_agenda(session: AsyncSession, slot_id: int) -> tuple[Slot, Agenda]:
+    row = (
+        await session.execute(
+            select(Slot, Agenda).join(Agenda, Agenda.id == Slot.agenda_id).where(Slot.id == slot_id)
+        )
+    ).first()
+    if row is None:
+        raise SlotNotFound()
+    return row[0], row[1]
+
+
+# ------------------------------------------------------------------ slot types and generation
+
+
+def _place_today(place: Place, now: datetime) -> date:
+    return now.astimezone(zone(place.timezone)).date()
+
+
+async def create_slot_type(
+    session: AsyncSession, *, agenda: Agenda, data: SlotTypeCreate
+) -> tuple[SlotType, int]:
+    """The slot type, and how many slots it opened up to the horizon at once."""
+    slot_type = SlotType(agenda_id=agenda.id, active=True, **data.model_dump())
+    session.add(slot_type)
+    await session.flush()
+    place = await session.get_one(Place, agenda.place_id)
+    created = await generate(session, slot_type=slot_type, agenda=agenda, place=place)
+    if created:
+        audit_service.record(
+            session, "generate_slots", "slot_type", slot_type.id, changes={"slots": created}
+        )
+    return slot_type, created
+
+
+async def list_slot_types(session: AsyncSession, *, agenda_id: int) -> list[SlotType]:
+    stmt = select(SlotType).where(SlotType.agenda_id == agenda_id).order_by(SlotType.id)
+    return list((await session.scalars(stmt)).all())
+
+
+async def generate(
+    session: AsyncSession,
+    *,
+    slot_type: SlotType,
+    agenda: Agenda,
+    place: Place,
+    now: datetime | None = None,
+    months: int | None = None,
+) -> int:
+    """Open the slot type's slots from today up to ``months`` ahead (local days of the place);
+    those already there stay as they are. Returns how many were opened."""
+    if not (slot_type.active and agenda.active):
+        return 0
+    now = now or utcnow()
+    months = months or get_settings().slot_horizon_months
+    today = _place_today(place, now)
+    recurrence = generation.Recurrence(
+        slot_type.weekday, slot_type.start_time, slot_type.from_date, slot_type.to_date
+    )
+    instants = generation.occurrences(
+        recurrence,
+        first=today,
+        last=generation.add_months(today, months),
+        territory=await _territory(session, place),
+        tz=zone(place.timezone),
+    )
+    rows = [
+        _slot_row(agenda, slot_type.duration_minutes, slot_type.capacity, at, slot_type.id)
+        for at in instants
+        if at > now
+    ]
+    return await _insert_missing(session, rows)
+
+
+async def _territory(session: AsyncSession, place: Place) -> str | None:
+    spip = await session.get_one(Spip, place.spip_id)  # usually in the session already
+    return effective_territory(place.holiday_territory, spip.holiday_territory)
+
+
+def _slot_row(
+    agenda: Agenda, duration: int, capacity: int, starts_at: datetime, type_id: int | None
+) -> dict[str, Any]:
+    at = utcnow()
+    return {
+        "agenda_id": agenda.id,
+        "spip_id": agenda.spip_id,
+        "place_id": agenda.place_id,
+        "slot_type_id": type_id,
+        "starts_at": starts_at,
+        "duration_minutes": duration,
+        "capacity": capacity,
+        "booked": 0,
+        "closed": False,
+        "created_at": at,
+        "updated_at": at,
+    }
+
+
+async def _insert_missing(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Insert the slots whose (agenda, start) is free: a rerun, or a generation racing another,
+    opens nothing twice (the unique constraint decides, not a prior read)."""
+    if not rows:
+        return 0
+    table = cast(Table, Slot.__table__)
+    stmt = (
+        insert_for(session, table)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["agenda_id", "starts_at"])
+        .returning(table.c.id)
+    )
+    return len((await session.execute(stmt)).all())
+
+
+async def delete_slot_type(session: AsyncSession, *, slot_type: SlotType) -> int:
+    """End the slot type: its future slots that hold no convocation go; past slots and slots
+    with a seat taken stay (they no longer get new siblings). Repeating it is harmless."""
+    now = utcnow()
+    removed = await session.execute(
+        delete(Slot)
+        .where(Slot.slot_type_id == slot_type.id, Slot.starts_at > now, Slot.booked == 0)
+        .returning(Slot.id)
+        .execution_options(synchronize_session=False)
+    )
+    count = len(removed.all())
+    slot_type.active = False
+    await session.flush()
+    if count:
+        audit_service.record(
+            session, "delete_slots", "slot_type", slot_type.id, changes={"slots": count}
+        )
+    return count
+
+
+async def extend_horizon(session: AsyncSession, *, now: datetime, months: int) -> int:
+    """The worker's daily job: open every active slot type's slots up to the horizon."""
+    stmt = (
+        select(SlotType, Agenda, Place)
+        .join(Agenda, Agenda.id == SlotType.agenda_id)
+        .join(Place, Place.id == Agenda.place_id)
+        .where(SlotType.active.is_(True), Agenda.active.is_(True))
+        .order_by(SlotType.id)
+    )
+    total = 0
+    for slot_type, agenda, place in (await session.execute(stmt)).all():
+        if slot_type.to_date is not None and slot_type.to_date < _place_today(place, now):
+            continue
+        # One slot type's failure must not stop the others (its savepoint is rolled back).
+        slot_type_id = slot_type.id
+        try:
+            async with session.begin_nested():
+                total += await generate(
+                    session, slot_type=slot_type, agenda=agenda, place=place, now=now, months=months
+                )
+        except Exception:
+            log.exception("agendas.generation_failed slot_type_id=%s", slot_type_id)
+    return total
+
+
+# ------------------------------------------------------------------ one-off slots
+
+
+async def create_slots(
+    session: AsyncSession, *, agenda: Agenda, data: SlotBatchCreate
+) -> tuple[list[Slot], int]:
+    """Open one-off slots; the starts where the agenda already has a slot are skipped."""
+    starts = data.local_starts()
+    if len(starts) > MAX_BATCH:
+        raise TooManySlots()
+    place = await session.get_one(Place, agenda.place_id)
+    tz, now = zone(place.timezone), utcnow()
+    instants = [to_utc(local, tz, field="times") for local in starts]
+    if any(at <= now for at in instants):
+        raise SlotInPast(field="dates")
+    existing = set(
+        await session.scalars(
+            select(Slot.starts_at).where(Slot.agenda_id == agenda.id, Slot.starts_at.in_(instants))
+        )
+    )
+    slots = [
+        Slot(**_slot_row(agenda, data.duration_minutes, data.capacity, at, None))
+        for at in instants
+        if at not in existing
+    ]
+    session.add_all(slots)
+    await session.flush()
+    return slots, len(instants) - len(slots)
+
+
+async def update_slot(session: AsyncSession, *, slot: Slot, data: SlotUpdate) -> Slot:
+    """Close or reopen a slot, change its capacity (never below the seats taken; raising it
+    reopens a full slot). A booking racing a lower capacity is caught by the CHECK (409)."""
+    changes = data.patch_values()
+    await session.refresh(slot, ["booked"])
+    if "capacity" in changes and changes["capacity"] < slot.booked:
+        raise CapacityBelowBooked(
+            f"La capacité ne peut pas être inférieure au nombre de places déjà réservées "
+            f"({slot.booked}) : annulez ou déplacez d'abord des convocations.",
+            field="capacity",
+        )
+    apply_changes(slot, changes)
+    await session.flush()
+    return slot
+
+
+# ------------------------------------------------------------------ listing
+
+
+def period(place: Place, first: date | None, last: date | None) -> tuple[datetime, datetime]:
+    """UTC bounds of local days [first, last] (default: the week from today)."""
+    tz = zone(place.timezone)
+    first = first or _place_today(place, utcnow())
+    last = last or first + timedelta(days=6)
+    if last < first or last - first > MAX_PERIOD:
+        raise InvalidPeriod(field="to")
+    start = to_utc(datetime.combine(first, time()), tz, field="from")
+    end = to_utc(datetime.combine(last + timedelta(days=1), time()), tz, field="to")
+    return start, end
+
+
+async def list_slots(
+    session: AsyncSession,
+    *,
+    place: Place,
+    agenda_id: int | None = None,
+    first: date | None = None,
+    last: date | None = None,
+    free: bool = False,
+) -> list[SlotView]:
+    """The slots of an agenda (or of every agenda of the place) over local days, in order;
+    ``free``: only those still bookable (open, a seat left, not started, agenda in use)."""
+    start, end = period(place, first, last)
+    # Columns, not entities: a month of a busy place is a thousand rows, and building ORM
+    # objects for them cost more than the query (bench/slots.py).
+    stmt = (
+        select(*_SLOT_COLUMNS, Agenda.name.label("agenda_name"))
+        .join(Agenda, Agenda.id == Slot.agenda_id)
+        .where(Slot.starts_at >= start, Slot.starts_at < end)
+    )
+    if agenda_id is not None:
+        stmt = stmt.where(Slot.agenda_id == agenda_id)
+    else:
+        stmt = stmt.where(Slot.place_id == place.id)
+    if free:
+        stmt = stmt.where(
+            Slot.closed.is_(False),
+            Slot.booked < Slot.capacity,
+            Slot.starts_at > utcnow(),
+            Agenda.active.is_(True),
+        )
+    rows = await session.execute(stmt.order_by(Slot.starts_at, Slot.agenda_id))
+    return [SlotView(cast(SlotFields, row), place.timezone, row.agenda_name) for row in rows]
+
+
+_SLOT_COLUMNS = (
+    Slot.id,
+    Slot.agenda_id,
+    Slot.place_id,
+    Slot.slot_type_id,
+    Slot.starts_at,
+    Slot.duration_minutes,
+    Slot.capacity,
+    Slot.booked,
+    Slot.closed,
+)
