@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from app.core.localtime import AmbiguousLocalTime, NonexistentLocalTime, to_utc
 from app.core.holidays import public_holiday
+from app.core.localtime import AmbiguousLocalTime, NonexistentLocalTime, to_utc
 
 log = logging.getLogger("convoc.agendas")
 
