@@ -73,19 +73,20 @@ async def test_a_secretariat_creates_an_agenda_and_sees_its_tuesday_slots_in_cay
             "csrf": CSRF.search(form.text).group(1),  # type: ignore[union-attr]
             "lieu": str(place.id),
             "nom": "Accueil collectif",
-            "agent": "",
+            "agent": str(agent.id),
             "types": ["suivi_spip"],
         },
     )
     assert created.status_code == 303, created.text
     agenda = await session.scalar(select(Agenda).where(Agenda.name == "Accueil collectif"))
     assert agenda is not None and agenda.place_id == place.id
-    assert agenda.appointment_types == ["suivi_spip"]
+    assert agenda.appointment_types == ["suivi_spip"] and agenda.agent_id == agent.id
     page = await web.get(created.headers["location"])
     assert "L'agenda est créé." in unescape(page.text)
 
     listing = await web.get("/agendas")
     assert "Antenne de Kourou" in listing.text and "Accueil collectif" in listing.text
+    assert f"<td>{agent.name}</td>" in listing.text
     assert "Nouvel agenda" in listing.text
 
     token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
@@ -161,6 +162,23 @@ async def test_a_wrong_agenda_form_is_refused_on_its_fields(
     text = unescape(refused.text)
     assert "Choisissez un lieu dans la liste." in text
     assert 'value="Agenda du mardi"' in text
+    _, place, _ = await _setup(session)  # another SPIP's place is not in the list either
+    assert "Choisissez un lieu dans la liste." in unescape(
+        (
+            await web.post(
+                "/agendas/nouveau", data={"csrf": token, "lieu": str(place.id), "nom": "Ailleurs"}
+            )
+        ).text
+    )
+    mine = await session.scalar(select(Place).where(Place.spip_id == agent.spip_id))
+    assert mine is not None
+    unknown = await web.post(
+        "/agendas/nouveau",
+        data={"csrf": token, "lieu": str(mine.id), "nom": "Agenda du mardi", "types": ["inconnu"]},
+    )
+    assert unknown.status_code == 422
+    assert "Type de convocation inconnu : inconnu." in unescape(unknown.text)
+    assert 'href="#types"' in unknown.text
     assert await session.scalar(select(func.count()).select_from(Agenda)) == 0
 
 
@@ -304,3 +322,19 @@ async def test_another_spips_agenda_is_introuvable(
     assert (await web.get(f"/agendas/{agenda.id}")).status_code == 404
     listing = await web.get("/agendas")
     assert "Agenda d'ailleurs" not in listing.text
+
+
+async def test_a_national_administrator_chooses_the_spip_first(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    spip, place, _ = await _setup(session)
+    await _agenda(session, place)
+    admin = await make_agent(session, None, password_hash=hash_now(PASSWORD))
+    await session.commit()
+    await log_in(web, admin.email)
+    choice = await web.get("/agendas")
+    assert choice.status_code == 200
+    assert f'<a href="/agendas?spip={spip.id}">{spip.name}</a>' in choice.text
+    listing = await web.get(f"/agendas?spip={spip.id}")
+    assert "Accueil collectif" in listing.text
+    assert f'href="/agendas/nouveau?spip={spip.id}"' in listing.text

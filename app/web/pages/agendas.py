@@ -63,6 +63,10 @@ async def agendas(
     request: Request, session: SessionDep, agent: PageAgent, spip: str | None = None
 ) -> HTMLResponse:
     require(request, agent, Permission.agenda_read)
+    if access.is_national(agent) and not spip:
+        # No SPIP of their own: the national administrator chooses one.
+        spips = await spip_service.list_spips(session)
+        return render(request, "pages/agendas.html", {"nav": "agendas", "spips": spips})
     target = await _spip(request, session, agent, spip)
     places = await spip_service.list_places(session, spip_id=target.id)
     names = {a.id: a.name for a in await agent_service.list_agents(session, spip_id=target.id)}
@@ -313,6 +317,8 @@ async def close_slot(
     require(request, agent, Permission.agenda_write)
     closed = ferme == "oui"
     await service.update_slot(session, slot=slot, data=SlotUpdate(closed=closed))
-    week = views.week_param(semaine, slot.starts_at.date()).isoformat()
+    place = await spip_service.get_place(session, slot.place_id)
+    local_day = slot.starts_at.astimezone(zone(place.timezone)).date()
+    week = views.week_param(semaine, local_day).isoformat()
     ok = "ferme" if closed else "rouvert"
     return RedirectResponse(f"/agendas/{slot.agenda_id}?ok={ok}&semaine={week}", 303)
