@@ -46,6 +46,7 @@ class Viewer:
     # « Règles de rappel » and « Modèles de SMS » in the menu: those who read them without
     # administering the SPIP (managers; administrators reach them from « Administration »).
     reads_settings: bool = False
+    agendas: bool = False  # « Agendas » in the menu: every agent who reads them (agenda:read)
 
 
 class LoginRequired(Exception):
@@ -168,6 +169,7 @@ async def page_agent(request: Request, session: SessionDep) -> Agent:
         administers=access.can(agent, Permission.agent_write),
         reads_settings=not access.can(agent, Permission.agent_write)
         and settings_mode(agent, Permission.policy_write) is not None,
+        agendas=access.can(agent, Permission.agenda_read),
     )
     set_actor(session, Actor(agent.id, agent.spip_id, client_address(request)))
     return agent
