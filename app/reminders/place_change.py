@@ -1,5 +1,5 @@
-"""A change of a place: saved by the spips service, then, when its time zone changes, the
-unsent reminders of its future convocations planned again.
+"""A change of a place: saved by the spips service, then, when its time zone or its public
+holidays' territory changes, the unsent reminders of its future convocations planned again.
 
 The convocations keep their instant (the start stored in UTC is what the agent booked); the
 reminders are computed on the place's local calendar and clock (« J-2 à 10h00 »), so a new
@@ -23,14 +23,16 @@ from app.spips.schemas import PlaceUpdate
 @dataclass(frozen=True)
 class PlaceChange:
     place: Place
-    replanned: int  # reminder rows cancelled or added by the re-plan (0: zone unchanged)
+    replanned: int  # reminder rows cancelled or added by the re-plan (0: nothing moved)
 
 
 async def change_place(session: AsyncSession, *, place: Place, data: PlaceUpdate) -> PlaceChange:
-    old_zone = place.timezone
+    before = (place.timezone, place.holiday_territory)
     await spip_service.update_place(session, place=place, data=data)
-    if place.timezone == old_zone:
+    if (place.timezone, place.holiday_territory) == before:
         return PlaceChange(place, 0)
+    # A new territory moves only the reminders of a SPIP that avoids closed days; re-planning
+    # the others changes nothing (a reminder due at the same instant keeps its row).
     return PlaceChange(place, await replan_place(session, place.id))
 
 
