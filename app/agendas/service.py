@@ -35,11 +35,11 @@ from app.agents import service as agent_service
 from app.audit import service as audit_service
 from app.config import get_settings
 from app.core.clock import utcnow
-from app.core.holidays import effective_territory
 from app.core.localtime import to_utc, zone
 from app.core.repository import apply_changes, get_or_raise
 from app.core.upsert import insert_for
-from app.models import Agenda, AppointmentType, Place, Slot, SlotType, Spip
+from app.models import Agenda, AppointmentType, Place, Slot, SlotType
+from app.spips import service as spip_service
 
 log = logging.getLogger("convoc.agendas")
 MAX_BATCH = 500
@@ -179,7 +179,7 @@ async def generate(
         recurrence,
         first=today,
         last=generation.add_months(today, months),
-        territory=await _territory(session, place),
+        territory=await spip_service.place_holiday_territory(session, place),
         tz=zone(place.timezone),
     )
     rows = [
@@ -188,11 +188,6 @@ async def generate(
         if at > now
     ]
     return await _insert_missing(session, rows)
-
-
-async def _territory(session: AsyncSession, place: Place) -> str | None:
-    spip = await session.get_one(Spip, place.spip_id)  # usually in the session already
-    return effective_territory(place.holiday_territory, spip.holiday_territory)
 
 
 def _slot_row(

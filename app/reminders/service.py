@@ -16,7 +16,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import utcnow
-from app.core.holidays import effective_territory
 from app.core.localtime import zone
 from app.models import (
     PLANNED,
@@ -33,7 +32,6 @@ from app.models import (
     NotificationStatus,
     Person,
     Place,
-    Spip,
 )
 from app.reminders import planning
 from app.reminders.errors import (
@@ -52,6 +50,7 @@ from app.reminders.schemas import (
     SmsWarning,
 )
 from app.reminders.unsent import BLOCKER_PHRASE, recipient_blocker, warnings_for
+from app.spips import service as spip_service
 
 MISSED_NOTICE_DAYS = 30
 
@@ -180,10 +179,15 @@ async def _context(
     return place, kind, policy
 
 
-async def _territory(session: AsyncSession, appointment: Appointment, place: Place) -> str | None:
-    """Whose public holidays the convocation's reminders avoid (if its SPIP asks)."""
-    spip = await session.get_one(Spip, appointment.spip_id)  # usually in the session already
-    return effective_territory(place.holiday_territory, spip.holiday_territory)
+async def _planner_policy(
+    session: AsyncSession, policy: SpipPolicy, kind: AppointmentType, place: Place
+) -> planning.Policy:
+    """The planner's rules for this type at this place. The place's holidays are looked up
+    only for a SPIP whose reminders avoid closed days: booking need not read the SPIP else."""
+    territory = None
+    if policy.body.avoid_closed_days:
+        territory = await spip_service.place_holiday_territory(session, place)
+    return policy.for_type(kind.code, territory=territory)
 
 
 async def cancel_unsent(
@@ -229,7 +233,7 @@ async def on_booked(
     if not kind.sms_enabled:
         return await plan.outcome(kind, policy)
     now = utcnow()
-    rules = policy.for_type(kind.code, territory=await _territory(session, appointment, place))
+    rules = await _planner_policy(session, policy, kind, place)
     announced = None
     if send_summons:
         announced = plan.add_notice(
@@ -289,7 +293,7 @@ async def on_rescheduled(
     if not kind.sms_enabled:
         return await plan.outcome(kind, policy)
     now = utcnow()
-    rules = policy.for_type(kind.code, territory=await _territory(session, new, place))
+    rules = await _planner_policy(session, policy, kind, place)
     announced = planning.next_in_window(now, policy.window, zone(place.timezone))
     if notify:
         announced = (
@@ -390,7 +394,7 @@ async def replan(session: AsyncSession, appointment: Appointment) -> int:
     wanted = planning.plan_reminders(
         starts_at=appointment.starts_at,
         tz=zone(place.timezone),
-        policy=policy.for_type(kind.code, territory=await _territory(session, appointment, place)),
+        policy=await _planner_policy(session, policy, kind, place),
         now=utcnow(),
         announced_at=last_sent,
         announced_reason="already_reminded",

@@ -5,10 +5,17 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.holidays import effective_territory
 from app.core.repository import apply_changes, get_or_raise
 from app.models import Place, Spip
 from app.spips.errors import PlaceNotFound, SpipCodeTaken, SpipNotFound
 from app.spips.schemas import PlaceCreate, PlaceUpdate, SpipCreate, SpipUpdate
+
+
+async def place_holiday_territory(session: AsyncSession, place: Place) -> str | None:
+    """Whose public holidays apply at ``place``: its own territory, else its SPIP's."""
+    spip = await session.get_one(Spip, place.spip_id)  # usually in the session already
+    return effective_territory(place.holiday_territory, spip.holiday_territory)
 
 
 async def get_spip(session: AsyncSession, spip_id: int) -> Spip:
