@@ -12,7 +12,15 @@ from app.auth.dependencies import Allowed
 from app.core.responses import error_responses
 from app.db import SessionDep
 from app.models import Agent, NotificationKind
-from app.reminders import place_change, policies, policy_change, preview, service, templates
+from app.reminders import (
+    place_change,
+    policies,
+    policy_change,
+    preview,
+    service,
+    spip_change,
+    templates,
+)
 from app.reminders.dependencies import ScopedNotification
 from app.reminders.schemas import (
     NationalTemplateRead,
@@ -28,7 +36,14 @@ from app.reminders.schemas import (
 from app.spips import service as spip_service
 from app.spips.dependencies import ScopedPlace, ScopedSpip
 from app.spips.errors import SpipNotFound
-from app.spips.schemas import PlaceRead, PlaceUpdate, PlaceUpdated
+from app.spips.schemas import (
+    PlaceRead,
+    PlaceUpdate,
+    PlaceUpdated,
+    SpipRead,
+    SpipUpdate,
+    SpipUpdated,
+)
 
 router = APIRouter(tags=["Rappels SMS"])
 AUTH = error_responses(401, 403)
@@ -254,3 +269,22 @@ async def update_place(
     change = await place_change.change_place(session, place=place, data=data)
     read = PlaceRead.model_validate(change.place).model_dump()
     return PlaceUpdated.model_validate(read | {"replanned_notifications": change.replanned})
+
+
+@router.patch(
+    "/spips/{spip_id}",
+    response_model=SpipUpdated,
+    responses=AUTH | error_responses(404, 409, 422),
+    tags=["SPIP et lieux"],
+)
+async def update_spip(
+    spip: ScopedSpip,
+    _: Annotated[Agent, Depends(Allowed(P.spip_update))],
+    data: SpipUpdate,
+    session: SessionDep,
+) -> SpipUpdated:
+    """Change a SPIP; a new public holidays' territory re-plans the unsent reminders of its
+    future convocations (``replanned_notifications``: how many rows were cancelled or added)."""
+    change = await spip_change.change_spip(session, spip=spip, data=data)
+    read = SpipRead.model_validate(change.spip).model_dump()
+    return SpipUpdated.model_validate(read | {"replanned_notifications": change.replanned})

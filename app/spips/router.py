@@ -17,7 +17,6 @@ from app.spips.schemas import (
     PlaceRead,
     SpipCreate,
     SpipRead,
-    SpipUpdate,
 )
 
 router = APIRouter(tags=["SPIP et lieux"])
@@ -57,18 +56,6 @@ async def get_spip(
     spip: ScopedSpip, _: Annotated[Agent, Depends(Allowed(P.spip_read))]
 ) -> SpipRead:
     return SpipRead.model_validate(spip)
-
-
-@router.patch(
-    "/spips/{spip_id}", response_model=SpipRead, responses=AUTH | error_responses(404, 409, 422)
-)
-async def update_spip(
-    spip: ScopedSpip,
-    _: Annotated[Agent, Depends(Allowed(P.spip_update))],
-    data: SpipUpdate,
-    session: SessionDep,
-) -> SpipRead:
-    return SpipRead.model_validate(await service.update_spip(session, spip=spip, data=data))
 
 
 @router.post(

@@ -125,6 +125,13 @@ class PlaceRead(ReadModel):
     updated_at: datetime
 
 
+class SpipUpdated(SpipRead):
+    replanned_notifications: int = Field(
+        description="Rappels non envoyés replanifiés (annulés ou ajoutés) parce que le "
+        "territoire des jours fériés a changé ; 0 sinon"
+    )
+
+
 class PlaceUpdated(PlaceRead):
     replanned_notifications: int = Field(
         description="Rappels non envoyés replanifiés (annulés ou ajoutés) parce que le fuseau "

@@ -123,3 +123,36 @@ async def test_a_places_new_territory_moves_its_reminders_off_its_holidays(
     assert await reminder_at() == "2027-06-09T10:00:00-03:00"
     same = await client.patch(f"/places/{world.place.id}", json={"holiday_territory": "973"})
     assert same.json()["replanned_notifications"] == 0
+
+
+async def test_a_spips_new_territory_moves_the_reminders_of_its_places_without_their_own(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """The Cayenne place has no territory of its own: it takes its SPIP's. When the SPIP takes
+    Guyane's holidays, the J-1 reminder of Friday 11 June leaves 10 June at once."""
+    world: World = await build_world(session, "America/Cayenne", "GF")
+    rules = {"rules": [{"days_before": 1, "at": "10:00"}], "avoid_closed_days": True}
+    await client.put(f"/spips/{world.spip.id}/reminder-policy", json=rules)
+    booked = await client.post(
+        "/appointments",
+        json={
+            "person_id": world.person.id,
+            "place_id": world.place.id,
+            "appointment_type": "suivi_spip",
+            "starts_at": "2027-06-11T09:00",
+        },
+    )
+
+    async def reminder_at() -> str:
+        rows = (await client.get(f"/appointments/{booked.json()['id']}/notifications")).json()
+        [reminder] = [r for r in rows if r["kind"] == "reminder" and r["status"] == "planned"]
+        return str(reminder["send_at_local"])
+
+    assert await reminder_at() == "2027-06-10T10:00:00-03:00"
+    changed = await client.patch(f"/spips/{world.spip.id}", json={"holiday_territory": "973"})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["holiday_territory"] == "973"
+    assert changed.json()["replanned_notifications"] == 2  # one cancelled, one planned
+    assert await reminder_at() == "2027-06-09T10:00:00-03:00"
+    renamed = await client.patch(f"/spips/{world.spip.id}", json={"name": "SPIP de Guyane"})
+    assert renamed.json()["replanned_notifications"] == 0

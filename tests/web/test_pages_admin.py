@@ -491,6 +491,10 @@ async def test_the_national_administrator_creates_and_edits_a_spip(
         feries="NC",
     )
     assert territory.status_code == 303, territory.text
+    # No convocation yet: the re-plan moved nothing, and the page says so.
+    assert territory.headers["location"].endswith("?ok=modifie&replanifies=0")
+    notice = unescape((await web.get(territory.headers["location"])).text)
+    assert "Le SPIP est modifié. Aucun SMS planifié n'a changé." in notice
     await session.refresh(spip)
     assert spip.holiday_territory == "NC"
     # Its places and agents, through ?spip=.

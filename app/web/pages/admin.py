@@ -19,7 +19,7 @@ from app.core.errors import AppError
 from app.core.schemas import IdPath
 from app.db import SessionDep
 from app.models import Agent, Place, Spip
-from app.reminders import place_change, policies, policy_change
+from app.reminders import place_change, policies, policy_change, spip_change
 from app.reminders.schemas import ReminderPolicyBody
 from app.spips import service as spip_service
 from app.spips.errors import PlaceNotFound, SpipNotFound
@@ -168,6 +168,16 @@ async def create_place(
     return RedirectResponse(f"/administration/lieux/{place.id}?ok=cree", status_code=303)
 
 
+def _replanned_notice(replanifies: str) -> str:
+    """What a change of zone or of holidays did to the planned SMS (the count comes back in
+    the URL after the redirect: bounded, never trusted beyond a number)."""
+    count = int(replanifies) if replanifies.isdigit() and len(replanifies) < 7 else 0
+    if not count:
+        return "Aucun SMS planifié n'a changé."
+    plural = "s" if count > 1 else ""
+    return f"{count} SMS de rappel replanifié{plural} (fuseau ou jours fériés modifiés)."
+
+
 @router.get("/administration/lieux/{place_id}", response_class=HTMLResponse)
 async def place_page(
     request: Request,
@@ -194,13 +204,7 @@ async def place_page(
     if ok == "cree":
         notice = "Le lieu est enregistré."
     elif ok == "modifie":
-        notice = "Le lieu est modifié."
-        count = int(replanifies) if replanifies.isdigit() and len(replanifies) < 7 else 0
-        if count:
-            plural = "s" if count > 1 else ""
-            notice += f" Changement de fuseau : {count} SMS de rappel replanifié{plural}."
-        else:
-            notice += " Aucun SMS planifié n'a changé."
+        notice = "Le lieu est modifié. " + _replanned_notice(replanifies)
     return _place_form(request, agent, target, form, place, notice=notice)
 
 
@@ -385,7 +389,12 @@ async def create_spip(
 
 @router.get("/administration/spips/{spip_id}", response_class=HTMLResponse)
 async def spip_page(
-    request: Request, session: SessionDep, agent: PageAgent, spip_id: IdPath, ok: str = ""
+    request: Request,
+    session: SessionDep,
+    agent: PageAgent,
+    spip_id: IdPath,
+    ok: str = "",
+    replanifies: str = "0",
 ) -> HTMLResponse:
     target = await views.target_spip(request, session, agent, spip_id)
     require(request, agent, Permission.spip_update)
@@ -399,6 +408,8 @@ async def spip_page(
         telephone=target.phone or "",
     )
     notice = {"cree": "Le SPIP est créé.", "modifie": "Le SPIP est modifié."}.get(ok)
+    if ok == "modifie":
+        notice = f"Le SPIP est modifié. {_replanned_notice(replanifies)}"
     return _spip_form(request, form, target, notice=notice)
 
 
@@ -434,8 +445,9 @@ async def update_spip(
         return _spip_form(request, form, target, status_code=422)
     try:
         async with session.begin_nested():
-            await spip_service.update_spip(session, spip=target, data=data)
+            change = await spip_change.change_spip(session, spip=target, data=data)
     except AppError as exc:
         views.explain(form, exc)
         return _spip_form(request, form, target, status_code=422)
-    return RedirectResponse(f"/administration/spips/{spip_id}?ok=modifie", status_code=303)
+    url = f"/administration/spips/{spip_id}?ok=modifie&replanifies={change.replanned}"
+    return RedirectResponse(url, status_code=303)
