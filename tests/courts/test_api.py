@@ -396,3 +396,23 @@ async def test_clerk_gets_403_on_everything_of_the_spip(
         assert created.status_code == 403
         me = await clerk.get("/auth/me")
         assert me.status_code == 200 and me.json()["court_id"] == world.court.id
+
+
+async def test_the_spip_opens_and_closes_an_agenda_to_its_courts(
+    session: AsyncSession, client_for: ClientFactory
+) -> None:
+    world = await _world(session)
+    async with client_for(world.secretariat) as spip_agent, client_for(world.clerk) as clerk:
+        created = await spip_agent.post(
+            f"/places/{world.place.id}/agendas",
+            json={"name": "Sortie d'audience SAP", "open_to_courts": True},
+        )
+        assert created.status_code == 201, created.text
+        assert created.json()["open_to_courts"] is True
+        agenda_id = created.json()["id"]
+        assert agenda_id in [a["id"] for a in (await clerk.get("/court/agendas")).json()]
+        closed = await spip_agent.patch(f"/agendas/{agenda_id}", json={"open_to_courts": False})
+        assert closed.status_code == 200 and closed.json()["open_to_courts"] is False
+        assert agenda_id not in [a["id"] for a in (await clerk.get("/court/agendas")).json()]
+        plain = await spip_agent.post(f"/places/{world.place.id}/agendas", json={"name": "CPIP"})
+        assert plain.json()["open_to_courts"] is False
