@@ -25,6 +25,10 @@ class AgendaCreate(InputModel):
         max_length=50,
         description="Codes des types de convocation acceptés ; vide : tous",
     )
+    open_to_courts: bool = Field(
+        default=False,
+        description="Sortie d'audience : les greffes des tribunaux liés au SPIP y convoquent",
+    )
 
 
 class AgendaUpdate(InputModel):
@@ -32,6 +36,7 @@ class AgendaUpdate(InputModel):
     agent_id: IdRef | None = None
     appointment_types: list[TypeCode] | None = Field(default=None, max_length=50)
     active: bool | None = None
+    open_to_courts: bool | None = None
 
 
 class AgendaRead(ReadModel):
@@ -42,6 +47,7 @@ class AgendaRead(ReadModel):
     agent_id: int | None
     appointment_types: list[str]
     active: bool
+    open_to_courts: bool
     timezone: str = Field(description="Fuseau IANA du lieu")
 
     @classmethod

@@ -87,6 +87,7 @@ async def create_agenda(session: AsyncSession, *, place: Place, data: AgendaCrea
         agent_id=data.agent_id,
         appointment_types=await _known_types(session, data.appointment_types),
         active=True,
+        open_to_courts=data.open_to_courts,
     )
     session.add(agenda)
     await session.flush()

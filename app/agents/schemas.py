@@ -14,6 +14,10 @@ class AgentCreate(InputModel):
         default=None,
         description="SPIP de l'agent ; absent seulement pour un administrateur national",
     )
+    court_id: IdRef | None = Field(
+        default=None,
+        description="Tribunal du greffier (rôle court_clerk, qui n'a pas de SPIP)",
+    )
     name: Name = Field(examples=["Camille Martin"])
     email: EmailStr = Field(examples=["camille.martin@justice.fr"])
     role: Role

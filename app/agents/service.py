@@ -5,13 +5,23 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agents.errors import AgentNotFound, AgentNotInSpip, EmailTaken, SpipRequired
+from app.agents.errors import (
+    AgentNotFound,
+    AgentNotInSpip,
+    ClerkRoleFixed,
+    ClerkWithoutSpip,
+    CourtNotAllowed,
+    CourtRequired,
+    CourtUnknown,
+    EmailTaken,
+    SpipRequired,
+)
 from app.agents.schemas import AgentCreate, AgentUpdate
 from app.auth import access
 from app.auth.errors import Forbidden
 from app.core.errors import Conflict
 from app.core.repository import apply_changes, get_or_raise
-from app.models import Agent, Role
+from app.models import Agent, Court, Role
 from app.spips import service as spip_service
 
 
@@ -32,8 +42,13 @@ class LastLocalAdmin(Conflict):
 
 
 def check_role_grant(actor: Agent, role: Role | str | None) -> None:
-    """Only a national administrator makes (or unmakes) national administrators."""
-    if role is not None and Role(role) is Role.admin and not access.is_national(actor):
+    """Only a national administrator makes (or unmakes) national administrators and court
+    clerks (a court belongs to no SPIP, so no local administrator answers for it)."""
+    if (
+        role is not None
+        and Role(role) in (Role.admin, Role.court_clerk)
+        and not access.is_national(actor)
+    ):
         raise Forbidden("Seul un administrateur national peut attribuer ce rôle.")
 
 
@@ -56,15 +71,36 @@ async def _ensure_email_free(
         raise EmailTaken(field="email")
 
 
+async def _check_court(session: AsyncSession, data: AgentCreate) -> None:
+    """A court clerk belongs to a (known) court and to no SPIP; nobody else to a court."""
+    if data.role is not Role.court_clerk:
+        if data.court_id is not None:
+            raise CourtNotAllowed(field="court_id")
+        return
+    if data.court_id is None:
+        raise CourtRequired(field="court_id")
+    if data.spip_id is not None:
+        raise ClerkWithoutSpip(field="spip_id")
+    if await session.get(Court, data.court_id) is None:
+        raise CourtUnknown(field="court_id")
+
+
 async def create_agent(session: AsyncSession, *, data: AgentCreate) -> Agent:
+    await _check_court(session, data)
     if data.spip_id is None:
-        if data.role is not Role.admin:
+        if data.role not in (Role.admin, Role.court_clerk):
             raise SpipRequired(field="spip_id")
     else:
         await spip_service.get_spip(session, data.spip_id)
     email = data.email.lower()
     await _ensure_email_free(session, email)
-    agent = Agent(spip_id=data.spip_id, name=data.name, email=email, role=data.role.value)
+    agent = Agent(
+        spip_id=data.spip_id,
+        court_id=data.court_id,
+        name=data.name,
+        email=email,
+        role=data.role.value,
+    )
     session.add(agent)
     await session.flush()
     return agent
@@ -75,7 +111,10 @@ async def update_agent(session: AsyncSession, *, agent: Agent, data: AgentUpdate
     if "email" in changes:
         changes["email"] = changes["email"].lower()
         await _ensure_email_free(session, changes["email"], except_id=agent.id)
-    if agent.spip_id is None and changes.get("role", agent.role) != Role.admin.value:
+    new_role = changes.get("role", agent.role)
+    if (agent.role == Role.court_clerk.value) != (new_role == Role.court_clerk.value):
+        raise ClerkRoleFixed(field="role")
+    if agent.spip_id is None and new_role not in (Role.admin.value, Role.court_clerk.value):
         raise SpipRequired(field="role")
     await _ensure_an_administrator_remains(session, agent, changes)
     apply_changes(agent, changes)

@@ -143,6 +143,8 @@ class AppointmentView:
     type_label: str
     rescheduled_to_id: int | None = None
     next_notification_at: datetime | None = None
+    # The court whose clerk booked it (« sortie d'audience »).
+    court_name: str | None = None
     # What will not go out (booking, reschedule and cancel answers only).
     warnings: list[SmsWarning] = field(default_factory=list)
 
@@ -166,6 +168,11 @@ class AppointmentRead(ReadModel):
     rescheduled_from_id: int | None
     rescheduled_to_id: int | None
     slot_id: int | None = Field(description="Créneau d'agenda de la convocation")
+    court_id: int | None = Field(
+        default=None,
+        description="Tribunal dont le greffe a pris la convocation (sortie d'audience)",
+    )
+    court_name: str | None = None
     next_notification_at: datetime | None = Field(description="Prochain SMS prévu (UTC)")
     send_summons: bool
     created_by_id: int | None
@@ -194,6 +201,8 @@ class AppointmentRead(ReadModel):
             rescheduled_from_id=a.rescheduled_from_id,
             rescheduled_to_id=view.rescheduled_to_id,
             slot_id=a.slot_id,
+            court_id=a.court_id,
+            court_name=view.court_name,
             next_notification_at=view.next_notification_at,
             send_summons=a.summons_requested,
             created_by_id=a.created_by_id,

@@ -44,6 +44,7 @@ from app.models import (
     AppointmentStatus,
     AppointmentType,
     CancelReason,
+    Court,
     Notification,
     NotificationKind,
     NotificationStatus,
@@ -102,6 +103,9 @@ async def _views(session: AsyncSession, appointments: list[Appointment]) -> list
             Appointment.rescheduled_from_id.in_([a.id for a in appointments])
         ),
     )
+    courts: dict[int, str] = {}
+    if court_ids := {a.court_id for a in appointments if a.court_id is not None}:
+        courts = await _pairs(session, select(Court.id, Court.name).where(Court.id.in_(court_ids)))
     return [
         AppointmentView(
             appointment=a,
@@ -110,6 +114,7 @@ async def _views(session: AsyncSession, appointments: list[Appointment]) -> list
             type_label=types[a.appointment_type_id].label,
             rescheduled_to_id=successors.get(a.id),
             next_notification_at=upcoming.get(a.id),
+            court_name=courts.get(a.court_id) if a.court_id is not None else None,
         )
         for a in appointments
     ]

@@ -42,6 +42,11 @@ class Permission(StrEnum):
     audit_read = "audit:read"
     history_read = "history:read"
     own_account = "account:own"  # read one's own account, log out
+    # « Sortie d'audience »: a court clerk sees the agendas opened to its court, books into
+    # them and reads its court's bookings. Nobody else holds it (it is not an admin's tool).
+    court_booking = "court:booking"
+    # Create and change courts and link them to SPIPs: national administrators only.
+    court_write = "court:write"
 
 
 P = Permission
@@ -77,13 +82,15 @@ _LOCAL_ADMIN = (
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.admin: frozenset(Permission),
+    Role.admin: frozenset(Permission) - {P.court_booking},
     Role.local_admin: frozenset(_LOCAL_ADMIN),
     # Managers read everything in their SPIP and its reports, and manage convocations.
     Role.manager: _READ_ALL
     | {P.appointment_write, P.notification_resend, P.report_read, P.dashboard_read},
     Role.cpip: _READ_ALL | _CASEWORK | {P.report_read},
     Role.secretariat: _READ_ALL | _CASEWORK | {P.agenda_write},
+    # Nothing of a SPIP: no persons, convocations, reports or timelines beyond their bookings.
+    Role.court_clerk: frozenset({P.court_booking, P.own_account}),
 }
 
 
@@ -100,6 +107,10 @@ def is_national(agent: Agent) -> bool:
     return agent.role == Role.admin.value
 
 
+def is_court_clerk(agent: Agent) -> bool:
+    return agent.role == Role.court_clerk.value
+
+
 def ensure_scope(agent: Agent, spip_id: int | None, error: type[NotFound] = NotFound) -> None:
     """404 when the resource belongs to another SPIP than the agent's."""
     if is_national(agent):
@@ -114,6 +125,9 @@ def list_scope(
     """The SPIP a list is restricted to: the agent's own (admins: what they asked, or all)."""
     if is_national(agent):
         return requested_spip_id
+    if agent.spip_id is None:
+        # A court clerk has no SPIP: None here would mean « every SPIP ».
+        raise Forbidden()
     if requested_spip_id is not None and requested_spip_id != agent.spip_id:
         raise error()
     return agent.spip_id

@@ -15,6 +15,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import select
 
 from app.audit import service as audit_service
 from app.audit.service import ACCESS_DENIED, PERMISSION_DENIED, Actor, Denial, set_actor
@@ -25,7 +26,7 @@ from app.auth.errors import Forbidden, Unauthenticated
 from app.core import after_response
 from app.core.errors import NotFound
 from app.db import SessionDep, session_scope
-from app.models import Agent
+from app.models import Agent, court_spip
 
 log = logging.getLogger("convoc.access")
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -42,6 +43,13 @@ async def current_agent(
         raise Unauthenticated()
     agent, token_row = await auth_service.resolve(session, token, request.app.state.settings)
     request.state.token_row = token_row
+    if access.is_court_clerk(agent):
+        # The SPIPs the clerk's court books for: their resources answer 403, not 404 (below).
+        request.state.court_spip_ids = frozenset(
+            await session.scalars(
+                select(court_spip.c.spip_id).where(court_spip.c.court_id == agent.court_id)
+            )
+        )
     set_actor(session, Actor(agent.id, agent.spip_id, client_address(request)))
     return agent
 
@@ -114,6 +122,10 @@ def ensure_scope(
         changes = {"agent_spip_id": agent.spip_id}
         denial = Denial(ACCESS_DENIED, _actor(request, agent), spip_id, entity, entity_id, changes)
         record_denial_later(request, denial)
+        if spip_id in getattr(request.state, "court_spip_ids", frozenset()):
+            # A court clerk reaching a resource of a SPIP its court books for: a forbidden
+            # action (403) like any other role's on its own SPIP; other SPIPs stay 404.
+            raise Forbidden() from None
         raise
 
 

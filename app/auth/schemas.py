@@ -17,7 +17,10 @@ from app.models import Role
 
 class AgentRead(ReadModel):
     id: int
-    spip_id: int | None = Field(description="Absent pour un administrateur national")
+    spip_id: int | None = Field(
+        description="Absent pour un administrateur national et un greffier de tribunal"
+    )
+    court_id: int | None = Field(default=None, description="Tribunal d'un greffier (court_clerk)")
     name: str
     email: str
     role: Role

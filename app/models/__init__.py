@@ -12,6 +12,7 @@ from app.models.appointment import (
 from app.models.audit import AuditEvent
 from app.models.auth import AccessToken, ActivationToken, LoginThrottle
 from app.models.base import Base
+from app.models.court import Court, court_spip
 from app.models.notification import (
     PLANNED,
     RESENDABLE,
@@ -55,6 +56,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "CancelReason",
+    "Court",
     "LoginThrottle",
     "MessageTemplate",
     "Notification",
@@ -74,5 +76,6 @@ __all__ = [
     "SmsDelayMonthly",
     "SmsMonthly",
     "Spip",
+    "court_spip",
     "has_status",
 ]

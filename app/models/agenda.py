@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Time,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,6 +36,8 @@ class Agenda(IdMixin, TimestampMixin, Base):
     # Codes of the appointment types it accepts; empty: every type.
     appointment_types: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(default=True)
+    # « Sortie d'audience »: the clerks of the courts linked to the SPIP may book its slots.
+    open_to_courts: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class SlotType(IdMixin, TimestampMixin, Base):

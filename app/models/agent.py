@@ -16,18 +16,32 @@ class Role(StrEnum):
     manager = "manager"
     local_admin = "local_admin"
     admin = "admin"
+    # A court's clerk (greffe, BEX): books « sortie d'audience » convocations, belongs to a
+    # court and to no SPIP.
+    court_clerk = "court_clerk"
 
 
 class Agent(IdMixin, TimestampMixin, Base):
     __tablename__ = "agent"
     __table_args__ = (
         enum_check("role", Role),
-        # National administrators may belong to no SPIP; everyone else belongs to one.
-        CheckConstraint("role = 'admin' OR spip_id IS NOT NULL", name="spip_required"),
+        # National administrators and court clerks belong to no SPIP; everyone else to one.
+        CheckConstraint(
+            "role IN ('admin', 'court_clerk') OR spip_id IS NOT NULL", name="spip_required"
+        ),
+        # A court clerk belongs to a court (and no SPIP); nobody else belongs to a court.
+        CheckConstraint(
+            "(role = 'court_clerk' AND court_id IS NOT NULL AND spip_id IS NULL) "
+            "OR (role <> 'court_clerk' AND court_id IS NULL)",
+            name="court_clerk_court",
+        ),
     )
 
     spip_id: Mapped[int | None] = mapped_column(
         ForeignKey("spip.id", ondelete="RESTRICT"), index=True
+    )
+    court_id: Mapped[int | None] = mapped_column(
+        ForeignKey("court.id", ondelete="RESTRICT"), index=True
     )
     name: Mapped[str] = mapped_column(String(200))
     # Stored lower-cased so uniqueness is case-insensitive on both databases.

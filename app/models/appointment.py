@@ -95,6 +95,10 @@ class Appointment(IdMixin, TimestampMixin, Base):
     slot_id: Mapped[int | None] = mapped_column(
         ForeignKey("slot.id", ondelete="SET NULL"), index=True
     )
+    # The court whose clerk booked it (« sortie d'audience »); ``created_by_id`` is the clerk.
+    court_id: Mapped[int | None] = mapped_column(
+        ForeignKey("court.id", ondelete="RESTRICT"), index=True
+    )
 
 
 def has_status(status: AppointmentStatus) -> ColumnElement[bool]:

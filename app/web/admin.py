@@ -28,6 +28,7 @@ ROLE_LABELS = {
     Role.manager.value: "Direction (DPIP)",
     Role.local_admin.value: "Administration locale",
     Role.admin.value: "Administration nationale",
+    Role.court_clerk.value: "Greffe du tribunal",
 }
 LOCAL_ROLES = (Role.cpip, Role.secretariat, Role.manager, Role.local_admin)
 ZONE_CHOICES = [(z.key, z.label) for z in FRENCH_ZONES]

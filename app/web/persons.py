@@ -36,6 +36,7 @@ ROLES = {
     Role.manager.value: "direction",
     Role.local_admin.value: "administration locale",
     Role.admin.value: "administration nationale",
+    Role.court_clerk.value: "greffe du tribunal",
 }
 # Which field of the form a field of the API's body is.
 FIELDS = {
