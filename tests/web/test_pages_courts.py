@@ -266,15 +266,19 @@ async def test_a_clerk_books_a_new_person_and_gets_the_printable_summary(
     assert "mardi 19 janvier 2027 à 9h00 (heure de Cayenne)" in summary
     assert "Antenne de Cayenne" in summary and "3 rue Schoelcher, Cayenne" in summary
     assert "SPIP de la Guyane — Sortie d'audience SPIP" in summary
-    assert "SMS" in summary and "0694 12 34 56" not in summary  # masked
+    assert "LAPIERRE Jonas" in summary
+    # The summons leaves at once (the worker sends it): the number masked on the paper.
+    assert "Un SMS de confirmation est envoyé au 0694 •• •• 56 dans un instant." in summary
+    assert "0694 12 34 56" not in summary
     assert "impression.css" in summary and "Imprimer" in summary
 
     listing = unescape((await web.get("/tribunal/convocations")).text)
-    assert "Lapierre" in listing and f"/tribunal/convocations/{appointment.id}" in listing
+    assert "LAPIERRE Jonas" in listing and f"/tribunal/convocations/{appointment.id}" in listing
 
     # The SPIP sees who gave it.
     cpip = await make_agent(session, w.spip, password_hash=hash_now(PASSWORD))
     await session.commit()
+    web.cookies.clear()
     await log_in(web, cpip.email)
     page = unescape((await web.get(f"/convocations/{appointment.id}")).text)
     assert "Convocation donnée par le tribunal : Tribunal judiciaire de Cayenne" in page
