@@ -8,10 +8,14 @@ administrator's courts and court clerks; an agenda opened to the courts."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+import re
 from datetime import UTC, datetime
 from html import unescape
 
 import httpx
+from fastapi.routing import APIRoute
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +23,7 @@ from app.auth.passwords import hash_now
 from app.courts import service as court_service
 from app.courts.schemas import CourtCreate
 from app.models import Agenda, Agent, Appointment, Court, Person, Place, Slot, Spip
+from app.web import pages as pages_package
 from tests.factories import make_agent, make_person, make_place, make_spip
 from tests.web.test_pages import CSRF, PASSWORD, log_in
 from tests.web.test_pages import web as web
@@ -503,3 +508,37 @@ async def test_an_agenda_is_opened_to_the_courts(
     agenda = await session.scalar(select(Agenda).where(Agenda.place_id == place.id))
     assert agenda is not None and agenda.open_to_courts
     assert "Ouvert au tribunal" in (await web.get(created.headers["location"])).text
+
+
+def _spip_pages() -> list[tuple[str, str]]:
+    """Every route of every page module but the court's, the login's and the home's (which
+    sends a clerk to the court's page), with a sample value for each parameter."""
+    routes = []
+    for module in pkgutil.iter_modules(pages_package.__path__):
+        router = importlib.import_module(f"{pages_package.__name__}.{module.name}").router
+        for route in router.routes:
+            assert isinstance(route, APIRoute)
+            path = re.sub(r"{(\w+)}", lambda m: SAMPLES.get(m.group(1), "1"), route.path_format)
+            if path in ("/", "/deconnexion") or path.startswith(
+                ("/tribunal", "/connexion", "/activation")
+            ):
+                continue
+            routes += [(m, path) for m in sorted(route.methods or ()) if m != "HEAD"]
+    return routes
+
+
+SAMPLES = {"kind": "reminder"}
+
+
+async def test_every_spip_page_refuses_a_court_clerk(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """Generated from the application's routes: a page added tomorrow is covered too."""
+    w = await _world(session)
+    await log_in(web, w.clerk.email)
+    token = await _token(web, "/tribunal")
+    routes = _spip_pages()
+    assert len(routes) > 40
+    for method, path in routes:
+        answer = await web.request(method, path, data={"csrf": token} if method == "POST" else None)
+        assert answer.status_code == 403, (method, path, answer.status_code)
