@@ -230,6 +230,8 @@ class Summary:
     sms: str
     sms_short: str
     clerk: str | None = None
+    phone: str | None = None  # the place's, to warn of an absence
+    info_url: str | None = None
 
 
 def _person_name(read: CourtBookingRead) -> str:
@@ -252,6 +254,8 @@ def summary(read: CourtBookingRead, phone: str | None, clerk: str | None = None)
         sms=sms_sentence(status, read.summons_reason, masked(phone)),
         sms_short=short,
         clerk=clerk,
+        phone=read.place_phone,
+        info_url=read.place_info_url,
     )
 
 
