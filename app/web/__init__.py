@@ -18,12 +18,14 @@ from app.web import static
 from app.web.pages import (
     admin,
     admin_agents,
+    admin_courts,
     agendas,
     appointment,
     appointments,
     audit,
     auth,
     booking,
+    court,
     dashboard,
     home,
     national_templates,
@@ -52,6 +54,8 @@ def install(app: FastAPI) -> None:
     app.include_router(agendas.router, include_in_schema=False)
     app.include_router(admin.router, include_in_schema=False)
     app.include_router(admin_agents.router, include_in_schema=False)
+    app.include_router(admin_courts.router, include_in_schema=False)
+    app.include_router(court.router, include_in_schema=False)
     app.include_router(audit.router, include_in_schema=False)
     app.include_router(reminder_settings.router, include_in_schema=False)
     app.include_router(national_templates.router, include_in_schema=False)

@@ -28,7 +28,7 @@ ROLE_LABELS = {
     Role.manager.value: "Direction (DPIP)",
     Role.local_admin.value: "Administration locale",
     Role.admin.value: "Administration nationale",
-    Role.court_clerk.value: "Greffe du tribunal",
+    Role.court_clerk.value: "Greffe du tribunal (sortie d'audience)",
 }
 LOCAL_ROLES = (Role.cpip, Role.secretariat, Role.manager, Role.local_admin)
 ZONE_CHOICES = [(z.key, z.label) for z in FRENCH_ZONES]
@@ -55,7 +55,12 @@ PLACE_LABELS = {
     "feries": "Jours fériés",
     "actif": "Lieu actif",
 }
-AGENT_LABELS = {"nom": "Nom", "email": "Adresse électronique", "role": "Rôle"}
+AGENT_LABELS = {
+    "nom": "Nom",
+    "email": "Adresse électronique",
+    "role": "Rôle",
+    "tribunal": "Tribunal",
+}
 SPIP_LABELS = {
     "code": "Code",
     "nom": "Nom",
@@ -81,6 +86,7 @@ _FIELDS = {
     "spip_id": "role",
     "sender": "expediteur",
     "holiday_territory": "feries",
+    "court_id": "tribunal",
 }
 
 

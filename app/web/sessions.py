@@ -21,11 +21,11 @@ from app.audit.service import Actor, set_actor
 from app.auth import access
 from app.auth import service as auth
 from app.auth.access import Permission
-from app.auth.dependencies import client_address
-from app.auth.errors import Unauthenticated
+from app.auth.dependencies import client_address, require
+from app.auth.errors import Forbidden, Unauthenticated
 from app.config import Environment, Settings
 from app.db import SessionDep
-from app.models import Agent
+from app.models import Agent, Role
 from app.spips import service as spip_service
 from app.web.security import csrf_token, csrf_valid
 from app.web.settings_access import settings_mode
@@ -47,6 +47,8 @@ class Viewer:
     # administering the SPIP (managers; administrators reach them from « Administration »).
     reads_settings: bool = False
     agendas: bool = False  # « Agendas » in the menu: every agent who reads them (agenda:read)
+    # A court clerk's menu: « Sortie d'audience » and « Convocations données », nothing else.
+    court: bool = False
 
 
 class LoginRequired(Exception):
@@ -55,6 +57,11 @@ class LoginRequired(Exception):
     def __init__(self, asked: str) -> None:
         super().__init__("login required")
         self.asked = asked
+
+
+# What a court clerk may open: their court's pages, and logging out. The home page sends them
+# to « Sortie d'audience ». Every other page of the SPIPs answers 403 (« Action impossible »).
+COURT_PATHS = ("/tribunal", "/deconnexion")
 
 
 class CsrfRefused(Exception):
@@ -170,9 +177,24 @@ async def page_agent(request: Request, session: SessionDep) -> Agent:
         reads_settings=not access.can(agent, Permission.agent_write)
         and settings_mode(agent, Permission.policy_write) is not None,
         agendas=access.can(agent, Permission.agenda_read),
+        court=agent.role == Role.court_clerk.value,
     )
+    if agent.role == Role.court_clerk.value:
+        _court_pages_only(request, agent)
     set_actor(session, Actor(agent.id, agent.spip_id, client_address(request)))
     return agent
+
+
+def _court_pages_only(request: Request, agent: Agent) -> None:
+    """A clerk has none of the SPIP's permissions; refusing here too means that no SPIP page,
+    even one that forgot its ``require``, ever shows them anything."""
+    path = request.url.path
+    if path == "/" or path == COURT_PATHS[0] or path.startswith(COURT_PATHS[0] + "/"):
+        return
+    if path == COURT_PATHS[1]:
+        return
+    require(request, agent, Permission.person_read)  # refused, and kept in the audit trail
+    raise Forbidden()
 
 
 async def sent_csrf(request: Request) -> str | None:

@@ -23,6 +23,7 @@ from app.auth.access import Permission
 from app.auth.dependencies import ensure_scope, require
 from app.core.errors import AppError
 from app.core.schemas import IdPath
+from app.courts import service as court_service
 from app.db import SessionDep
 from app.models import Agent, Role, Spip
 from app.spips import service as spip_service
@@ -53,10 +54,25 @@ async def _scope(
     return await views.target_spip(request, session, agent, chosen)
 
 
-def _roles(spip: Spip | None) -> list[tuple[str, str]]:
+def _roles(spip: Spip | None, *, creating: bool = False) -> list[tuple[str, str]]:
+    """The roles offered: a SPIP's; without a SPIP, national administrators and (on creation)
+    court clerks, who belong to a court and not to a SPIP."""
     if spip is None:
-        return [(Role.admin.value, views.ROLE_LABELS[Role.admin.value])]
+        roles = [Role.admin, Role.court_clerk] if creating else [Role.admin]
+        return [(r.value, views.ROLE_LABELS[r.value]) for r in roles]
     return [(r.value, views.ROLE_LABELS[r.value]) for r in views.LOCAL_ROLES]
+
+
+def _target_roles(target: Agent, spip: Spip | None) -> list[tuple[str, str]]:
+    """A court clerk stays one (their court is not a SPIP): no other role is offered."""
+    if target.role == Role.court_clerk.value:
+        return [(Role.court_clerk.value, views.ROLE_LABELS[Role.court_clerk.value])]
+    return _roles(spip)
+
+
+async def _court_choices(session: AsyncSession) -> list[tuple[str, str]]:
+    courts = [c for c in await court_service.list_courts(session) if c.active]
+    return [("", "Choisir un tribunal"), *((str(c.id), c.name) for c in courts)]
 
 
 def _base(agent: Agent, spip: Spip | None, **extra: Any) -> dict[str, Any]:
@@ -80,13 +96,30 @@ async def new_agent(
     request: Request, session: SessionDep, agent: PageAgent, spip: str | None = None
 ) -> HTMLResponse:
     target = await _scope(request, session, agent, spip)
-    return _creation(request, agent, target, views.Form({"role": _roles(target)[0][0]}))
+    form = views.Form({"role": _roles(target)[0][0]})
+    return await _creation(request, session, agent, target, form)
 
 
-def _creation(
-    request: Request, agent: Agent, spip: Spip | None, form: views.Form, *, status_code: int = 200
+async def _creation(
+    request: Request,
+    session: AsyncSession,
+    agent: Agent,
+    spip: Spip | None,
+    form: views.Form,
+    *,
+    status_code: int = 200,
 ) -> HTMLResponse:
-    context = _base(agent, spip, form=form, labels=views.AGENT_LABELS, choices=_roles(spip))
+    context = _base(
+        agent,
+        spip,
+        form=form,
+        labels=views.AGENT_LABELS,
+        choices=_roles(spip, creating=True),
+        # A court clerk's court: national administrators only (court:write).
+        courts=await _court_choices(session)
+        if spip is None and access.can(agent, Permission.court_write)
+        else None,
+    )
     return render(request, "pages/admin_agent_new.html", context, status_code=status_code)
 
 
@@ -104,17 +137,28 @@ async def create_agent(
     nom: FormField = "",
     email: FormField = "",
     role: FormField = "",
+    tribunal: FormField = "",
 ) -> Response:
     """The API's ``POST /agents``: the account, then its one-time activation token, shown in
-    this answer only (a reload of the agent's page never shows it again)."""
+    this answer only (a reload of the agent's page never shows it again). A court clerk
+    (« Greffe du tribunal ») names their court."""
     target = await _scope(request, session, agent, spip)
-    form = views.Form({"nom": nom, "email": email, "role": role})
-    if role not in dict(_roles(target)):
+    form = views.Form({"nom": nom, "email": email, "role": role, "tribunal": tribunal})
+    if role not in dict(_roles(target, creating=True)):
         form.errors["role"] = "Choisissez un rôle dans la liste."
-    values = {"spip_id": target.id if target else None, "name": nom.strip(), "email": email}
+    values: dict[str, Any] = {
+        "spip_id": target.id if target else None,
+        "name": nom.strip(),
+        "email": email,
+    }
+    if role == Role.court_clerk.value:
+        if tribunal not in dict(await _court_choices(session)) or not tribunal:
+            form.errors["tribunal"] = "Choisissez le tribunal du greffier dans la liste."
+        else:
+            values["court_id"] = int(tribunal)
     data = views.validated(form, AgentCreate, values | {"role": role or None})
     if data is None or form.errors:
-        return _creation(request, agent, target, form, status_code=422)
+        return await _creation(request, session, agent, target, form, status_code=422)
     try:
         async with session.begin_nested():
             agent_service.check_role_grant(agent, data.role)
@@ -124,7 +168,7 @@ async def create_agent(
             )
     except AppError as exc:
         views.explain(form, exc)
-        return _creation(request, agent, target, form, status_code=422)
+        return await _creation(request, session, agent, target, form, status_code=422)
     return _link_page(request, agent, target, created, token, created_now=True)
 
 
@@ -183,7 +227,7 @@ def _agent_page(
         target=target,
         form=form,
         labels=views.AGENT_LABELS,
-        choices=_roles(spip),
+        choices=_target_roles(target, spip),
         notice=notice,
         is_self=target.id == agent.id,
     )
@@ -267,7 +311,7 @@ async def change_role(
 ) -> Response:
     target, spip = await _agent(request, session, agent, agent_id)
     form = views.Form({"role": role})
-    if role not in dict(_roles(spip)):
+    if role not in dict(_target_roles(target, spip)):
         form.errors["role"] = "Choisissez un rôle dans la liste."
         return _agent_page(request, agent, target, spip, form, status_code=422)
     data = AgentUpdate(role=Role(role))

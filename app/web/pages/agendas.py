@@ -131,10 +131,14 @@ async def create_agenda(
     nom: FormField = "",
     agent_id: Annotated[str, Form(alias="agent")] = "",
     types: Annotated[list[str] | None, Form()] = None,
+    tribunal: FormField = "",
 ) -> Response:
     require(request, agent, Permission.agenda_write)
     target = await _spip(request, session, agent, spip)
-    form = views.Form({"lieu": lieu, "nom": nom, "agent": agent_id}, chosen=list(types or []))
+    form = views.Form(
+        {"lieu": lieu, "nom": nom, "agent": agent_id, "tribunal": tribunal},
+        chosen=list(types or []),
+    )
     places = {str(p.id): p for p in await spip_service.list_places(session, spip_id=target.id)}
     place = places.get(lieu.strip())
     if place is None:
@@ -143,6 +147,7 @@ async def create_agenda(
         "name": nom.strip(),
         "agent_id": views.optional_id(agent_id),
         "appointment_types": form.chosen,
+        "open_to_courts": tribunal == "oui",
     }
     data = views.validated(form, AgendaCreate, values)
     if data is None or place is None:

@@ -23,6 +23,7 @@ from app.auth.dependencies import require
 from app.core.clock import utcnow
 from app.core.errors import AppError
 from app.core.schemas import IdPath
+from app.courts import service as court_service
 from app.db import SessionDep
 from app.models import Agent, Appointment, Notification, NotificationKind, Place, Spip
 from app.reminders import preview as reminder_preview
@@ -90,10 +91,21 @@ async def _page(
         "history": await trail.history(
             session, agent, "appointment", detail.id, tz_name=spip.timezone
         ),
+        "court": await _court_line(session, view.appointment, detail.created_by),
     }
     if request.headers.get("HX-Request"):
         status_code = 200  # as the booking page: htmx shows the form's errors in place
     return render(request, "pages/appointment.html", context, status_code=status_code)
+
+
+async def _court_line(
+    session: AsyncSession, appointment: Appointment, clerk: str | None
+) -> str | None:
+    """« Tribunal judiciaire de Cayenne (Marie Greffe) »: who gave it at the sortie d'audience."""
+    if appointment.court_id is None:
+        return None
+    court = await court_service.get_court(session, appointment.court_id)
+    return f"{court.name} ({clerk})" if clerk else court.name
 
 
 def _reschedule_form(detail: detail_view.Detail) -> booking.Form:

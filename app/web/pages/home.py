@@ -43,7 +43,9 @@ async def home(
     agent_id: Annotated[str | None, Query(alias="agent")] = None,
     place_id: Annotated[str | None, Query(alias="lieu")] = None,
     page: Annotated[str | None, Query()] = None,
-) -> HTMLResponse:
+) -> Response:
+    if agent.role == Role.court_clerk.value:  # a court clerk works from the court's page
+        return RedirectResponse("/tribunal", status_code=303)
     spip = getattr(request.state, "web_spip", None)
     if spip is None:  # a national administrator belongs to no SPIP
         return render(request, "pages/home.html", {"day": None})
