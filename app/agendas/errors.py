@@ -45,7 +45,9 @@ class UnknownTypes(Unprocessable):
 
 class CapacityBelowBooked(Conflict):
     code = "capacity_below_booked"
-    message = "Ce créneau compte déjà des convocations : sa capacité ne peut pas descendre en dessous."
+    message = (
+        "Ce créneau compte déjà des convocations : sa capacité ne peut pas descendre en dessous."
+    )
 
     @classmethod
     def of(cls, booked: int) -> CapacityBelowBooked:

@@ -18,6 +18,7 @@ from app.web import static
 from app.web.pages import (
     admin,
     admin_agents,
+    agenda_slots,
     agendas,
     appointment,
     appointments,
@@ -50,6 +51,7 @@ def install(app: FastAPI) -> None:
     app.include_router(appointment.router, include_in_schema=False)
     app.include_router(dashboard.router, include_in_schema=False)
     app.include_router(agendas.router, include_in_schema=False)
+    app.include_router(agenda_slots.router, include_in_schema=False)
     app.include_router(admin.router, include_in_schema=False)
     app.include_router(admin_agents.router, include_in_schema=False)
     app.include_router(audit.router, include_in_schema=False)
