@@ -352,3 +352,27 @@ async def test_another_spips_slot_is_introuvable_everywhere(
         answer = await web.get(path)
         assert answer.status_code == 404, path
         assert "introuvable" in answer.text
+
+
+async def test_a_person_created_from_a_slot_comes_back_to_that_slots_booking(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    _, _, agent, _, slot, _ = await _setup(session)
+    await log_in(web, agent.email)
+    form = await web.get(f"/personnes/nouvelle?creneau={slot.id}")
+    assert f'<input type="hidden" name="creneau" value="{slot.id}">' in form.text
+    token = CSRF.search(form.text).group(1)  # type: ignore[union-attr]
+    person = {"prenom": "Noé", "nom": "Bastide", "naissance": "1990-05-04"}
+    missing = await web.post(
+        "/personnes/nouvelle", data={"csrf": token, "creneau": str(slot.id), "prenom": "Noé"}
+    )
+    assert missing.status_code == 422
+    assert f'<input type="hidden" name="creneau" value="{slot.id}">' in missing.text
+    created = await web.post(
+        "/personnes/nouvelle",
+        data={"csrf": token, "creneau": str(slot.id), "telephone": "0694 11 22 33"} | person,
+    )
+    assert created.status_code == 303, created.text
+    stored = await session.scalar(select(Person).where(Person.last_name == "Bastide"))
+    assert stored is not None
+    assert created.headers["location"] == f"/personnes/{stored.id}/convoquer?creneau={slot.id}"
