@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from app.core.errors import Conflict, NotFound, Unprocessable
 
 
@@ -44,9 +46,18 @@ class UnknownTypes(Unprocessable):
 class CapacityBelowBooked(Conflict):
     code = "capacity_below_booked"
     message = (
-        "La capacité ne peut pas être inférieure au nombre de places déjà réservées : "
-        "annulez ou déplacez d'abord des convocations."
+        "Ce créneau compte déjà des convocations : sa capacité ne peut pas descendre en dessous."
     )
+
+    @classmethod
+    def of(cls, booked: int) -> CapacityBelowBooked:
+        noun = "convocation" if booked == 1 else "convocations"
+        return cls(
+            f"Ce créneau compte déjà {booked} {noun} : sa capacité ne peut pas descendre "
+            "en dessous.",
+            field="capacity",
+            booked=booked,
+        )
 
 
 class SlotInPast(Unprocessable):

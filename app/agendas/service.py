@@ -6,7 +6,7 @@ import logging
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agendas import generation
@@ -302,15 +302,24 @@ async def create_slots(
 
 async def update_slot(session: AsyncSession, *, slot: Slot, data: SlotUpdate) -> Slot:
     """Close or reopen a slot, change its capacity (never below the seats taken; raising it
-    reopens a full slot). A booking racing a lower capacity is caught by the CHECK (409)."""
+    reopens a full slot).
+
+    The capacity is written by a conditional UPDATE (``WHERE booked <= :capacity``), as
+    ``seats.take_seat`` takes a seat: a booking that takes a seat between a read of ``booked``
+    and the write cannot slip under the new capacity (on PostgreSQL the UPDATE waits for that
+    booking's row lock, then re-reads the committed count)."""
     changes = data.patch_values()
-    await session.refresh(slot, ["booked"])
-    if "capacity" in changes and changes["capacity"] < slot.booked:
-        raise CapacityBelowBooked(
-            f"La capacité ne peut pas être inférieure au nombre de places déjà réservées "
-            f"({slot.booked}) : annulez ou déplacez d'abord des convocations.",
-            field="capacity",
+    capacity = changes.pop("capacity", None)
+    if capacity is not None:
+        written = await session.execute(
+            update(Slot)
+            .where(Slot.id == slot.id, Slot.booked <= capacity)
+            .values(capacity=capacity, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
         )
+        await session.refresh(slot, ["booked", "capacity", "updated_at"])
+        if written.rowcount != 1:  # type: ignore[attr-defined]
+            raise CapacityBelowBooked.of(slot.booked)
     apply_changes(slot, changes)
     await session.flush()
     return slot

@@ -19,6 +19,7 @@ from app.web.pages import (
     admin,
     admin_agents,
     admin_courts,
+    agenda_slots,
     agendas,
     appointment,
     appointments,
@@ -52,6 +53,7 @@ def install(app: FastAPI) -> None:
     app.include_router(appointment.router, include_in_schema=False)
     app.include_router(dashboard.router, include_in_schema=False)
     app.include_router(agendas.router, include_in_schema=False)
+    app.include_router(agenda_slots.router, include_in_schema=False)
     app.include_router(admin.router, include_in_schema=False)
     app.include_router(admin_agents.router, include_in_schema=False)
     app.include_router(admin_courts.router, include_in_schema=False)

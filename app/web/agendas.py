@@ -79,15 +79,23 @@ class Form:
 M = TypeVar("M", bound=BaseModel)
 
 
-def validated(form: Form, model: type[M], values: dict[str, Any]) -> M | None:
-    """The API's body, or ``None`` with the form's errors in the API's French words."""
+def validated(
+    form: Form,
+    model: type[M],
+    values: dict[str, Any],
+    *,
+    fields: dict[str, str] = _FIELDS,
+    bounds: dict[str, str] = _BOUNDS,
+) -> M | None:
+    """The API's body, or ``None`` with the form's errors in the API's French words
+    (``fields``: which field of the form each field of the body is)."""
     try:
         return model.model_validate(values)
     except ValidationError as exc:
         for error in field_errors(exc.errors()):
-            name = _FIELDS.get(error["field"].split(".")[0])
-            if name in _BOUNDS and error["code"].endswith(("than_equal", "than")):
-                form.errors.setdefault(name, _BOUNDS[name])
+            name = fields.get(error["field"].split(".")[0])
+            if name in bounds and error["code"].endswith(("than_equal", "than")):
+                form.errors.setdefault(name, bounds[name])
             elif name:
                 form.errors.setdefault(name, error["message"])
             elif error["code"] == "invalid_period":

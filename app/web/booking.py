@@ -18,11 +18,22 @@ from app.web.templating import french_date, french_time, sms_parts, zone_name
 from app.web.today import zone_label
 
 LABELS = {
+    "mode": "Quand",
     "type": "Type de convocation",
     "lieu": "Lieu",
     "date": "Date",
     "heure": "Heure",
+    "agenda": "Agenda",
+    "creneau": "Créneau",
 }
+# The agenda's refusals of a slot booking, on the slot's field, in the secretariat's words.
+SLOT_ERRORS = {
+    "slot_full": "Ce créneau vient d'être complet : choisissez-en un autre.",
+    "slot_closed": "Ce créneau vient d'être fermé : choisissez-en un autre.",
+    "slot_not_found": "Ce créneau n'existe plus : choisissez-en un autre.",
+    "agenda_inactive": "Cet agenda n'est plus utilisé : choisissez un autre agenda.",
+}
+SLOT = "creneau"
 KINDS = {
     "summons": "Convocation",
     "reminder": "Rappel",
@@ -43,6 +54,10 @@ class Form:
     date: str = ""
     heure: str = ""
     envoyer: bool = False
+    # « À une heure libre » (``heure``) or « Dans un créneau d'un agenda » (``creneau``).
+    mode: str = "heure"
+    agenda: str = ""
+    creneau: str = ""
     errors: dict[str, str] = field(default_factory=dict)
     alert: str | None = None
 
@@ -71,6 +86,8 @@ def to_create(form: Form, person_id: int, places: list[Place]) -> AppointmentCre
     """The API's body, or ``None`` with the form's errors filled."""
     if not form.type:
         form.errors["type"] = "Choisissez le type de convocation."
+    if form.mode == SLOT:
+        return _slot_create(form, person_id)
     if place_of(form, places) is None:
         form.errors["lieu"] = "Choisissez le lieu."
     day = _day(form.date)
@@ -87,6 +104,26 @@ def to_create(form: Form, person_id: int, places: list[Place]) -> AppointmentCre
             place_id=int(form.lieu),
             appointment_type=form.type,
             starts_at=datetime.combine(day, at),
+            send_summons=form.envoyer,
+        )
+    except ValidationError:
+        form.alert = "Vérifiez les champs du formulaire."
+        return None
+
+
+def _slot_create(form: Form, person_id: int) -> AppointmentCreate | None:
+    """A booking into a slot: the slot gives the place, the start and the duration."""
+    if not form.agenda.isdigit():
+        form.errors["agenda"] = "Choisissez l'agenda."
+    elif not (form.creneau.isdigit() and len(form.creneau) < 10):
+        form.errors["creneau"] = "Choisissez un créneau libre."
+    if form.errors:
+        return None
+    try:
+        return AppointmentCreate(
+            person_id=person_id,
+            slot_id=int(form.creneau),
+            appointment_type=form.type,
             send_summons=form.envoyer,
         )
     except ValidationError:
@@ -115,9 +152,13 @@ def explain_error(form: Form, exc: AppError, place: Place | None) -> None:
         form.errors["heure"] = explain_dst(local, zone(place.timezone))
         return
     fields = exc.extra.get("fields") or []
-    name = FIELDS.get(fields[0]["field"]) if fields else None
-    if exc.code == "duplicate_appointment":
-        form.errors["date"] = "Cette personne a déjà une convocation sur ce créneau."
+    named = fields[0]["field"] if fields else exc.extra.get("field")
+    name = FIELDS.get(str(named)) if named else None
+    if exc.code in SLOT_ERRORS:
+        form.errors["creneau"] = SLOT_ERRORS[exc.code]
+    elif exc.code == "duplicate_appointment":
+        where = "creneau" if form.mode == SLOT else "date"
+        form.errors[where] = "Cette personne a déjà une convocation sur ce créneau."
     elif name:
         form.errors[name] = exc.detail
     else:

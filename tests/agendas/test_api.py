@@ -236,7 +236,12 @@ async def test_raising_capacity_reopens_a_full_slot_and_lowering_below_booked_is
         lowered = await client.patch(f"/slots/{slot.id}", json={"capacity": 1})
     assert lowered.status_code == 409
     assert lowered.json()["error"] == "capacity_below_booked"
-    assert "(2)" in lowered.json()["detail"]
+    assert lowered.json()["detail"] == (
+        "Ce créneau compte déjà 2 convocations : sa capacité ne peut pas descendre en dessous."
+    )
+    async with client_for(world.secretariat) as client:
+        kept = await client.get(f"/places/{world.place.id}/slots", params={"from": "2027-02-01"})
+    assert [s["capacity"] for s in kept.json() if s["id"] == slot.id] == [2]
 
 
 async def test_a_closed_slot_refuses_new_bookings_and_keeps_the_existing_one(

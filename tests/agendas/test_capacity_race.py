@@ -11,12 +11,16 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from app.agendas import seats, service
+from app.agendas.errors import CapacityBelowBooked
+from app.agendas.schemas import SlotUpdate
 from app.models import Appointment, Place, Slot, Spip
 from tests.agendas.support import make_agenda, make_slot
-from tests.factories import make_person
+from tests.factories import make_person, make_place, make_spip
 from tests.servers import Server, login
 
 ROUNDS = 5
@@ -79,3 +83,44 @@ async def test_two_clients_booking_the_last_seat_get_one_201_and_one_409(
         )
         assert booked == dict.fromkeys(slots, 1)
         assert sorted(holders) == sorted(slots)
+
+
+async def test_a_lower_capacity_racing_a_booking_is_refused_in_words_not_by_the_check(
+    fresh_engine: AsyncEngine,
+) -> None:
+    """A booking holds a slot's last seat but one, uncommitted, while the secretariat lowers the
+    capacity to the seats taken before it. Read-then-write would pass the check on the old
+    count and then break ``booked <= capacity`` (an IntegrityError, a 500); the conditional
+    UPDATE waits for the booking and refuses with ``capacity_below_booked``, the count in words.
+    PostgreSQL only: SQLite serialises whole write transactions (BEGIN IMMEDIATE), so the
+    secretariat's could not even read while the booking writes; there is no race to lose
+    (``tests/agendas/test_api.py`` has the refusal on both databases)."""
+    if fresh_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite : les écritures sont sérialisées, pas de course possible")
+    sessionmaker = async_sessionmaker(fresh_engine, expire_on_commit=False)
+    async with sessionmaker() as session:
+        spip = await make_spip(session)
+        agenda = await make_agenda(session, await make_place(session, spip))
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=10)
+        slot = await make_slot(session, agenda, starts_at=start, capacity=3, booked=1)
+        await session.commit()
+    async with sessionmaker() as booking, sessionmaker() as secretariat:
+        await seats.take_seat(booking, slot.id)  # booked 2, not committed yet
+        stale = await secretariat.get_one(Slot, slot.id)
+        assert stale.booked == 1
+
+        async def lower() -> None:
+            await service.update_slot(secretariat, slot=stale, data=SlotUpdate(capacity=1))
+
+        lowering = asyncio.create_task(lower())
+        await asyncio.sleep(0.3)
+        await booking.commit()
+        with pytest.raises(CapacityBelowBooked) as refused:
+            await lowering
+        await secretariat.rollback()
+    assert refused.value.detail == (
+        "Ce créneau compte déjà 2 convocations : sa capacité ne peut pas descendre en dessous."
+    )
+    async with sessionmaker() as session:
+        kept = await session.get_one(Slot, slot.id)
+        assert (kept.capacity, kept.booked) == (3, 2)

@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from app.agendas import service
 from app.agendas.errors import AgendaNotFound, SlotNotFound, SlotTypeNotFound
-from app.agendas.schemas import AgendaCreate, SlotTypeCreate, SlotUpdate
+from app.agendas.schemas import AgendaCreate, AgendaUpdate, SlotTypeCreate, SlotUpdate
 from app.agents import service as agent_service
 from app.appointments import service as appointment_service
 from app.auth import access
@@ -30,6 +30,7 @@ from app.models import Agenda, Agent, Place, Spip
 from app.spips import service as spip_service
 from app.web import admin as admin_views
 from app.web import agendas as views
+from app.web import slots as slot_views
 from app.web.pages.admin import spip_param
 from app.web.sessions import PageAgent, PostingAgent
 from app.web.templating import french_date, heure_de, render, zone_name
@@ -161,12 +162,102 @@ async def create_agenda(
     return RedirectResponse(f"/agendas/{agenda.id}?ok=cree", status_code=303)
 
 
+# --- Modifier un agenda ----------------------------------------------------------------------
+
+
+async def _edit_form(
+    request: Request,
+    session: AsyncSession,
+    agenda: Agenda,
+    form: views.Form,
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    place = await spip_service.get_place(session, agenda.place_id)
+    agents = [
+        a for a in await agent_service.list_agents(session, spip_id=agenda.spip_id) if a.active
+    ]
+    context = {
+        "nav": "agendas",
+        "agenda": agenda,
+        "place": place,
+        "form": form,
+        "labels": views.AGENDA_LABELS,
+        "agent_choices": [("", "Aucun : agenda collectif")] + [(str(a.id), a.name) for a in agents],
+        "types": await appointment_service.list_types(session),
+        "editing": True,
+    }
+    return render(request, "pages/agenda_edit.html", context, status_code=status_code)
+
+
+@router.get("/agendas/{agenda_id}/modifier", response_class=HTMLResponse)
+async def edit_agenda(
+    request: Request, session: SessionDep, agent: PageAgent, agenda_id: IdPath
+) -> HTMLResponse:
+    agenda = await _agenda(request, session, agent, agenda_id)
+    require(request, agent, Permission.agenda_write)
+    values = {
+        "nom": agenda.name,
+        "agent": str(agenda.agent_id or ""),
+        "actif": "oui" if agenda.active else "",
+        "tribunal": "oui" if agenda.open_to_courts else "",
+    }
+    form = views.Form(values, chosen=list(agenda.appointment_types))
+    return await _edit_form(request, session, agenda, form)
+
+
+@router.post("/agendas/{agenda_id}/modifier", response_class=HTMLResponse)
+async def update_agenda(
+    request: Request,
+    session: SessionDep,
+    agent: PostingAgent,
+    agenda_id: IdPath,
+    nom: FormField = "",
+    agent_id: Annotated[str, Form(alias="agent")] = "",
+    types: Annotated[list[str] | None, Form()] = None,
+    actif: FormField = "",
+    tribunal: FormField = "",
+) -> Response:
+    """The API's ``PATCH /agendas/{id}``, every field sent (an emptied agent makes the agenda
+    collective; no type checked: all types)."""
+    agenda = await _agenda(request, session, agent, agenda_id)
+    require(request, agent, Permission.agenda_write)
+    form = views.Form(
+        {
+            "nom": nom,
+            "agent": agent_id,
+            "actif": "oui" if actif == "oui" else "",
+            "tribunal": "oui" if tribunal == "oui" else "",
+        },
+        chosen=list(types or []),
+    )
+    values = {
+        "name": nom.strip(),
+        "agent_id": views.optional_id(agent_id),
+        "appointment_types": form.chosen,
+        "active": actif == "oui",
+        "open_to_courts": tribunal == "oui",
+    }
+    data = views.validated(form, AgendaUpdate, values)
+    if data is None:
+        return await _edit_form(request, session, agenda, form, status_code=422)
+    try:
+        async with session.begin_nested():
+            await service.update_agenda(session, agenda=agenda, data=data)
+    except AppError as exc:
+        await session.refresh(agenda)
+        views.explain(form, exc)
+        return await _edit_form(request, session, agenda, form, status_code=422)
+    return RedirectResponse(f"/agendas/{agenda.id}?ok=modifie", status_code=303)
+
+
 # --- Un agenda : ouvertures récurrentes et semaine de créneaux -------------------------------
 
 _NOTICES = {
     "cree": "L'agenda est créé. Ajoutez-lui des ouvertures récurrentes.",
     "ferme": "Le créneau est fermé : il ne prend plus de nouvelle convocation.",
     "rouvert": "Le créneau est rouvert.",
+    "modifie": "L'agenda est modifié.",
 }
 
 
@@ -178,6 +269,7 @@ async def _agenda_page(
     *,
     semaine: str | None = None,
     form: views.Form | None = None,
+    batch: views.Form | None = None,
     notice: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
@@ -214,6 +306,9 @@ async def _agenda_page(
         "this_week": views.monday_of(today) == monday,
         "days": views.week_days(monday, slots, place.timezone, utcnow()),
         "can_write": access.can(agent, Permission.agenda_write),
+        "can_book": access.can(agent, Permission.appointment_write) and agenda.active,
+        "batch": batch or slot_views.batch_form(),
+        "batch_labels": slot_views.BATCH_LABELS,
         "notice": notice,
     }
     return render(request, "pages/agenda.html", context, status_code=status_code)
@@ -229,13 +324,17 @@ async def agenda_page(
     ok: str = "",
     crees: str = "0",
     retires: str = "0",
+    deja: str = "0",
 ) -> HTMLResponse:
     require(request, agent, Permission.agenda_read)
     agenda = await _agenda(request, session, agent, agenda_id)
     notice = _NOTICES.get(ok)
     count = int(crees) if crees.isdigit() and len(crees) < 7 else 0
     removed = int(retires) if retires.isdigit() and len(retires) < 7 else 0
-    if ok == "ouverture":
+    existing = int(deja) if deja.isdigit() and len(deja) < 7 else 0
+    if ok == "ponctuels":
+        notice = slot_views.opened_words(count, existing)
+    elif ok == "ouverture":
         plural = "x ouverts" if count > 1 else " ouvert"
         notice = f"L'ouverture est enregistrée : {count} créneau{plural}."
     elif ok == "terminee":
@@ -285,6 +384,45 @@ async def add_opening(
     week = views.monday_of(first).isoformat()
     url = f"/agendas/{agenda.id}?ok=ouverture&crees={created}&semaine={week}"
     return RedirectResponse(url, status_code=303)
+
+
+@router.post("/agendas/{agenda_id}/creneaux", response_class=HTMLResponse)
+async def add_slots(
+    request: Request,
+    session: SessionDep,
+    agent: PostingAgent,
+    agenda_id: IdPath,
+    p_forme: FormField = "liste",
+    p_dates: FormField = "",
+    p_heures: FormField = "",
+    p_jour: FormField = "",
+    p_debut: FormField = "",
+    p_fin: FormField = "",
+    p_intervalle: FormField = "",
+    p_duree: FormField = "",
+    p_capacite: FormField = "",
+) -> Response:
+    """The API's ``POST /agendas/{id}/slots``: one-off slots, several dates × several times or
+    one day from a start to an end; those the agenda already has are counted, not doubled."""
+    agenda = await _agenda(request, session, agent, agenda_id)
+    require(request, agent, Permission.agenda_write)
+    typed = {"p_forme": "serie" if p_forme == "serie" else "liste", "p_dates": p_dates}
+    typed |= {"p_heures": p_heures, "p_jour": p_jour, "p_debut": p_debut, "p_fin": p_fin}
+    typed |= {"p_intervalle": p_intervalle, "p_duree": p_duree, "p_capacite": p_capacite}
+    batch = views.Form(typed)
+    data = slot_views.read_batch(batch)
+    if data is None:
+        return await _agenda_page(request, session, agent, agenda, batch=batch, status_code=422)
+    try:
+        async with session.begin_nested():
+            created, skipped = await service.create_slots(session, agenda=agenda, data=data)
+    except AppError as exc:
+        slot_views.explain_batch(batch, exc)
+        return await _agenda_page(request, session, agent, agenda, batch=batch, status_code=422)
+    # The week of the first slot asked for, where the agent looks next.
+    week = views.monday_of(data.local_starts()[0].date()).isoformat()
+    url = f"/agendas/{agenda.id}?ok=ponctuels&crees={len(created)}&deja={skipped}&semaine={week}"
+    return RedirectResponse(url + "#semaine", status_code=303)
 
 
 @router.post("/agendas/{agenda_id}/ouvertures/{slot_type_id}/terminer", response_class=HTMLResponse)

@@ -127,10 +127,17 @@ async def _search(
 
 
 @router.get("/personnes/nouvelle", response_class=HTMLResponse)
-async def new_person(request: Request, session: SessionDep, agent: PageAgent) -> HTMLResponse:
+async def new_person(
+    request: Request, session: SessionDep, agent: PageAgent, creneau: str = ""
+) -> HTMLResponse:
+    """``?creneau=``: from « Convoquer » in an agenda's slot, the booking in it comes next."""
     spip_id = _own_spip(request, agent).id
     form = views.PersonForm(referent=str(agent.id) if agent.role == Role.cpip.value else "")
-    return await _creation(request, session, spip_id, form)
+    return await _creation(request, session, spip_id, form, slot=_slot_id(creneau))
+
+
+def _slot_id(value: str) -> str:
+    return value if value.isdigit() and len(value) < 10 else ""
 
 
 def _own_spip(request: Request, agent: Agent) -> Spip:
@@ -150,8 +157,10 @@ async def _creation(
     *,
     candidates: list[Person] | None = None,
     status_code: int = 200,
+    slot: str = "",
 ) -> HTMLResponse:
     context = {
+        "creneau": slot,
         "form": form,
         "labels": views.LABELS,
         "agents": [(a.id, views.agent_label(a)) for a in await _agents(session, spip_id)],
@@ -172,25 +181,30 @@ async def create(
     refus: FormField = "",
     referent: FormField = "",
     doublon: FormField = "",
+    creneau: FormField = "",
 ) -> Response:
     """« Enregistrer »; a likely duplicate comes back with the candidates, and « Créer quand
-    même » sends ``doublon=oui`` (the API's ``allow_duplicate``)."""
+    même » sends ``doublon=oui`` (the API's ``allow_duplicate``). With ``creneau`` (from an
+    agenda's slot), the booking page set on that slot follows."""
     spip_id = _own_spip(request, agent).id
+    slot = _slot_id(creneau)
     form = views.PersonForm(prenom, nom, naissance, telephone, refus == "oui", referent)
     data = views.to_create(form, spip_id, allow_duplicate=doublon == "oui")
     if data is None:
-        return await _creation(request, session, spip_id, form, status_code=422)
+        return await _creation(request, session, spip_id, form, status_code=422, slot=slot)
     try:
         person = await person_service.create_person(session, data=data)
     except PersonLikelyDuplicate as exc:
         candidates = list(
             await session.scalars(select(Person).where(Person.id.in_(exc.candidate_ids)))
         )
-        return await _creation(request, session, spip_id, form, candidates=candidates)
+        return await _creation(request, session, spip_id, form, candidates=candidates, slot=slot)
     except AppError as exc:
         await session.rollback()
         views.explain_error(form, exc)
-        return await _creation(request, session, spip_id, form, status_code=422)
+        return await _creation(request, session, spip_id, form, status_code=422, slot=slot)
+    if slot:
+        return RedirectResponse(f"/personnes/{person.id}/convoquer?creneau={slot}", 303)
     return RedirectResponse(f"/personnes/{person.id}?ok=creee", status_code=303)
 
 
