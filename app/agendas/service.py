@@ -6,7 +6,7 @@ import logging
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agendas import generation
@@ -26,6 +26,7 @@ from app.agendas.schemas import (
     AgendaCreate,
     AgendaUpdate,
     SlotBatchCreate,
+    SlotCursor,
     SlotFields,
     SlotTypeCreate,
     SlotUpdate,
@@ -338,9 +339,12 @@ async def list_slots(
     first: date | None = None,
     last: date | None = None,
     free: bool = False,
+    limit: int | None = None,
+    after: SlotCursor | None = None,
 ) -> list[SlotView]:
-    """The slots of an agenda (or of every agenda of the place) over local days, in order;
-    ``free``: only those still bookable (open, a seat left, not started, agenda in use)."""
+    """The slots of an agenda (or of every agenda of the place) over local days, in order of
+    start then agenda; ``free``: only those still bookable (open, a seat left, not started,
+    agenda in use); ``limit`` and ``after``: at most that many, from after that cursor."""
     start, end = period(place, first, last)
     # Columns, not entities: a month of a busy place is a thousand rows, and building ORM
     # objects for them cost more than the query (bench/slots.py).
@@ -360,7 +364,16 @@ async def list_slots(
             Slot.starts_at > utcnow(),
             Agenda.active.is_(True),
         )
-    rows = await session.execute(stmt.order_by(Slot.starts_at, Slot.agenda_id))
+    if after is not None:
+        # Spelled out rather than a row comparison: the plain ``>=`` bounds the index range.
+        stmt = stmt.where(
+            Slot.starts_at >= after.starts_at,
+            or_(Slot.starts_at > after.starts_at, Slot.agenda_id > after.agenda_id),
+        )
+    stmt = stmt.order_by(Slot.starts_at, Slot.agenda_id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    rows = await session.execute(stmt)
     return [SlotView(cast(SlotFields, row), place.timezone, row.agenda_name) for row in rows]
 
 
