@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, time, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,7 +27,6 @@ from app.agendas.schemas import (
     AgendaUpdate,
     SlotBatchCreate,
     SlotCursor,
-    SlotFields,
     SlotTypeCreate,
     SlotUpdate,
     SlotView,
@@ -373,8 +372,26 @@ async def list_slots(
     stmt = stmt.order_by(Slot.starts_at, Slot.agenda_id)
     if limit is not None:
         stmt = stmt.limit(limit)
-    rows = await session.execute(stmt)
-    return [SlotView(cast(SlotFields, row), place.timezone, row.agenda_name) for row in rows]
+    # Through the session's connection (same transaction): columns need none of the ORM's
+    # loading, which cost ~1.5 ms a thousand rows. Rows become plain named tuples: reading a
+    # ``Row``'s attributes cost ~1 µs each, ten per slot (bench/slots.py).
+    rows = await (await session.connection()).execute(stmt)
+    return [SlotView(SlotRow._make(row), place.timezone, row[-1]) for row in rows]
+
+
+class SlotRow(NamedTuple):
+    """A listed slot's columns (``SlotFields``), then its agenda's name."""
+
+    id: int
+    agenda_id: int
+    place_id: int
+    slot_type_id: int | None
+    starts_at: datetime
+    duration_minutes: int
+    capacity: int
+    booked: int
+    closed: bool
+    agenda_name: str
 
 
 _SLOT_COLUMNS = (
