@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Protocol, Self
+from typing import Annotated, NamedTuple, Protocol, Self
 
 from pydantic import Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
@@ -158,8 +158,10 @@ class SlotFields(Protocol):
     def closed(self) -> bool: ...
 
 
-@dataclass(frozen=True)
-class SlotView:
+class SlotView(NamedTuple):
+    """A slot as listed. A named tuple rather than a frozen dataclass: listings build a
+    thousand of these, and a frozen dataclass's ``__init__`` costs twice as much."""
+
     slot: Slot | SlotFields
     timezone: str
     agenda_name: str
