@@ -73,3 +73,11 @@ class TooManySlots(Unprocessable):
 class InvalidPeriod(Unprocessable):
     code = "invalid_period"
     message = "Période invalide : la fin doit suivre le début, sur un an au plus."
+
+
+class InvalidCursor(Unprocessable):
+    code = "invalid_cursor"
+    message = (
+        "Curseur de page invalide : reprenez le lien « next » de la page précédente "
+        "(en-tête Link) sans le modifier."
+    )

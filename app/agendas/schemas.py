@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from typing import Annotated, Protocol, Self
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, NamedTuple, Protocol, Self
 
 from pydantic import Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
+from app.agendas.errors import InvalidCursor
 from app.core.localtime import zone
 from app.core.schemas import IdRef, InputModel, Name, ReadModel
 from app.models import Agenda, Slot
@@ -163,11 +164,44 @@ class SlotFields(Protocol):
     def closed(self) -> bool: ...
 
 
-@dataclass(frozen=True)
-class SlotView:
+class SlotView(NamedTuple):
+    """A slot as listed. A named tuple rather than a frozen dataclass: listings build a
+    thousand of these, and a frozen dataclass's ``__init__`` costs twice as much."""
+
     slot: Slot | SlotFields
     timezone: str
     agenda_name: str
+
+
+@dataclass(frozen=True)
+class SlotCursor:
+    """Where a page ended: listings are ordered by (start, agenda) and an agenda has one slot
+    per instant, so this pair is unique and never changes (a slot's start is not editable).
+    Pages therefore neither repeat nor skip a slot, whatever is booked between two requests."""
+
+    starts_at: datetime
+    agenda_id: int
+
+    @classmethod
+    def of(cls, view: SlotView) -> SlotCursor:
+        return cls(view.slot.starts_at, view.slot.agenda_id)
+
+    def encode(self) -> str:
+        """« 2027-03-01T08:00:00Z~12 »: readable in logs, but clients must treat it as opaque."""
+        instant = self.starts_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return f"{instant}~{self.agenda_id}"
+
+    @classmethod
+    def decode(cls, text: str) -> SlotCursor:
+        instant, _, agenda = text.partition("~")
+        try:
+            starts_at = datetime.fromisoformat(instant)
+            agenda_id = int(agenda)
+        except ValueError:
+            raise InvalidCursor(field="after") from None
+        if starts_at.tzinfo is None or agenda_id < 1:
+            raise InvalidCursor(field="after")
+        return cls(starts_at.astimezone(UTC), agenda_id)
 
 
 class SlotRead(ReadModel):
