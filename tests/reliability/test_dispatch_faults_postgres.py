@@ -225,6 +225,15 @@ async def _some_accepted(simulator_url: str, count: int) -> bool:
 # -- (c) provider down ------------------------------------------------------------------------
 
 
+async def _set_down(simulator_url: str, seconds: float) -> None:
+    async with httpx.AsyncClient(timeout=5.0) as client:
+        await client.post(f"{simulator_url}/_control", json={"down_for_seconds": seconds})
+
+
+async def _outage_met(simulator_url: str) -> bool:
+    return int((await simulator_stats(simulator_url))["rejected"].get("down", 0)) > 0
+
+
 async def test_provider_down_messages_wait_and_go_out_within_their_windows(
     pg_url: str, pg_engine: AsyncEngine, tmp_path: Path
 ) -> None:
@@ -236,8 +245,9 @@ async def test_provider_down_messages_wait_and_go_out_within_their_windows(
     worker: subprocess.Popen[bytes] | None = None
     try:
         await wait_http(f"{simulator_url}/_health", simulator)
-        async with httpx.AsyncClient(timeout=5.0) as client:
-            await client.post(f"{simulator_url}/_control", json={"down_for_seconds": 5})
+        # Down until the worker has met the outage, then up again: a fixed outage of a few
+        # seconds could end before a worker started on a loaded machine ever tried to send.
+        await _set_down(simulator_url, 600)
         # Half of them must go out within the next 30 s, the others within the day.
         ids = await seed_due_messages(
             pg_engine,
@@ -245,6 +255,9 @@ async def test_provider_down_messages_wait_and_go_out_within_their_windows(
             not_after=lambda i: timedelta(seconds=30) if i % 2 else timedelta(days=1),
         )
         worker = start_worker(pg_url, tmp_path / "worker.log", **provider_env(simulator_url))
+        await wait_until(lambda: _outage_met(simulator_url), limit=60)
+        await asyncio.sleep(1.0)  # a second of refusals: the retries are what is tested
+        await _set_down(simulator_url, 0)
         await wait_until(lambda: _all_settled(pg_engine, len(ids)), limit=90)
         stats = await simulator_stats(simulator_url)
     finally:
