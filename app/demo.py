@@ -15,26 +15,31 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agendas import service as agenda_service
 from app.auth.passwords import hash_now
 from app.config import Settings
 from app.core.clock import utcnow
 from app.core.errors import Unprocessable
 from app.db import create_engine, create_sessionmaker, session_scope
 from app.models import (
+    Agenda,
     Agent,
     Appointment,
     AppointmentStatus,
     AppointmentType,
+    Court,
     Notification,
     NotificationKind,
     Person,
     PhoneStatus,
     Place,
     Role,
+    SlotType,
     Spip,
+    court_spip,
 )
 from app.persons.phones import normalize_mobile
 from app.reminders import service as reminder_service
@@ -261,6 +266,9 @@ AGENTS = (
 # Development only: `demo` refuses to run outside CONVOC_ENV=development.
 DEMO_PASSWORD = "Convoc-Demo-2026!"
 NATIONAL_ADMIN_EMAIL = "admin@demo.convoc.fr"
+# « Sortie d'audience »: the court of the Hauts-de-Seine, its clerk, and the agenda it books into.
+COURT_NAME = "Tribunal judiciaire de Nanterre"
+CLERK_EMAIL = "greffe@tj-nanterre.demo.convoc.fr"
 
 
 def _mobile(rng: random.Random, prefix: str, region: str, length: int = 10) -> str:
@@ -295,7 +303,7 @@ async def demo_accounts(session: AsyncSession) -> str:
     """The demonstration accounts, to print at start-up (development only)."""
     rows = (
         await session.execute(
-            select(Agent.email, Agent.role, Spip.code)
+            select(Agent.email, Agent.role, Spip.code, Agent.court_id)
             .outerjoin(Spip, Spip.id == Agent.spip_id)
             .where(Agent.email.like("%demo.convoc.fr"))
             .order_by(Spip.code.nullsfirst(), Agent.role)
@@ -304,7 +312,10 @@ async def demo_accounts(session: AsyncSession) -> str:
     if not rows:
         return ""
     lines = [f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :"]
-    lines += [f"  {role:<12} {code or 'national':<10} {email}" for email, role, code in rows]
+    lines += [
+        f"  {role:<12} {code or ('tribunal' if court else 'national'):<10} {email}"
+        for email, role, code, court in rows
+    ]
     return "\n".join(lines)
 
 
@@ -367,6 +378,8 @@ async def _load(session: AsyncSession, rng: random.Random) -> dict[str, int]:
         counts["SPIP"] += 1
         counts["lieux"] += len(places)
         counts["agents"] += len(agents)
+        if seed is SEEDS[0]:
+            counts["agents"] += await _court(session, spip, places[0], password_hash, suffix)
         for index in range(7):
             person = _person(rng, spip, seed, agents[0], index)
             session.add(person)
@@ -394,6 +407,55 @@ async def _load(session: AsyncSession, rng: random.Random) -> dict[str, int]:
     for appointment in upcoming:
         await reminder_service.on_booked(session, appointment=appointment, send_summons=False)
     return counts
+
+
+async def _court(
+    session: AsyncSession, spip: Spip, place: Place, password_hash: str, suffix: str
+) -> int:
+    """The Nanterre court linked to the Hauts-de-Seine, a « Sortie d'audience » agenda open to
+    it (Tuesday and Thursday afternoons, two seats every 30 minutes) and its clerk. Returns the
+    number of agents added."""
+    court = await session.scalar(select(Court).where(Court.name == COURT_NAME))
+    if court is None:
+        court = Court(name=COURT_NAME, active=True)
+        session.add(court)
+        await session.flush()
+    await session.execute(insert(court_spip), [{"court_id": court.id, "spip_id": spip.id}])
+    agenda = Agenda(
+        spip_id=spip.id,
+        place_id=place.id,
+        name="Sortie d'audience",
+        appointment_types=["sortie_audience_spip"],
+        active=True,
+        open_to_courts=True,
+    )
+    session.add(agenda)
+    await session.flush()
+    for weekday in (2, 4):
+        for start in (time(14, 0), time(14, 30), time(15, 0), time(15, 30)):
+            slot_type = SlotType(
+                agenda_id=agenda.id,
+                weekday=weekday,
+                start_time=start,
+                duration_minutes=30,
+                capacity=2,
+                from_date=utcnow().date(),
+                active=True,
+            )
+            session.add(slot_type)
+            await session.flush()
+            await agenda_service.generate(session, slot_type=slot_type, agenda=agenda, place=place)
+    email = CLERK_EMAIL.replace("@", f"{suffix}@")
+    session.add(
+        Agent(
+            court_id=court.id,
+            name="Greffe du tribunal judiciaire de Nanterre",
+            email=email,
+            role=Role.court_clerk.value,
+            password_hash=password_hash,
+        )
+    )
+    return 1
 
 
 def _person(rng: random.Random, spip: Spip, seed: SpipSeed, referent: Agent, index: int) -> Person:

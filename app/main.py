@@ -25,6 +25,7 @@ from app.core.errors import AppError
 from app.core.memory import freeze_startup_objects
 from app.core.request_guard import RequestGuard
 from app.core.validation import field_errors, top_code
+from app.courts.router import router as courts_router
 from app.db import DatabaseUnreachable, create_engine, create_sessionmaker
 from app.health.router import router as health_router
 from app.logging import configure_logging, redact_access_log
@@ -49,6 +50,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     persons_router,
     appointments_router,
     agendas_router,
+    courts_router,
     reminders_router,
     receipts_router,
     audit_router,

@@ -6,10 +6,20 @@ import itertools
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Agent, Appointment, AppointmentType, Person, Place, Role, Spip
+from app.models import (
+    Agent,
+    Appointment,
+    AppointmentType,
+    Court,
+    Person,
+    Place,
+    Role,
+    Spip,
+    court_spip,
+)
 
 _seq = itertools.count(1)
 
@@ -54,6 +64,19 @@ async def make_agent(session: AsyncSession, spip: Spip | None, **overrides: Any)
     session.add(agent)
     await session.flush()
     return agent
+
+
+async def make_court(session: AsyncSession, *spips: Spip, **overrides: Any) -> Court:
+    """A court linked to ``spips`` (its clerks book into the agendas they open to courts)."""
+    values: dict[str, Any] = {"name": f"Tribunal judiciaire {next(_seq)}", "active": True}
+    court = Court(**(values | overrides))
+    session.add(court)
+    await session.flush()
+    if spips:
+        await session.execute(
+            insert(court_spip), [{"court_id": court.id, "spip_id": s.id} for s in spips]
+        )
+    return court
 
 
 async def make_person(session: AsyncSession, spip: Spip, **overrides: Any) -> Person:

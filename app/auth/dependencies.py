@@ -119,13 +119,13 @@ def ensure_scope(
     try:
         access.ensure_scope(agent, spip_id, error)
     except NotFound:
-        if spip_id in getattr(request.state, "court_spip_ids", frozenset()):
-            # A court clerk reaching a resource of a SPIP its court books for: a forbidden
-            # action (403) like any other role's on its own SPIP; other SPIPs stay 404.
-            require(request, agent, Permission.spip_read)
         changes = {"agent_spip_id": agent.spip_id}
         denial = Denial(ACCESS_DENIED, _actor(request, agent), spip_id, entity, entity_id, changes)
         record_denial_later(request, denial)
+        if spip_id in getattr(request.state, "court_spip_ids", frozenset()):
+            # A court clerk reaching a resource of a SPIP its court books for: a forbidden
+            # action (403) like any other role's on its own SPIP; other SPIPs stay 404.
+            raise Forbidden() from None
         raise
 
 

@@ -171,7 +171,7 @@ async def month_availability(
     rows = await session.execute(
         select(Slot.starts_at, Slot.capacity, Slot.booked).where(
             Slot.agenda_id == item.agenda.id,
-            Slot.starts_at >= max(start, now),
+            Slot.starts_at >= start,
             Slot.starts_at < end,
             Slot.starts_at > now,
             Slot.closed.is_(False),

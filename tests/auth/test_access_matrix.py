@@ -19,11 +19,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.access import ROLE_PERMISSIONS, Permission
 from app.auth.dependencies import Allowed, Public
 from app.main import API_ROUTERS
-from app.models import Agent, Notification, Role, Spip
+from app.models import Agent, Appointment, Court, Notification, Role, Spip
 from app.reminders import service as reminder_service
 from tests.agendas.support import make_agenda, make_slot, make_slot_type
 from tests.conftest import ClientFactory
-from tests.factories import make_agent, make_appointment, make_person, make_place, make_spip
+from tests.factories import (
+    make_agent,
+    make_appointment,
+    make_court,
+    make_person,
+    make_place,
+    make_spip,
+)
 
 
 @dataclass
@@ -37,6 +44,7 @@ class Side:
     agenda: int
     slot_type: int
     slot: int
+    court: int = 0  # the court clerks' court, linked to the own side's SPIP only
 
 
 Request = tuple[str, dict[str, Any] | None, dict[str, Any] | None]  # path, json, query
@@ -217,6 +225,32 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ),
     ("GET", "/slots/{slot_id}"): lambda s: (f"/slots/{s.slot}", None, None),
     ("PATCH", "/slots/{slot_id}"): lambda s: (f"/slots/{s.slot}", {"closed": True}, None),
+    ("POST", "/courts"): lambda s: ("/courts", {"name": "TJ nouveau", "spip_ids": [s.spip]}, None),
+    ("GET", "/courts"): lambda s: ("/courts", None, None),
+    ("GET", "/courts/{court_id}"): lambda s: (f"/courts/{s.court}", None, None),
+    ("PATCH", "/courts/{court_id}"): lambda s: (f"/courts/{s.court}", {"name": "TJ renommé"}, None),
+    ("GET", "/court/agendas"): lambda s: ("/court/agendas", None, None),
+    ("GET", "/court/agendas/{agenda_id}/availability"): lambda s: (
+        f"/court/agendas/{s.agenda}/availability",
+        None,
+        {"month": "2027-02"},
+    ),
+    ("GET", "/court/agendas/{agenda_id}/slots"): lambda s: (
+        f"/court/agendas/{s.agenda}/slots",
+        None,
+        {"day": "2027-02-02"},
+    ),
+    ("POST", "/court/bookings"): lambda s: (
+        "/court/bookings",
+        {"slot_id": s.slot, "person": {"first_name": "Dominique", "last_name": "Audience"}},
+        None,
+    ),
+    ("GET", "/court/bookings"): lambda s: ("/court/bookings", None, None),
+    ("GET", "/court/bookings/{appointment_id}"): lambda s: (
+        f"/court/bookings/{s.appointment}",
+        None,
+        None,
+    ),
     ("GET", "/audit"): lambda s: ("/audit", None, {"spip_id": s.spip}),
     ("GET", "/reports/attendance"): lambda s: ("/reports/attendance", None, {"spip_id": s.spip}),
     ("GET", "/reports/sms"): lambda s: ("/reports/sms", None, {"spip_id": s.spip}),
@@ -232,6 +266,12 @@ SIDELESS = {
     ("GET", "/templates/{kind}"),
     ("PUT", "/templates/{kind}"),
     ("DELETE", "/templates/{kind}"),
+    ("POST", "/courts"),
+    ("GET", "/courts"),
+    ("GET", "/courts/{court_id}"),
+    ("PATCH", "/courts/{court_id}"),
+    ("GET", "/court/agendas"),
+    ("GET", "/court/bookings"),
 }
 
 
@@ -283,7 +323,8 @@ async def _side(session: AsyncSession, code: str) -> Side:
     notification = await session.scalar(
         select(Notification.id).where(Notification.appointment_id == appointment.id)
     )
-    agenda = await make_agenda(session, place)
+    # Open to the courts: a court clerk's routes reach it only through a linked court.
+    agenda = await make_agenda(session, place, open_to_courts=True)
     slot_type = await make_slot_type(session, agenda)
     slot = await make_slot(session, agenda, starts_at=datetime(2027, 2, 2, 8, 0, tzinfo=UTC))
     await session.commit()
@@ -301,6 +342,14 @@ async def _side(session: AsyncSession, code: str) -> Side:
     )
 
 
+async def _agent_of(session: AsyncSession, role: Role, spip: Spip, court: Court) -> Agent:
+    if role is Role.admin:
+        return await make_agent(session, None, role=role.value)
+    if role is Role.court_clerk:
+        return await make_agent(session, None, role=role.value, court_id=court.id)
+    return await make_agent(session, spip, role=role.value)
+
+
 @pytest.mark.parametrize(
     ("method", "path", "permission"), GUARDED, ids=[f"{m} {p}" for m, p, _ in GUARDED]
 )
@@ -314,10 +363,11 @@ async def test_route_access(
     own, other = await _side(session, "SPIP-OWN"), await _side(session, "SPIP-OTHER")
     sample = SAMPLES[(method, path)]
     own_spip = await session.get_one(Spip, own.spip)
-    agents = {
-        role: await make_agent(session, None if role is Role.admin else own_spip, role=role.value)
-        for role in Role
-    }
+    court = await make_court(session, own_spip)
+    own.court = other.court = court.id
+    # The own side's convocation was booked from the court (the clerk may read it).
+    (await session.get_one(Appointment, own.appointment)).court_id = court.id
+    agents = {role: await _agent_of(session, role, own_spip, court) for role in Role}
     await session.commit()
 
     async def call(agent: Agent | None, side: Side) -> int:
@@ -338,8 +388,13 @@ async def test_route_access(
         if (method, path) in SIDELESS:
             continue
         status = await call(agent, other)
-        if role is Role.admin:
+        if role is Role.admin and not granted:
+            assert status == 403, (role, "other", status)
+        elif role is Role.admin:
             assert status not in (401, 403, 404), (role, "other", status)
+        elif path.startswith("/court/") and not granted:
+            # A clerk's route checks the role before it looks anything up: nothing to reveal.
+            assert status == 403, (role, "other", status)
         elif "{" in path or granted:
             assert status == 404, (role, "other", status)  # never reveal another SPIP's data
         else:
