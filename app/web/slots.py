@@ -24,8 +24,8 @@ BATCH_LABELS = {
     "p_debut": "De",
     "p_fin": "À",
     "p_intervalle": "Toutes les (minutes)",
-    "p_duree": "Durée (minutes)",
-    "p_capacite": "Nombre de places",
+    "p_duree": "Durée de chaque créneau (minutes)",
+    "p_capacite": "Places par créneau",
 }
 # The API's body fields, as the batch form's fields (per form: a grid or a series).
 _GRID_FIELDS = {
