@@ -268,6 +268,28 @@ async def test_an_agenda_is_edited_with_the_fields_of_its_creation(
     assert agenda.name == "Accueil du mardi" and agenda.agent_id == agent.id
     assert agenda.appointment_types == ["tig", "suivi_spip"] and not agenda.active
     assert "L'agenda est modifié." in unescape((await web.get(saved.headers["location"])).text)
+    assert not agenda.open_to_courts
+
+
+async def test_the_edit_form_opens_and_closes_the_agenda_to_the_courts(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    _, _, agent, agenda, _, _ = await _setup(session, agent_id=None)
+    await log_in(web, agent.email)
+    form = await web.get(f"/agendas/{agenda.id}/modifier")
+    assert 'id="tribunal" name="tribunal" value="oui">' in form.text  # not checked yet
+    token = CSRF.search(form.text).group(1)  # type: ignore[union-attr]
+    fields = {"csrf": token, "nom": agenda.name, "agent": "", "actif": "oui"}
+    opened = await web.post(f"/agendas/{agenda.id}/modifier", data=fields | {"tribunal": "oui"})
+    assert opened.status_code == 303, opened.text
+    await session.refresh(agenda)
+    assert agenda.open_to_courts and agenda.active
+    again = await web.get(f"/agendas/{agenda.id}/modifier")
+    assert 'id="tribunal" name="tribunal" value="oui" checked' in again.text
+    closed = await web.post(f"/agendas/{agenda.id}/modifier", data=fields)
+    assert closed.status_code == 303
+    await session.refresh(agenda)
+    assert not agenda.open_to_courts
 
 
 async def test_a_capacity_below_the_convocations_taken_is_refused_in_words(
