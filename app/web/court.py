@@ -14,7 +14,7 @@ from app.courts.schemas import CourtBookingRead
 from app.models import NotificationStatus
 from app.web.appointment import REASONS
 from app.web.persons import PersonForm, national
-from app.web.templating import french_date, french_time
+from app.web.templating import DAY_NAMES, MONTH_NAMES, french_date, french_time
 from app.web.today import SMS_STATUS, zone_label
 
 # The court's pages name the zone whenever it is not Paris's (a clerk has no SPIP clock).
@@ -26,21 +26,7 @@ LABELS = {
     "telephone": "Téléphone mobile",
     "type": "Type de convocation",
 }
-WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-_MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
+WEEKDAYS = DAY_NAMES
 SLOT_FULL = "Ce créneau vient d'être complet : choisissez-en un autre."
 DUPLICATE = "Une personne portant ces nom, prénom et date de naissance est déjà suivie par ce SPIP."
 
@@ -51,7 +37,7 @@ def zone_of(timezone: str) -> str | None:
 
 
 def month_label(month: date) -> str:
-    return f"{_MONTHS[month.month - 1]} {month.year}"
+    return f"{MONTH_NAMES[month.month - 1]} {month.year}"
 
 
 def month_param(value: str | None, today: date) -> date:

@@ -24,7 +24,7 @@ from app.reports.queries import GroupBy
 from app.reports.schemas import AttendanceReport, AttendanceRow, Counts, SmsReport, UnrecordedReport
 from app.spips import service as spip_service
 from app.web.appointments_list import DATE_MESSAGE, _day
-from app.web.templating import french_date
+from app.web.templating import MONTH_NAMES, french_date
 from app.web.today import KIND_LABELS, SMS_STATUS
 
 # The reports API's limit (``app/reports/router.py``: three years).
@@ -45,10 +45,6 @@ REMINDER_HINTS = {
     "failed_or_skipped": "Échec, non distribué, expiré, ou non envoyé (trop tard…).",
     "no_reminder": "Aucun SMS : pas de numéro, refus des SMS, type sans SMS, ou pas encore envoyé.",
 }
-_MONTHS = (
-    "janvier", "février", "mars", "avril", "mai", "juin",
-    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-)  # fmt: skip
 
 
 @dataclass
@@ -210,7 +206,7 @@ def reminder_lines(report: AttendanceReport) -> list[ReminderLine]:
 
 def _month_label(key: str) -> str:
     year, month = key.split("-")
-    return f"{_MONTHS[int(month) - 1]} {year}"
+    return f"{MONTH_NAMES[int(month) - 1]} {year}"
 
 
 async def _names(session: AsyncSession, spip_id: int, group_by: GroupBy) -> dict[str, str]:

@@ -16,8 +16,8 @@ from app.web import static
 TEMPLATES = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=TEMPLATES)
 
-_DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-_MONTHS = (
+DAY_NAMES = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+MONTH_NAMES = (
     "janvier",
     "février",
     "mars",
@@ -39,7 +39,7 @@ _ZONE_NAMES = {z.key: z.city for z in FRENCH_ZONES}
 def french_date(value: date | datetime) -> str:
     """« lundi 29 mars 2027 »."""
     day = "1er" if value.day == 1 else str(value.day)
-    return f"{_DAYS[value.weekday()]} {day} {_MONTHS[value.month - 1]} {value.year}"
+    return f"{DAY_NAMES[value.weekday()]} {day} {MONTH_NAMES[value.month - 1]} {value.year}"
 
 
 def relative_day(value: datetime, today: date) -> str:
