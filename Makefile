@@ -44,13 +44,13 @@ format: install
 
 ## make test: lint, then the whole suite on SQLite and PostgreSQL
 test: lint
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto --dist loadfile
 
 test-sqlite: install
-	CONVOC_TEST_BACKENDS=sqlite $(BIN)/pytest -n auto
+	CONVOC_TEST_BACKENDS=sqlite $(BIN)/pytest -n auto --dist loadfile
 
 test-postgres: install
-	CONVOC_TEST_BACKENDS=postgres $(BIN)/pytest -n auto
+	CONVOC_TEST_BACKENDS=postgres $(BIN)/pytest -n auto --dist loadfile
 
 ## make bench: every benchmark on PostgreSQL (long: minutes), then a table against the targets
 bench: install
