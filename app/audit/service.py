@@ -159,14 +159,20 @@ def record(
     agent: Agent | None = None,
     client: str | None = None,
     changes: dict[str, Any] | None = None,
+    spip_id: int | None = None,
 ) -> None:
-    """An explicit event (logins, lock-outs…) that is not a change of an audited row."""
+    """An explicit event (logins, lock-outs…) that is not a change of an audited row.
+
+    ``spip_id`` names whose trail shows an event no agent made (a person's own refusal of SMS).
+    """
     actor: Actor | None = session.info.get("actor")
+    if spip_id is None:
+        spip_id = agent.spip_id if agent else (actor.spip_id if actor else None)
     session.add(
         AuditEvent(
             occurred_at=utcnow(),
             agent_id=agent.id if agent else (actor.agent_id if actor else None),
-            spip_id=agent.spip_id if agent else (actor.spip_id if actor else None),
+            spip_id=spip_id,
             action=action,
             entity=entity,
             entity_id=entity_id,

@@ -29,7 +29,7 @@ from app.models.notification import (
     PendingReceipt,
     ReminderPolicy,
 )
-from app.models.person import Person, PhoneStatus
+from app.models.person import Person, PhoneStatus, RefusalChannel
 from app.models.report import (
     AttendanceMonthly,
     AttendanceMonthRefresh,
@@ -69,6 +69,7 @@ __all__ = [
     "Person",
     "PhoneStatus",
     "Place",
+    "RefusalChannel",
     "ReminderPolicy",
     "Role",
     "Slot",

@@ -11,6 +11,14 @@ from app.core.types import UtcDateTime
 from app.models.base import Base, IdMixin, TimestampMixin, enum_check
 
 
+class RefusalChannel(StrEnum):
+    """Who recorded a refusal of SMS: an agent, or the person (the convocation link, an SMS)."""
+
+    agent = "agent"
+    link = "link"
+    sms = "sms"
+
+
 class PhoneStatus(StrEnum):
     valid = "valid"
     none = "none"
@@ -47,6 +55,11 @@ class Person(IdMixin, TimestampMixin, Base):
     # agent checks the number; cleared when the number changes.
     phone_problem: Mapped[str | None] = mapped_column(String(60))
     phone_problem_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # When and how the person declined SMS (``phone_status`` = refused); cleared when SMS are
+    # allowed again. The referent sees both; the audit trail says who. A ``RefusalChannel``,
+    # written only through it: no CHECK, which SQLite could only add by rebuilding ``person``.
+    sms_refused_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    sms_refused_via: Mapped[str | None] = mapped_column(String(10))
     archived: Mapped[bool] = mapped_column(default=False)
     archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 

@@ -7,7 +7,7 @@ from pydantic import AfterValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from app.core.schemas import IdRef, InputModel, ReadModel
-from app.models import PhoneStatus
+from app.models import PhoneStatus, RefusalChannel
 
 PersonName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 RawPhone = Annotated[
@@ -76,6 +76,11 @@ class PersonRead(ReadModel):
         ),
     )
     phone_problem_at: datetime | None
+    sms_refused_at: datetime | None = Field(description="Quand la personne a refusé les SMS")
+    sms_refused_via: RefusalChannel | None = Field(
+        description="Qui l'a enregistré : « agent », ou la personne (« link » : le lien du SMS, "
+        "« sms » : une réponse STOP)"
+    )
     archived: bool
     archived_at: datetime | None
     created_at: datetime

@@ -9,7 +9,7 @@ from app.agents import service as agent_service
 from app.core.clock import utcnow
 from app.core.pagination import PageParams
 from app.core.repository import apply_changes, get_or_raise, paginate
-from app.models import Appointment, Person, PhoneStatus, Spip
+from app.models import Appointment, Person, PhoneStatus, RefusalChannel, Spip
 from app.persons.duplicates import likely_duplicates
 from app.persons.errors import (
     PersonHasAppointments,
@@ -19,6 +19,7 @@ from app.persons.errors import (
     PhoneStatusConflict,
 )
 from app.persons.phones import normalize_mobile
+from app.persons.refusal import refusal_changes
 from app.persons.schemas import PersonCreate, PersonUpdate
 from app.persons.search import parse_query, phone_match
 from app.spips import service as spip_service
@@ -130,6 +131,9 @@ async def create_person(session: AsyncSession, *, data: PersonCreate) -> Person:
         phone=phone,
         phone_status=status.value,
     )
+    if status is PhoneStatus.refused:
+        person.sms_refused_at = utcnow()
+        person.sms_refused_via = RefusalChannel.agent.value
     session.add(person)
     await session.flush()
     return person
@@ -146,6 +150,7 @@ async def update_person(session: AsyncSession, *, person: Person, data: PersonUp
         if changes.get("phone", person.phone) != person.phone:
             # A new (or no) number: a provider's refusal of the old one no longer applies.
             changes.update(phone_problem=None, phone_problem_at=None)
+    changes.update(refusal_changes(person, changes.get("phone_status")))
     if "archived" in changes:
         changes["archived_at"] = utcnow() if changes["archived"] else None
         if changes["archived"] == person.archived:

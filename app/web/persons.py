@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from app.appointments.schemas import AppointmentView
 from app.core.errors import AppError
 from app.core.localtime import zone
-from app.models import Agent, Person, PhoneStatus, Role
+from app.models import Agent, Person, PhoneStatus, RefusalChannel, Role
 from app.persons.schemas import PersonCreate, PersonUpdate
 from app.web.templating import french_date
 from app.web.today import status_of, zone_label
@@ -115,11 +115,23 @@ def national(e164: str | None) -> str | None:
     return phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
 
 
+REFUSAL_ORIGINS = {
+    RefusalChannel.link.value: ", elle-même, depuis le lien de sa convocation",
+    RefusalChannel.sms.value: ", elle-même, en répondant STOP par SMS",
+}
+
+
+def refusal_origin(person: Person) -> str:
+    """« le 4 décembre 2026, elle-même, depuis le lien de sa convocation »: when, and how."""
+    when = f" le {french_date(person.sms_refused_at)}" if person.sms_refused_at else ""
+    return when + REFUSAL_ORIGINS.get(person.sms_refused_via or "", "")
+
+
 def phone_view(person: Person) -> PhoneView:
     """The number and what the agent must know of it: refused SMS, a provider's refusal."""
     number = national(person.phone)
     if person.phone_status == PhoneStatus.refused.value:
-        why = "La personne a refusé les SMS : aucun SMS ne lui est envoyé."
+        why = f"La personne a refusé les SMS{refusal_origin(person)} : aucun SMS ne lui est envoyé."
         return PhoneView(number, "Refus des SMS", "warning", why)
     if person.phone_problem:
         since = f" le {french_date(person.phone_problem_at)}" if person.phone_problem_at else ""
