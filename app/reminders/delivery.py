@@ -216,7 +216,10 @@ async def _matching_parts(
     by_reference: dict[str, set[int]] = {}
     for provider, receipt in items:
         if receipt.provider_message_id is not None:
-            by_id.setdefault(provider, set()).add(receipt.provider_message_id)
+            ids = by_id.setdefault(provider, set())
+            ids.add(receipt.provider_message_id)
+            if receipt.alternate_message_id is not None:
+                ids.add(receipt.alternate_message_id)
         elif (notification_id := _reference_id(receipt.reference)) is not None:
             by_reference.setdefault(provider, set()).add(notification_id)
     found_by_id: dict[tuple[str, str], list[tuple[int, int]]] = {}
@@ -250,7 +253,9 @@ async def _matching_parts(
     matches: list[list[tuple[int, int]]] = []
     for provider, receipt in items:
         if receipt.provider_message_id is not None:
-            matches.append(found_by_id.get((provider, receipt.provider_message_id), []))
+            exact = found_by_id.get((provider, receipt.provider_message_id), [])
+            alternate = found_by_id.get((provider, receipt.alternate_message_id or ""), [])
+            matches.append(exact or alternate)
         else:
             notification_id = _reference_id(receipt.reference)
             matches.append(found_by_reference.get((provider, notification_id or 0), []))

@@ -112,6 +112,9 @@ class Receipt:
     reference: str | None = None
     error_code: str | None = None
     occurred_at: datetime | None = None
+    # Another id the same message may be recorded under, tried when ``provider_message_id``
+    # matches no part (LINK Mobility reports part ``abc$1`` of a message sent as ``abc``).
+    alternate_message_id: str | None = None
 
 
 class ReceiptError(ValueError):

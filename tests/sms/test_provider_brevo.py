@@ -188,6 +188,18 @@ def test_repeated_autumn_hour_takes_the_first_occurrence() -> None:
     assert paris_to_utc("2027-10-31 02:30:00") == datetime(2027, 10, 31, 0, 30, tzinfo=UTC)
 
 
+def test_on_the_autumn_dst_day_the_utc_ts_event_wins_over_the_ambiguous_paris_date(
+    provider: BrevoProvider,
+) -> None:
+    # 2027-10-31 at 01:30 UTC is the *second* 02:30 in Paris (CET): read from ``date`` it would
+    # be placed an hour early (00:30 UTC, the first 02:30); ``ts_event`` says which one it was.
+    second = datetime(2027, 10, 31, 1, 30, tzinfo=UTC)
+    [receipt] = provider.parse_receipts(
+        _event(date="2027-10-31 02:30:00", ts_event=int(second.timestamp()))
+    )
+    assert receipt.occurred_at == second
+
+
 def test_utc_epoch_is_preferred_over_the_paris_date(provider: BrevoProvider) -> None:
     [receipt] = provider.parse_receipts(_event(ts_event=1799999999))
     assert receipt.occurred_at == datetime.fromtimestamp(1799999999, tz=UTC)

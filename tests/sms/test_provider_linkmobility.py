@@ -1,9 +1,13 @@
-"""LINK Mobility (Netsize REST API): request, responseCode handling, no receipts."""
+"""LINK Mobility: the send request and its responseCode handling (Netsize REST API), and the
+delivery reports of « SMS REST API, MT and Delivery Reports » v2.4, on their wire format."""
 
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
@@ -11,7 +15,9 @@ import pytest
 import respx
 
 from app.sms.base import (
+    DeliveryStatus,
     PermanentError,
+    ReceiptError,
     ReceiptRequest,
     TemporaryError,
     ThrottledError,
@@ -125,15 +131,89 @@ async def test_success_without_message_ids_is_temporary(provider: LinkMobilityPr
     assert caught.value.code == "bad_response"
 
 
-def test_no_receipts_are_ever_accepted(provider: LinkMobilityProvider) -> None:
-    assert provider.capabilities.receipts is False
-    request = ReceiptRequest(
+# The report as the v2.4 document's « Delivery Reports » chapter lists its fields.
+REPORT: dict[str, Any] = {
+    "refId": None,
+    "id": "c2f8b2a0-4c1d$1",
+    "operator": "no.telenor",
+    "sentTimestamp": "2027-03-28T09:00:01Z",
+    "timestamp": "2027-03-28T09:00:07Z",
+    "resultCode": 1001,
+    "operatorResultCode": "DELIVRD",
+    "segments": 1,
+    "gateCustomParameters": {},
+    "customParameters": {"source": "SPIP92", "destination": "+33612345678"},
+}
+
+
+def report_request(body: Any, token: str | None = RECEIPT_TOKEN) -> ReceiptRequest:
+    return ReceiptRequest(
         method="POST",
-        url=f"https://convoc.example/api/v1/sms/receipts/linkmobility/{RECEIPT_TOKEN}",
-        headers={},
+        url=f"https://convoc.example/api/v1/sms/receipts/linkmobility/{token}",
+        headers={"content-type": "application/json"},
         query={},
-        body=b"{}",
-        path_token=RECEIPT_TOKEN,
+        body=json.dumps(body).encode(),
+        path_token=token,
     )
-    assert provider.verify(request) is False
-    assert provider.parse_receipts(request) == []
+
+
+def test_reports_are_authenticated_by_the_url_token_alone(
+    provider: LinkMobilityProvider,
+) -> None:
+    assert provider.capabilities.receipts is True
+    assert provider.verify(report_request(REPORT)) is True
+    assert provider.verify(report_request(REPORT, token="x" * len(RECEIPT_TOKEN))) is False
+    assert provider.verify(report_request(REPORT, token=None)) is False
+
+
+def test_a_delivered_part_is_read_with_its_instant_and_its_message_id(
+    provider: LinkMobilityProvider,
+) -> None:
+    [receipt] = provider.parse_receipts(report_request(REPORT))
+    assert receipt.status is DeliveryStatus.delivered
+    assert receipt.provider_message_id == "c2f8b2a0-4c1d$1"
+    assert receipt.alternate_message_id == "c2f8b2a0-4c1d"  # the part suffix dropped
+    assert receipt.occurred_at == datetime(2027, 3, 28, 9, 0, 7, tzinfo=UTC)
+    assert receipt.error_code is None
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        (1001, DeliveryStatus.delivered),
+        (1007, DeliveryStatus.delivered),  # delivered, billing delayed
+        (1000, DeliveryStatus.sent),  # sent to the operator: no news yet
+        (1005, DeliveryStatus.sent),  # queued
+        (1002, DeliveryStatus.expired),
+        (1010, DeliveryStatus.expired),
+        (1006, DeliveryStatus.undelivered),
+        (1004, DeliveryStatus.undelivered),  # mobile full
+        (2, DeliveryStatus.failed),  # permanent routing error
+        (2000, DeliveryStatus.failed),  # invalid source
+    ],
+)
+def test_result_codes(provider: LinkMobilityProvider, code: int, status: DeliveryStatus) -> None:
+    [receipt] = provider.parse_receipts(report_request(REPORT | {"resultCode": code, "id": "m1"}))
+    assert receipt.status is status
+    assert receipt.alternate_message_id is None  # no part suffix
+    failed = status not in (DeliveryStatus.delivered, DeliveryStatus.sent)
+    assert receipt.error_code == (str(code) if failed else None)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        [],  # nothing is fine: an empty list reads as no report
+        {"id": "m1"},
+        {"resultCode": 1001},
+        {"id": "m1", "resultCode": True},
+        {"id": "m1", "resultCode": 1001, "timestamp": "2027-03-28 09:00:07"},  # no zone
+        "not an object",
+    ],
+)
+def test_unreadable_reports_are_refused(provider: LinkMobilityProvider, body: Any) -> None:
+    if body == []:
+        assert provider.parse_receipts(report_request(body)) == []
+        return
+    with pytest.raises(ReceiptError):
+        provider.parse_receipts(report_request(body))
