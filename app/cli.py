@@ -32,10 +32,9 @@ def run_migrations(url: str | None = None) -> None:
     settings = get_settings()
     url = url or settings.database_url
     _prepare_sqlite_dir(url)
-    ini = Path.cwd() / "alembic.ini"
-    if not ini.exists():
-        ini = Path(__file__).resolve().parents[1] / "alembic.ini"
-    config = Config(str(ini))
+    from app.core.schema import alembic_ini
+
+    config = Config(str(alembic_ini()))
     config.attributes["url"] = url
     command.upgrade(config, "head")
 

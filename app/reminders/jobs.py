@@ -125,6 +125,8 @@ class DispatchScheduler:
 
         The sender is not closed: it belongs to whoever built it (in the API, it also serves
         the receipts route)."""
+        if not self.scheduler.running:  # never started (still waiting for migrations)
+            return
         self.scheduler.shutdown(wait=False)
         running = self._running
         if running is not None:
@@ -138,6 +140,7 @@ class DispatchScheduler:
 async def run_worker(settings: Settings, sms: SmsSettings | None = None) -> None:
     """``python -m app worker``: tick until SIGTERM or SIGINT (``sms``: ``CONVOC_SMS_*``)."""
     from app.core.memory import freeze_startup_objects
+    from app.core.schema import SchemaStatus, wait_until_current
     from app.db import create_engine, create_sessionmaker
 
     sms = sms or get_sms_settings()
@@ -154,8 +157,19 @@ async def run_worker(settings: Settings, sms: SmsSettings | None = None) -> None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    worker.start()
     try:
+        # Started before its migration step finished (compose, a rolling upgrade): wait for
+        # it rather than tick on a schema this code was not written for.
+        schema = SchemaStatus(engine)
+        if not await schema.current():
+            log.warning("worker.waiting_for_migrations id=%s", worker.config.worker_id)
+            waiting = asyncio.create_task(wait_until_current(schema))
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            waiting.cancel()
+            stopping.cancel()
+        if not stop.is_set():
+            worker.start()
         await stop.wait()
     finally:
         await worker.stop()

@@ -1,14 +1,18 @@
 """The receipts token never reaches a real server's output (uvicorn's access and error lines
 and ours), whatever request line a client sends: raw bytes over a socket, no client library
-to tidy the path up. The database is an empty SQLite file, so a receipt that passes its token
-check fails on the database and writes our ``db.unavailable`` line with its path.
+to tidy the path up. The database is migrated, then loses the table receipts are written to,
+so a receipt that passes its token check fails on the database and writes our
+``db.unavailable`` line with its path (an unmigrated one would be refused earlier, by the
+schema gate, without reaching the route).
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
+from app.cli import run_migrations
 from tests.core.test_logging import TOKEN, assert_no_token
 from tests.reminders.processes import free_port, start_api, stop, wait_http
 
@@ -56,8 +60,12 @@ def request(line: str) -> bytes:
 async def test_a_real_server_never_writes_the_receipt_token(tmp_path: Path) -> None:
     port = free_port()
     log_path = tmp_path / "api.log"
+    database = tmp_path / "broken.db"
+    await asyncio.to_thread(run_migrations, f"sqlite:///{database}")
+    with sqlite3.connect(database) as connection:
+        connection.execute("DROP TABLE pending_receipt")
     api = start_api(
-        f"sqlite:///{tmp_path / 'empty.db'}",
+        f"sqlite:///{database}",
         port,
         log_path,
         CONVOC_SMS_PROVIDERS="brevo",
