@@ -1,4 +1,5 @@
-# Convoc API image: slim Python, non-root, migrations then the server.
+# Convoc image: slim Python, non-root. By default migrations then the server, as one container;
+# deploy/compose.yaml runs the same image once per role (migrate, api, worker, simulator).
 # Needs nothing at build time beyond the package index.
 FROM python:3.12-slim
 
@@ -11,6 +12,7 @@ WORKDIR /srv/convoc
 COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app
 COPY migrations ./migrations
+COPY deploy/entrypoint.sh ./deploy/entrypoint.sh
 RUN pip install . \
     && useradd --system --uid 10001 --no-create-home --home-dir /srv/convoc convoc \
     && mkdir -p var && chown convoc:convoc var
@@ -24,4 +26,5 @@ ENV CONVOC_ENV=production \
     CONVOC_WORKERS=2
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"CONVOC_PORT\"]}/health', timeout=4)"
-CMD ["sh", "-c", "python -m app migrate && exec python -m app serve"]
+ENTRYPOINT ["/srv/convoc/deploy/entrypoint.sh"]
+CMD ["all"]
