@@ -394,8 +394,13 @@ async def tick(
     sender: Sender,
     config: DispatchConfig,
     rng: random.Random | None = None,
+    stopping: asyncio.Event | None = None,
 ) -> TickStats:
-    """One pass: expire what is overdue, then drain due rows batch by batch."""
+    """One pass: expire what is overdue, then drain due rows batch by batch.
+
+    ``stopping`` set (the worker was asked to stop): no further batch is claimed; the messages
+    already claimed are sent and recorded, so none is left for its lease to run out.
+    """
     rng = rng or random.Random()
     stats = TickStats()
     async with session_scope(sessionmaker) as session:
@@ -423,6 +428,8 @@ async def tick(
     failure: Exception | None = None
     try:
         for _ in range(config.max_batches_per_tick):
+            if stopping is not None and stopping.is_set():
+                break
             try:
                 async with session_scope(sessionmaker) as session:
                     ids = await claim(session, utcnow(), config)

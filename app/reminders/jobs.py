@@ -58,6 +58,7 @@ class DispatchScheduler:
         self.interval_seconds = interval_seconds
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._running: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     def start(self) -> None:
         self.scheduler.add_job(
@@ -95,7 +96,7 @@ class DispatchScheduler:
     async def _tick(self) -> None:
         self._running = asyncio.current_task()
         try:
-            await tick(self.sessionmaker, self.sender, self.config)
+            await tick(self.sessionmaker, self.sender, self.config, stopping=self._stopping)
         except Exception:  # a failed tick must not kill the scheduler; the next one retries
             log.exception("worker.tick_failed id=%s", self.config.worker_id)
         finally:
@@ -121,19 +122,24 @@ class DispatchScheduler:
             log.exception("agendas.horizon_failed")
 
     async def stop(self, grace_seconds: float = 30.0) -> None:
-        """Stop ticking and let the tick in progress finish (its leases cover a hard kill).
+        """Stop ticking and let the tick in progress finish its claimed messages (its leases
+        cover a hard kill, or a tick longer than ``grace_seconds``).
 
-        The sender is not closed: it belongs to whoever built it (in the API, it also serves
-        the receipts route)."""
+        The scheduler is shut down only after: its executor cancels the jobs still running,
+        which would abandon claimed messages as ``sending`` until their leases ran out. The
+        sender is not closed: it belongs to whoever built it (in the API, it also serves the
+        receipts route)."""
         if not self.scheduler.running:  # never started (still waiting for migrations)
             return
-        self.scheduler.shutdown(wait=False)
+        self._stopping.set()  # the tick claims no further batch
+        self.scheduler.pause()  # and no new tick starts
         running = self._running
         if running is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(running), grace_seconds)
             except (TimeoutError, asyncio.CancelledError):
                 log.warning("worker.stop_timeout id=%s", self.config.worker_id)
+        self.scheduler.shutdown(wait=False)
         log.info("worker.stopped id=%s", self.config.worker_id)
 
 

@@ -80,3 +80,43 @@ async def test_a_worker_killed_mid_batch_loses_nothing(
     assert set(counts) == set(ids), "a message was lost"
     # At-least-once at the wire: only rows in flight at the kill may go out twice.
     assert sum(n - 1 for n in counts.values()) <= at_kill["sending"]
+
+
+async def test_a_worker_sigtermed_mid_drain_finishes_its_tick_and_holds_no_lease(
+    pg_url: str, pg_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """Graceful shutdown (an orchestrator's SIGTERM): the tick in progress ends, every message
+    it claimed is settled, none is left ``sending`` for its lease to run out: the next worker
+    takes the rest at once, and nothing goes out twice."""
+    ids = await seed_due_messages(pg_engine, 2000)
+    first_log, second_log = tmp_path / "stopped.log", tmp_path / "next.log"
+    first = start_worker(
+        pg_url, first_log, CONVOC_WORKER_BATCH_SIZE="50", CONVOC_WORKER_CONCURRENCY="5"
+    )
+    try:
+
+        async def mid_drain() -> bool:
+            return (await statuses(pg_engine))["sent"] >= 100
+
+        await wait_until(mid_drain)
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=40) == 0
+    finally:
+        if first.poll() is None:
+            first.kill()
+    after = await statuses(pg_engine)
+    assert after["sent"] < len(ids), "the worker finished before it could be stopped"
+    assert after["sending"] == 0, "a stopped worker left messages claimed"
+    assert "worker.stopped" in first_log.read_text()
+    second = start_worker(pg_url, second_log)
+    try:
+
+        async def all_sent() -> bool:
+            return (await statuses(pg_engine))["sent"] == len(ids)
+
+        await wait_until(all_sent)
+    finally:
+        stop(second)
+    counts = sent_references(first_log, second_log)
+    assert set(counts) == set(ids)
+    assert max(counts.values()) == 1, "a message was sent twice"
