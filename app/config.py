@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # pool. More than one needs the dispatcher in its own processes (see ``embedded_worker``).
     workers: int = Field(default=1, ge=1, le=64)
     secret_key: str = DEV_SECRET_KEY
+    # During a rotation: the key before, still accepted for agents' sessions, activation links
+    # and forms signed with it, so nobody is logged out (docs/operations.md).
+    secret_key_previous: str | None = None
     log_level: str = "INFO"
     # Reminder dispatcher. Embedded: the scheduler runs inside the API process (default in
     # development, with SQLite); in production run `python -m app worker` processes instead.
@@ -105,6 +108,8 @@ class Settings(BaseSettings):
             )
         if self.env != Environment.development and len(self.secret_key) < 32:
             raise ValueError("CONVOC_SECRET_KEY doit faire au moins 32 caractères.")
+        if self.secret_key_previous is not None and self.secret_key_previous == self.secret_key:
+            raise ValueError("CONVOC_SECRET_KEY_PREVIOUS doit différer de CONVOC_SECRET_KEY.")
         if self.clock_starts_at is not None:
             if self.env == Environment.production:
                 raise ValueError("CONVOC_CLOCK_STARTS_AT est refusé en production.")
@@ -115,6 +120,13 @@ class Settings(BaseSettings):
         if problem := self.server_processes_problem(self.workers):
             raise ValueError(problem)
         return self
+
+    @property
+    def secret_keys(self) -> tuple[str, ...]:
+        """The key that signs, then the one still accepted during a rotation."""
+        if self.secret_key_previous:
+            return (self.secret_key, self.secret_key_previous)
+        return (self.secret_key,)
 
     def server_processes_problem(self, workers: int) -> str | None:
         """Why ``workers`` API processes cannot run with these settings (None: they can).

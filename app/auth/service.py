@@ -37,8 +37,15 @@ class IssuedToken:
     expires_in: int  # seconds of idle time before it lapses
 
 
-def _digest(token: str, settings: Settings) -> str:
-    return hmac.new(settings.secret_key.encode(), token.encode(), hashlib.sha256).hexdigest()
+def _digest(token: str, settings: Settings, key: str | None = None) -> str:
+    secret = key or settings.secret_key
+    return hmac.new(secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
+def _digests(token: str, settings: Settings) -> list[str]:
+    """What a token is stored as under the current key, and under the previous one during a
+    rotation (sessions and activation links issued before it keep working)."""
+    return [_digest(token, settings, key) for key in settings.secret_keys]
 
 
 async def _throttle(session: AsyncSession, client: str, settings: Settings, now: datetime) -> None:
@@ -174,7 +181,7 @@ async def issue_token(session: AsyncSession, agent: Agent, settings: Settings) -
 _TOKEN_AND_AGENT = (
     select(AccessToken, Agent)
     .join(Agent, Agent.id == AccessToken.agent_id)
-    .where(AccessToken.token_hash == bindparam("token_hash"))
+    .where(AccessToken.token_hash.in_(bindparam("token_hashes", expanding=True)))
 )
 
 
@@ -184,7 +191,7 @@ async def resolve(
     """The agent behind a bearer token, or 401 (unknown, revoked, idle or expired)."""
     now = utcnow()
     found = (
-        await session.execute(_TOKEN_AND_AGENT, {"token_hash": _digest(token, settings)})
+        await session.execute(_TOKEN_AND_AGENT, {"token_hashes": _digests(token, settings)})
     ).first()
     if found is None:
         raise Unauthenticated()
@@ -239,7 +246,7 @@ async def activate(
 ) -> Agent:
     now = utcnow()
     row = await session.scalar(
-        select(ActivationToken).where(ActivationToken.token_hash == _digest(token, settings))
+        select(ActivationToken).where(ActivationToken.token_hash.in_(_digests(token, settings)))
     )
     if row is None or row.used_at is not None or now >= row.expires_at:
         raise InvalidActivationToken()

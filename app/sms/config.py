@@ -97,6 +97,8 @@ class SmsSettings(_ProviderFields):
     default_sender: str = "SPIP"
     public_base_url: str | None = None
     receipt_token: SecretStr | None = None
+    # During a rotation: the token given before, still accepted (docs/operations.md).
+    receipt_token_previous: SecretStr | None = None
 
     connect_timeout: float = _timeout(3.0)
     read_timeout: float = _timeout(10.0)
@@ -198,18 +200,17 @@ class SmsSettings(_ProviderFields):
 
     def _receipt_problems(self) -> list[str]:
         problems: list[str] = []
+        for variable, secret in (
+            ("CONVOC_SMS_RECEIPT_TOKEN", self.receipt_token),
+            ("CONVOC_SMS_RECEIPT_TOKEN_PREVIOUS", self.receipt_token_previous),
+        ):
+            problems += _token_problems(variable, secret)
         token = self.receipt_token.get_secret_value() if self.receipt_token else None
-        if token is not None:
-            if len(token) < MIN_SECRET_LENGTH:
-                problems.append(
-                    f"CONVOC_SMS_RECEIPT_TOKEN doit faire au moins {MIN_SECRET_LENGTH} caractères."
-                )
-            if not _TOKEN_SHAPE.fullmatch(token):
-                problems.append(
-                    "CONVOC_SMS_RECEIPT_TOKEN ne peut contenir que des lettres, chiffres, « - » et "
-                    "« _ » (il figure dans une URL) : "
-                    'python -c "import secrets; print(secrets.token_urlsafe(32))"'
-                )
+        if self.receipt_token_previous is not None and token is None:
+            problems.append(
+                "CONVOC_SMS_RECEIPT_TOKEN_PREVIOUS n'a de sens qu'avec CONVOC_SMS_RECEIPT_TOKEN "
+                "(le nouveau jeton)."
+            )
         needs_token = sorted(
             name
             for name in set(self.providers)
@@ -263,8 +264,29 @@ class SmsSettings(_ProviderFields):
             rate_limit=rate_limit,
             callback_url=self.callback_url(name),
             receipt_token=self.receipt_token_value,
+            previous_receipt_token=(
+                self.receipt_token_previous.get_secret_value()
+                if self.receipt_token_previous
+                else None
+            ),
             public_base_url=self.public_base_url.rstrip("/") if self.public_base_url else None,
         )
+
+
+def _token_problems(variable: str, secret: SecretStr | None) -> list[str]:
+    token = secret.get_secret_value() if secret else None
+    if token is None:
+        return []
+    problems: list[str] = []
+    if len(token) < MIN_SECRET_LENGTH:
+        problems.append(f"{variable} doit faire au moins {MIN_SECRET_LENGTH} caractères.")
+    if not _TOKEN_SHAPE.fullmatch(token):
+        problems.append(
+            f"{variable} ne peut contenir que des lettres, chiffres, « - » et "
+            "« _ » (il figure dans une URL) : "
+            'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+        )
+    return problems
 
 
 @lru_cache

@@ -72,12 +72,17 @@ class PageHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def csrf_token(binding: str, settings: Settings) -> str:
-    key = settings.secret_key.encode()
-    return hmac.new(key, b"csrf:" + binding.encode(), hashlib.sha256).hexdigest()
+def csrf_token(binding: str, settings: Settings, key: str | None = None) -> str:
+    secret = (key or settings.secret_key).encode()
+    return hmac.new(secret, b"csrf:" + binding.encode(), hashlib.sha256).hexdigest()
 
 
 def csrf_valid(sent: str | None, binding: str | None, settings: Settings) -> bool:
+    """Signed with the current key, or the previous one during a rotation (a form opened
+    before it can still be sent)."""
     if not sent or not binding:
         return False
-    return hmac.compare_digest(sent, csrf_token(binding, settings))
+    return any(
+        hmac.compare_digest(sent, csrf_token(binding, settings, key))
+        for key in settings.secret_keys
+    )

@@ -52,8 +52,8 @@ from app.sms.providers.common import (
     body_error_code,
     load_json,
     optional_str,
+    path_token_accepted,
     require_secret,
-    token_matches,
 )
 from app.sms.providers.spec import (
     HttpProviderSettings,
@@ -119,7 +119,7 @@ class BrevoProvider(HttpProviderBase):
         return self._accepted(self._json(response), id_key="messageId", segments_key="smsCount")
 
     def verify(self, request: ReceiptRequest) -> bool:
-        return token_matches(self.config.receipt_token, request.path_token)
+        return path_token_accepted(self.config, request.path_token)
 
     def parse_receipts(self, request: ReceiptRequest) -> list[Receipt]:
         data = load_json(request.body)

@@ -196,9 +196,16 @@ def token_matches(expected: str | None, given: str | None) -> bool:
     return hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
 
 
-def token_ok_if_configured(expected: str | None, given: str | None) -> bool:
+def path_token_accepted(config: ProviderConfig, given: str | None) -> bool:
+    """The receipt URL's token is the current one, or the one before a rotation."""
+    return token_matches(config.receipt_token, given) or token_matches(
+        config.previous_receipt_token, given
+    )
+
+
+def token_ok_if_configured(config: ProviderConfig, given: str | None) -> bool:
     """For signed providers the token is an extra check, enforced only when one is configured."""
-    return expected is None or token_matches(expected, given)
+    return config.receipt_token is None or path_token_accepted(config, given)
 
 
 def load_json(body: bytes) -> Any:

@@ -128,7 +128,7 @@ class HttpProvider(HttpProviderBase):
         return self._accepted(data, id_key="id", segments_key="segments")
 
     def verify(self, request: ReceiptRequest) -> bool:
-        if not token_ok_if_configured(self.config.receipt_token, request.path_token):
+        if not token_ok_if_configured(self.config, request.path_token):
             return False
         given = request.headers.get(SIGNATURE_HEADER.lower(), "").strip()
         expected = sign(self._webhook_secret, request.body)

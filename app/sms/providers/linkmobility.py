@@ -57,8 +57,8 @@ from app.sms.providers.common import (
     load_json,
     optional_str,
     parse_aware_instant,
+    path_token_accepted,
     require_secret,
-    token_matches,
 )
 from app.sms.providers.spec import (
     HttpProviderSettings,
@@ -131,7 +131,7 @@ class LinkMobilityProvider(HttpProviderBase):
         return TemporaryError(message, code=str(code), provider=self.name)
 
     def verify(self, request: ReceiptRequest) -> bool:
-        return token_matches(self.config.receipt_token, request.path_token)
+        return path_token_accepted(self.config, request.path_token)
 
     def parse_receipts(self, request: ReceiptRequest) -> list[Receipt]:
         data = load_json(request.body)

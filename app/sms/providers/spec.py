@@ -45,6 +45,9 @@ class ProviderConfig:
     callback_url: str | None  # where the provider posts its receipts; None: no receipts
     receipt_token: str | None
     public_base_url: str | None
+    # The token before a rotation, still accepted until the receipts of messages sent with it
+    # have come back (CONVOC_SMS_RECEIPT_TOKEN_PREVIOUS; docs/operations.md).
+    previous_receipt_token: str | None = None
 
 
 def variable(provider: str, field: str) -> str:

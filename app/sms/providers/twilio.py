@@ -140,7 +140,7 @@ class TwilioProvider(HttpProviderBase):
         return error
 
     def verify(self, request: ReceiptRequest) -> bool:
-        if not token_ok_if_configured(self.config.receipt_token, request.path_token):
+        if not token_ok_if_configured(self.config, request.path_token):
             return False
         given = request.headers.get(SIGNATURE_HEADER.lower(), "").strip()
         if not given:
