@@ -48,7 +48,8 @@ AUDITED: dict[type, str] = {
 }
 PERSONAL_FIELDS = {"person": frozenset({"first_name", "last_name", "birth_date", "phone"})}
 # Never in the trail, not even as "changed": secrets and bookkeeping. ``search_name`` is the
-# person's names folded (personal data, derived): a change of name is already recorded.
+# person's names folded (personal data, derived): a change of name is already recorded, as is
+# the change of ``phone_status`` that ``sms_refused_at``/``_via`` merely date and attribute.
 HIDDEN_FIELDS = frozenset(
     {
         "password_hash",
@@ -58,6 +59,8 @@ HIDDEN_FIELDS = frozenset(
         "created_at",
         "updated_at",
         "search_name",
+        "sms_refused_at",
+        "sms_refused_via",
     }
 )
 
