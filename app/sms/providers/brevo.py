@@ -167,7 +167,7 @@ class BrevoProvider(HttpProviderBase):
     def _inbound(self, item: Any) -> InboundSms | None:
         if not isinstance(item, dict):
             raise ReceiptError("événement Brevo : objet JSON attendu")
-        raw = item.get("msg_status", item.get("event"))
+        raw = item.get("msg_status") or item.get("event")
         key = raw.strip().lower() if isinstance(raw, str) else ""
         if key not in _REPLY_EVENTS and key not in _OPT_OUT_EVENTS:
             return None
