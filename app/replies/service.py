@@ -219,7 +219,7 @@ async def unread(
         .join(Person, Person.id == InboundMessage.person_id)
         .where(*conditions)
     )
-    return [UnreadReply(r, p) for r, p in rows.tuples()], int(total or 0)
+    return [UnreadReply(r, p) for r, p in rows.all()], int(total or 0)
 
 
 async def mark_read(
