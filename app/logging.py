@@ -1,8 +1,9 @@
 """Logging: one line per event, dotted event names, ids only — never personal data.
 
 Two things a request may carry must never reach a log: the query string (an agent's search
-holds a person's name) and the secret token of the receipts URL
-(``/api/v1/sms/receipts/<provider>/<token>``, the only proof Brevo's callbacks carry). So:
+holds a person's name) and the secret token of the receipts and inbound SMS URLs
+(``/api/v1/sms/receipts/<provider>/<token>``, ``/api/v1/sms/inbound/<provider>/<token>``, the
+only proof Brevo's callbacks carry). So:
 
 * every line that prints a request's path prints :func:`redact_path` of it (our error lines
   through :func:`request_path`, uvicorn's access lines through :class:`RedactAccessLog`);
@@ -19,6 +20,7 @@ import logging
 import re
 from collections.abc import Mapping
 from typing import Any, Final
+from urllib.parse import unquote
 
 from starlette.requests import Request
 
@@ -35,7 +37,8 @@ _END: Final = r"\s'\"<>?#"  # what ends a path in a line: blank, quote, query, f
 # .../sms/receipts[/<provider>][/<anything>]: the provider's name is kept when it looks like
 # one (configured names are short; a token is 32 characters or more), the rest is masked.
 _RECEIPT_URL: Final = re.compile(
-    rf"{_SEPARATOR}{_letters('sms')}{_SEPARATOR}{_letters('receipts')}"
+    rf"{_SEPARATOR}{_letters('sms')}{_SEPARATOR}"
+    rf"(?P<kind>{_letters('receipts')}|{_letters('inbound')})"
     rf"(?:{_SEPARATOR}(?P<provider>[a-z0-9_-]{{1,24}})(?=/|%2f|[{_END}]|$))?"
     rf"(?P<rest>[^{_END}]*)",
     re.IGNORECASE,
@@ -45,7 +48,8 @@ MASK: Final = "***"
 
 def _mask(match: re.Match[str]) -> str:
     provider = match.group("provider")
-    masked = "/sms/receipts" + (f"/{provider}" if provider else "")
+    kind = unquote(match.group("kind")).lower()  # "receipts" or "inbound", maybe %-encoded
+    masked = f"/sms/{kind}" + (f"/{provider}" if provider else "")
     rest = match.group("rest")
     if rest.strip("/"):
         return f"{masked}/{MASK}"

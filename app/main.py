@@ -35,6 +35,8 @@ from app.persons.router import router as persons_router
 from app.reminders.jobs import DispatchScheduler, build_sender, dispatch_config
 from app.reminders.receipts_router import router as receipts_router
 from app.reminders.router import router as reminders_router
+from app.replies.inbound_router import router as inbound_router
+from app.replies.router import router as replies_router
 from app.reports.router import router as reports_router
 from app.sms.config import SmsSettings, get_sms_settings
 from app.spips.router import router as spips_router
@@ -55,6 +57,8 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     courts_router,
     reminders_router,
     receipts_router,
+    inbound_router,
+    replies_router,
     audit_router,
     reports_router,
     health_router,

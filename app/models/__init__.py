@@ -13,6 +13,7 @@ from app.models.audit import AuditEvent
 from app.models.auth import AccessToken, ActivationToken, LoginThrottle
 from app.models.base import Base
 from app.models.court import Court, court_spip
+from app.models.inbound import InboundKind, InboundMessage
 from app.models.notification import (
     PLANNED,
     RESENDABLE,
@@ -57,6 +58,8 @@ __all__ = [
     "Base",
     "CancelReason",
     "Court",
+    "InboundKind",
+    "InboundMessage",
     "LoginThrottle",
     "MessageTemplate",
     "Notification",

@@ -34,6 +34,8 @@ class Person(IdMixin, TimestampMixin, Base):
         CheckConstraint("phone_status <> 'valid' OR phone IS NOT NULL", name="valid_phone_present"),
         Index("ix_person_spip_id_last_name", "spip_id", "last_name"),
         Index("ix_person_spip_id_search_name", "spip_id", "search_name"),
+        # An SMS received is matched to its sender's persons by number, across SPIPs.
+        Index("ix_person_phone", "phone"),
     )
 
     spip_id: Mapped[int] = mapped_column(ForeignKey("spip.id", ondelete="RESTRICT"))

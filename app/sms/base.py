@@ -134,8 +134,24 @@ class ReceiptRequest:
 
 
 @dataclass(frozen=True)
+class InboundSms:
+    """An SMS a person sent us, as a provider's inbound webhook told it."""
+
+    provider: str
+    provider_message_id: str
+    sender: str  # as the provider wrote it (E.164 for those integrated here); personal data
+    text: str  # personal data: never logged
+    received_at: datetime  # aware UTC
+    # The provider itself read the message as an opt-out (Twilio's ``OptOutType=STOP``,
+    # Brevo's ``unsubscribe`` event): a STOP whatever the text says.
+    opt_out: bool = False
+
+
+@dataclass(frozen=True)
 class Capabilities:
     receipts: bool
+    # Forwards the SMS persons send back (``parse_inbound``): replies and STOP.
+    inbound: bool = False
     unicode: bool = True
     max_parts: int = 10
     alphanumeric_sender: bool = True
@@ -152,6 +168,21 @@ class SmsProvider(Protocol):
     def parse_receipts(self, request: ReceiptRequest) -> list[Receipt]: ...
 
     async def aclose(self) -> None: ...
+
+
+class InboundProvider(SmsProvider, Protocol):
+    """A provider that also forwards received SMS (``capabilities.inbound``). Its webhook is
+    authenticated by the same ``verify`` as its receipts; ``parse_inbound`` raises
+    :class:`ReceiptError` for a request it cannot read."""
+
+    def parse_inbound(self, request: ReceiptRequest) -> list[InboundSms]: ...
+
+
+def inbound_capable(provider: SmsProvider) -> InboundProvider | None:
+    """``provider`` as an :class:`InboundProvider`, or ``None`` when it forwards no SMS."""
+    if provider.capabilities.inbound and callable(getattr(provider, "parse_inbound", None)):
+        return provider  # type: ignore[return-value]
+    return None
 
 
 @dataclass

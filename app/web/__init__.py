@@ -32,6 +32,7 @@ from app.web.pages import (
     national_templates,
     persons,
     reminder_settings,
+    replies,
 )
 from app.web.security import NOT_PAGES, PageHeaders
 from app.web.sessions import CsrfRefused, LoginRequired, login_url
@@ -50,6 +51,7 @@ def install(app: FastAPI) -> None:
     app.include_router(home.router, include_in_schema=False)
     app.include_router(booking.router, include_in_schema=False)
     app.include_router(persons.router, include_in_schema=False)
+    app.include_router(replies.router, include_in_schema=False)
     app.include_router(appointment.router, include_in_schema=False)
     app.include_router(dashboard.router, include_in_schema=False)
     app.include_router(agendas.router, include_in_schema=False)

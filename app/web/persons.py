@@ -56,6 +56,7 @@ NOTICES = {
     "referent": "L'agent référent est enregistré.",
     "archivee": "Le dossier est archivé.",
     "desarchivee": "Le dossier n'est plus archivé.",
+    "lue": "La réponse est marquée comme lue.",
 }
 # The list of persons, where a deletion lands (a code in the URL, never a name).
 LIST_NOTICES = {"supprimee": "La personne est supprimée."}

@@ -23,6 +23,22 @@ Implemented from Brevo's public documentation:
   ``hardBounce``, ``accepted``, ``rejected``, ``skip``) are understood too; replies and
   (un)subscriptions are not delivery events and are ignored.
 
+* Replies — what Brevo documents, and what it does not. The SMS event report
+  (``GET /v3/transactionalSMS/statistics/events``, schema ``SmsEventReport``) lists the events
+  ``replied``, ``subscribe`` and ``unsubscribe`` beside the delivery ones, and a webhook can be
+  created for the ``sms`` channel (``POST /v3/webhooks``, developers.brevo.com/reference/
+  create-webhook). The "Transactional webhooks" page documents the SMS payload fields listed
+  above (``to`` being the person's number, digits with the country code) but **no field for
+  the text of a reply**, and no example of a ``replied`` event. So ``parse_inbound``, serving
+  ``/api/v1/sms/inbound/brevo/<token>``, reads: ``msg_status`` (or ``event``) ``replied`` /
+  ``reply`` as a reply, its text from the first of ``reply``, ``text``, ``content``,
+  ``message`` that is present (none documented: an empty text when none is, shown to the
+  referent as « texte non transmis »); ``unsubscribe`` / ``unsubscribed`` as a STOP (the
+  provider's own opt-out). The sender is ``from`` if present, else ``to``. The message id is
+  built from ``messageId`` (our SMS, which the person answered) and the event's epoch
+  (``ts_event``, ``ts_epoch``) or ``date``, so that a retried webhook is stored once; every
+  other event is ignored here (delivery events are the receipts route's).
+
 Brevo does not sign these callbacks: their authenticity rests on the secret token in the
 callback URL path (``CONVOC_SMS_RECEIPT_TOKEN``), compared in constant time.
 """
@@ -37,9 +53,11 @@ from zoneinfo import ZoneInfo
 import httpx
 from pydantic import SecretStr
 
+from app.core import clock
 from app.sms.base import (
     Capabilities,
     DeliveryStatus,
+    InboundSms,
     OutgoingSms,
     Receipt,
     ReceiptError,
@@ -50,6 +68,7 @@ from app.sms.encoding import analyze
 from app.sms.providers.common import (
     HttpProviderBase,
     body_error_code,
+    inbound_sms,
     load_json,
     optional_str,
     path_token_accepted,
@@ -82,12 +101,16 @@ _STATUSES: dict[str, DeliveryStatus] = {
     "blocked": DeliveryStatus.failed,
 }
 _FAILURES = frozenset({DeliveryStatus.undelivered, DeliveryStatus.failed, DeliveryStatus.expired})
-_NOT_DELIVERY_EVENTS = frozenset({"replied", "reply", "subscribe", "unsubscribe", "unsubscribed"})
+_REPLY_EVENTS = frozenset({"replied", "reply"})
+_OPT_OUT_EVENTS = frozenset({"unsubscribe", "unsubscribed"})
+_NOT_DELIVERY_EVENTS = _REPLY_EVENTS | _OPT_OUT_EVENTS | {"subscribe"}
+# Undocumented: where a reply's text might be (see the module docstring).
+_REPLY_TEXT_KEYS = ("reply", "text", "content", "message")
 
 
 class BrevoProvider(HttpProviderBase):
     name = "brevo"
-    capabilities = Capabilities(receipts=True, unicode=True, max_parts=10)
+    capabilities = Capabilities(receipts=True, unicode=True, max_parts=10, inbound=True)
 
     def __init__(
         self, config: ProviderConfig, *, api_key: str, client: httpx.AsyncClient | None = None
@@ -130,6 +153,41 @@ class BrevoProvider(HttpProviderBase):
             if receipt is not None:
                 receipts.append(receipt)
         return receipts
+
+    def parse_inbound(self, request: ReceiptRequest) -> list[InboundSms]:
+        data = load_json(request.body)
+        items = data if isinstance(data, list) else [data]
+        messages: list[InboundSms] = []
+        for item in items:
+            message = self._inbound(item)
+            if message is not None:
+                messages.append(message)
+        return messages
+
+    def _inbound(self, item: Any) -> InboundSms | None:
+        if not isinstance(item, dict):
+            raise ReceiptError("événement Brevo : objet JSON attendu")
+        raw = item.get("msg_status") or item.get("event")
+        key = raw.strip().lower() if isinstance(raw, str) else ""
+        if key not in _REPLY_EVENTS and key not in _OPT_OUT_EVENTS:
+            return None
+        message_id = optional_str(item.get("messageId"))
+        if message_id is None:
+            raise ReceiptError("événement Brevo sans messageId")
+        received_at = _occurred_at(item)
+        instant = received_at or clock.utcnow()
+        sender = optional_str(item.get("from")) or optional_str(item.get("to"))
+        if sender is not None and sender.isdigit():
+            sender = f"+{sender}"  # Brevo writes numbers as digits with their country code
+        text = next((item[k] for k in _REPLY_TEXT_KEYS if isinstance(item.get(k), str)), "")
+        return inbound_sms(
+            self.name,
+            message_id=f"{message_id}:{key}:{int(instant.timestamp())}",
+            sender=sender,
+            text=text if key in _REPLY_EVENTS else "",
+            received_at=instant,
+            opt_out=key in _OPT_OUT_EVENTS,
+        )
 
 
 class BrevoSettings(HttpProviderSettings):

@@ -35,6 +35,7 @@ from pydantic import SecretStr
 from app.core import clock
 from app.core.json_depth import MAX_JSON_DEPTH, json_too_deep
 from app.sms.base import (
+    InboundSms,
     PermanentError,
     ReceiptError,
     SmsError,
@@ -48,6 +49,10 @@ log = logging.getLogger("convoc.sms.providers")
 
 ACCOUNT_LEVEL_STATUSES: Final = frozenset({401, 402, 403, 404, 405, 407, 408, 409, 425})
 MAX_RETRY_AFTER_SECONDS: Final = 3600.0
+# What the inbound_sms table holds: a provider's id, a number, a text (10 SMS parts, and more).
+MAX_INBOUND_ID: Final = 100
+MAX_INBOUND_SENDER: Final = 20
+MAX_INBOUND_TEXT: Final = 2000
 
 
 def build_client(config: ProviderConfig) -> httpx.AsyncClient:
@@ -254,3 +259,30 @@ def body_error_code(response: httpx.Response, key: str) -> str | None:
     if isinstance(code, int) and not isinstance(code, bool):
         return str(code)
     return code if isinstance(code, str) and code else None
+
+
+def inbound_sms(
+    provider: str,
+    *,
+    message_id: str | None,
+    sender: str | None,
+    text: str,
+    received_at: datetime,
+    opt_out: bool = False,
+) -> InboundSms:
+    """A received SMS, refused (``ReceiptError``, a 400) when a field cannot be stored."""
+    if not message_id or len(message_id) > MAX_INBOUND_ID:
+        raise ReceiptError("SMS reçu sans identifiant valable")
+    sender = (sender or "").strip()
+    if not sender or len(sender) > MAX_INBOUND_SENDER:
+        raise ReceiptError("SMS reçu sans expéditeur valable")
+    if len(text) > MAX_INBOUND_TEXT:
+        raise ReceiptError("SMS reçu trop long")
+    return InboundSms(
+        provider=provider,
+        provider_message_id=message_id,
+        sender=sender,
+        text=text,
+        received_at=received_at,
+        opt_out=opt_out,
+    )

@@ -30,6 +30,16 @@ Receipts — the provider POSTs to ``callback_url`` a JSON object (or an array o
 ``rejected``, read as ``failed``); ``occurred_at`` must carry its offset. The request carries
 ``X-Convoc-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed with the shared webhook
 secret>``, checked in constant time; the receipt path token, when configured, is checked too.
+
+Received SMS — the provider POSTs the SMS persons send back to
+``{public base}/api/v1/sms/inbound/http[/<token>]``, signed exactly like receipts::
+
+    {"inbound": [{"id": "<provider's id of the received SMS>", "from": "+594694123456",
+                  "to": "SPIP92", "text": "…", "received_at": "2027-03-29T07:00:00Z"}]}
+
+``id`` makes a retry idempotent (stored once), ``from`` is E.164, ``received_at`` carries its
+offset; ``to`` (the sender id or number the person answered) is optional and not used. One
+unreadable item refuses the whole batch (400), as for receipts.
 """
 
 from __future__ import annotations
@@ -45,6 +55,7 @@ from pydantic import SecretStr
 from app.sms.base import (
     Capabilities,
     DeliveryStatus,
+    InboundSms,
     OutgoingSms,
     Receipt,
     ReceiptError,
@@ -54,6 +65,7 @@ from app.sms.base import (
 from app.sms.providers.common import (
     HttpProviderBase,
     body_error_code,
+    inbound_sms,
     load_json,
     optional_str,
     parse_aware_instant,
@@ -91,7 +103,7 @@ def sign(secret: str, body: bytes) -> str:
 
 class HttpProvider(HttpProviderBase):
     name = "http"
-    capabilities = Capabilities(receipts=True, unicode=True, max_parts=10)
+    capabilities = Capabilities(receipts=True, unicode=True, max_parts=10, inbound=True)
 
     def __init__(
         self,
@@ -138,6 +150,13 @@ class HttpProvider(HttpProviderBase):
         data = load_json(request.body)
         items = data if isinstance(data, list) else [data]
         return [_receipt(item) for item in items]
+
+    def parse_inbound(self, request: ReceiptRequest) -> list[InboundSms]:
+        data = load_json(request.body)
+        items = data.get("inbound") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise ReceiptError('SMS reçu : objet {"inbound": [...]} attendu')
+        return [_inbound(self.name, item) for item in items]
 
 
 class HttpSettings(HttpProviderSettings):
@@ -189,4 +208,19 @@ def _receipt(item: Any) -> Receipt:
         reference=reference,
         error_code=optional_str(item.get("error_code")),
         occurred_at=parse_aware_instant(occurred) if occurred is not None else None,
+    )
+
+
+def _inbound(provider: str, item: Any) -> InboundSms:
+    if not isinstance(item, dict):
+        raise ReceiptError("SMS reçu : objet JSON attendu")
+    sender, text = item.get("from"), item.get("text")
+    if not isinstance(sender, str) or not isinstance(text, str):
+        raise ReceiptError("SMS reçu sans expéditeur ou sans texte")
+    return inbound_sms(
+        provider,
+        message_id=optional_str(item.get("id")),
+        sender=sender,
+        text=text,
+        received_at=parse_aware_instant(item.get("received_at")),
     )

@@ -22,6 +22,15 @@ Implemented from Twilio's public documentation:
   Twilio's own ``RequestValidator``, the URL is tried with and without its default port. The
   URL Twilio called is the one we gave it: the configured callback URL, or the request URL
   rebased on ``CONVOC_SMS_PUBLIC_BASE_URL`` (a reverse proxy changes scheme and host).
+* Incoming messages — "Twilio's request to your incoming message Webhook URL"
+  (twilio.com/docs/messaging/guides/webhook-request): a form-encoded POST to the number's (or
+  messaging service's) "A message comes in" URL, set to ``/api/v1/sms/inbound/twilio``, with
+  ``MessageSid`` (``SmsSid`` its deprecated twin), ``AccountSid``, ``MessagingServiceSid``,
+  ``From`` (E.164), ``To``, ``Body``, ``NumMedia``, ``NumSegments``… and, with Advanced Opt-Out,
+  ``OptOutType`` (``STOP``, ``START``, ``HELP``). Signed like status callbacks. No time is
+  given: the message is dated when it reaches us. Twilio expects TwiML back: the route
+  answers an empty ``<Response/>``, so that Twilio sends no reply of its own. A message for
+  another account (``AccountSid``) is refused as unreadable.
 """
 
 from __future__ import annotations
@@ -34,9 +43,11 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 import httpx
 from pydantic import SecretStr
 
+from app.core import clock
 from app.sms.base import (
     Capabilities,
     DeliveryStatus,
+    InboundSms,
     OutgoingSms,
     Receipt,
     ReceiptError,
@@ -48,6 +59,7 @@ from app.sms.base import (
 from app.sms.providers.common import (
     HttpProviderBase,
     body_error_code,
+    inbound_sms,
     require_secret,
     token_ok_if_configured,
 )
@@ -88,7 +100,7 @@ def compute_signature(auth_token: str, url: str, params: list[tuple[str, str]]) 
 
 class TwilioProvider(HttpProviderBase):
     name = "twilio"
-    capabilities = Capabilities(receipts=True, unicode=True, max_parts=10)
+    capabilities = Capabilities(receipts=True, unicode=True, max_parts=10, inbound=True)
 
     def __init__(
         self,
@@ -186,6 +198,24 @@ class TwilioProvider(HttpProviderBase):
                 status=status,
                 provider_message_id=sid,
                 error_code=params.get("ErrorCode") or None,
+            )
+        ]
+
+    def parse_inbound(self, request: ReceiptRequest) -> list[InboundSms]:
+        params = dict(_form(request.body)) if request.body else dict(request.query)
+        if "Body" not in params or not params.get("From"):
+            raise ReceiptError("message Twilio sans From ou Body")
+        account = params.get("AccountSid")
+        if account is not None and account != self._account_sid:
+            raise ReceiptError("message Twilio d'un autre compte")
+        return [
+            inbound_sms(
+                self.name,
+                message_id=params.get("MessageSid") or params.get("SmsSid"),
+                sender=params["From"],
+                text=params["Body"],
+                received_at=clock.utcnow(),
+                opt_out=params.get("OptOutType", "").upper() == "STOP",
             )
         ]
 

@@ -4,7 +4,8 @@ Every flag has an environment variable (``--error-5xx`` ↔ ``CONVOC_SIM_ERROR_5
 the environment then from ``.env``. The API key and webhook secret are read from the
 environment only, never from flags (a command line is visible to every local user):
 ``CONVOC_SIM_API_KEY`` / ``CONVOC_SIM_WEBHOOK_SECRET``, falling back to the values Convoc's
-``http`` provider uses, ``CONVOC_SMS_HTTP_API_KEY`` / ``CONVOC_SMS_HTTP_WEBHOOK_SECRET``.
+``http`` provider uses, ``CONVOC_SMS_HTTP_API_KEY`` / ``CONVOC_SMS_HTTP_WEBHOOK_SECRET``; so is
+``CONVOC_SIM_INBOUND_URL``, where ``POST /_replies`` posts (it holds the receipt token).
 Without a webhook secret no receipt is sent. The server binds to 127.0.0.1 unless told
 otherwise.
 """
@@ -87,6 +88,8 @@ def main(argv: list[str] | None = None) -> None:
         receipt_linger_ms=args.receipt_linger_ms,
         undelivered=args.undelivered,
         idempotency_hours=args.idempotency_hours,
+        # Holds the receipt token: from the environment only, like the secrets.
+        inbound_url=_secret(env, "CONVOC_SIM_INBOUND_URL"),
         api_key=_secret(env, "CONVOC_SIM_API_KEY", "CONVOC_SMS_HTTP_API_KEY"),
         webhook_secret=_secret(env, "CONVOC_SIM_WEBHOOK_SECRET", "CONVOC_SMS_HTTP_WEBHOOK_SECRET"),
         seed=args.seed,

@@ -24,7 +24,14 @@ See ``app.sms.providers.http`` for the format. On top of it the simulator offers
   benchmark runs, where the full stats of 15,000 references cost the simulator 10 ms each),
   ``POST /_reset``,
   ``POST /_control`` (change any setting above at runtime, e.g. ``{"down_for_seconds": 30}``),
-  ``GET /_health``.
+  ``GET /_health``;
+* replies from persons: ``POST /_replies`` with ``{"from": "+33612345678", "text": "STOP"}``
+  (optionally ``"to"``, ``"id"``, ``"received_at"``, and ``"url"``) posts one received SMS in
+  the ``http`` wire format, signed with the webhook secret, to ``url``, else to the
+  configured ``inbound_url`` (``CONVOC_SIM_INBOUND_URL``), else to the inbound URL matching the
+  last receipt URL Convoc gave (``…/sms/receipts/http…`` → ``…/sms/inbound/http…``). It
+  waits for Convoc's answer and returns it: ``{"id", "url", "status", "response"}`` (the
+  URL without its token).
 """
 
 from __future__ import annotations
@@ -75,6 +82,7 @@ class SimulatorConfig:
     receipt_linger_ms: float = 100.0
     undelivered: float = 0.0
     idempotency_hours: float = 24.0
+    inbound_url: str | None = None  # where POST /_replies posts, unless told otherwise
     api_key: str | None = None
     webhook_secret: str | None = None
     seed: int | None = None
@@ -104,6 +112,7 @@ class SimulatorConfig:
         data = asdict(self)
         data["api_key"] = data["api_key"] is not None
         data["webhook_secret"] = data["webhook_secret"] is not None
+        data["inbound_url"] = data["inbound_url"] is not None  # holds the receipt token
         return data
 
 
@@ -118,6 +127,7 @@ class SimulatorState:
         self.receipts: deque[tuple[float, str, dict[str, Any]]] = deque()
         self.receipts_added = asyncio.Event()
         self.receipts_in_flight = 0
+        self.last_callback_url: str | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -235,6 +245,8 @@ def create_app(config: SimulatorConfig | None = None) -> Starlette:
         state.accepted_at[reference] = clock.utcnow().isoformat()
         if cfg.idempotency_hours:
             state.sent[reference] = (message_id, segments, time.monotonic())
+        if payload.get("callback_url"):
+            state.last_callback_url = payload["callback_url"]
         if payload.get("callback_url") and cfg.webhook_secret:
             _queue_receipt(state, message_id, reference, payload["callback_url"])
         return JSONResponse({"id": message_id, "segments": segments}, status_code=202)
@@ -262,6 +274,14 @@ def create_app(config: SimulatorConfig | None = None) -> Starlette:
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    async def replies(request: Request) -> Response:
+        try:
+            wanted = json.loads(await request.body() or b"{}")
+            url, body = _reply(state, wanted)
+        except (ValueError, TypeError) as exc:
+            return JSONResponse({"error": "invalid_reply", "detail": str(exc)}, 400)
+        return await _post_reply(state, url, body)
+
     app = Starlette(
         routes=[
             Route("/messages", messages, methods=["POST"]),
@@ -270,6 +290,7 @@ def create_app(config: SimulatorConfig | None = None) -> Starlette:
             Route("/_reset", reset, methods=["POST"]),
             Route("/_control", control, methods=["POST"]),
             Route("/_health", health, methods=["GET"]),
+            Route("/_replies", replies, methods=["POST"]),
         ],
         lifespan=lifespan,
     )
@@ -312,12 +333,70 @@ async def _draw_failure(state: SimulatorState) -> Response | None:
     return None
 
 
+def _reply(state: SimulatorState, wanted: Any) -> tuple[str, bytes]:
+    """Where a ``POST /_replies`` goes, and the signed body it sends."""
+    if not isinstance(wanted, dict):
+        raise ValueError("objet JSON attendu")
+    sender, text = wanted.get("from"), wanted.get("text")
+    if not isinstance(sender, str) or not _E164.fullmatch(sender):
+        raise ValueError("« from » : numéro E.164 attendu")
+    if not isinstance(text, str):
+        raise ValueError("« text » : texte attendu")
+    url = wanted.get("url") or state.config.inbound_url or _inbound_of(state.last_callback_url)
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise ValueError("aucune URL de réception : donnez « url » ou CONVOC_SIM_INBOUND_URL")
+    item = {
+        "id": str(wanted.get("id") or f"sim-in-{uuid.uuid4().hex}"),
+        "from": sender,
+        "to": str(wanted.get("to") or "CONVOC"),
+        "text": text,
+        "received_at": str(wanted.get("received_at") or clock.utcnow().isoformat()),
+    }
+    return url, json.dumps({"inbound": [item]}).encode()
+
+
+def _inbound_of(callback_url: str | None) -> str | None:
+    if callback_url is None or "/sms/receipts/" not in callback_url:
+        return None
+    return callback_url.replace("/sms/receipts/", "/sms/inbound/", 1)
+
+
+async def _post_reply(state: SimulatorState, url: str, body: bytes) -> Response:
+    secret = state.config.webhook_secret
+    if secret is None or state.receipt_client is None:
+        return _error(409, "no_webhook_secret")
+    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, body)}
+    try:
+        answer = await state.receipt_client.post(url, content=body, headers=headers)
+    except httpx.HTTPError:
+        return _error(502, "convoc_unreachable")
+    try:
+        data: Any = answer.json()
+    except ValueError:
+        data = None
+    shown = url.rsplit("/", 1)[0] if "/inbound/http/" in url else url  # never the token
+    message_id = json.loads(body)["inbound"][0]["id"]
+    return JSONResponse(
+        {"id": message_id, "url": shown, "status": answer.status_code, "response": data}
+    )
+
+
 def _apply_control(state: SimulatorState, changes: dict[str, Any]) -> None:
-    allowed = {f.name for f in fields(SimulatorConfig)} - {"api_key", "webhook_secret", "seed"}
-    unknown = set(changes) - allowed - {"down_for_seconds"}
+    allowed = {f.name for f in fields(SimulatorConfig)} - {
+        "api_key",
+        "webhook_secret",
+        "seed",
+        "inbound_url",
+    }
+    unknown = set(changes) - allowed - {"down_for_seconds", "inbound_url"}
     if unknown:
         raise ValueError(f"réglages inconnus : {', '.join(sorted(unknown))}")
-    updated = SimulatorConfig(**{**asdict(state.config), **_numbers(changes, allowed)})
+    inbound_url = changes.get("inbound_url", state.config.inbound_url)
+    if inbound_url is not None and not isinstance(inbound_url, str):
+        raise ValueError("inbound_url doit être une URL")
+    updated = SimulatorConfig(
+        **{**asdict(state.config), **_numbers(changes, allowed), "inbound_url": inbound_url}
+    )
     updated.validate()
     state.config = updated
     if "down_for_seconds" in changes:

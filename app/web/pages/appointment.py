@@ -29,10 +29,12 @@ from app.models import Agent, Appointment, Notification, NotificationKind, Place
 from app.reminders import preview as reminder_preview
 from app.reminders import service as reminder_service
 from app.reminders.errors import NotificationNotFound
+from app.replies import service as reply_service
 from app.spips import service as spip_service
 from app.web import appointment as detail_view
 from app.web import audit as trail
 from app.web import booking, loaders, today
+from app.web import replies as reply_views
 from app.web.sessions import PageAgent, PostingAgent
 from app.web.templating import render
 
@@ -92,6 +94,9 @@ async def _page(
             session, agent, "appointment", detail.id, tz_name=spip.timezone
         ),
         "court": await _court_line(session, view.appointment, detail.created_by),
+        "replies": reply_views.lines(
+            await reply_service.for_appointment(session, detail.id), detail.timezone
+        ),
     }
     if request.headers.get("HX-Request"):
         status_code = 200  # as the booking page: htmx shows the form's errors in place

@@ -17,11 +17,14 @@ from app.core.errors import AppError
 from app.core.schemas import IdPath
 from app.db import SessionDep
 from app.models import Agent, AppointmentStatus, Role, Spip
+from app.replies import service as reply_service
 from app.web import loaders, today, worklist
+from app.web import replies as reply_views
 from app.web.sessions import PageAgent, PostingAgent, safe_next
 from app.web.templating import render
 
 router = APIRouter()
+REPLIES_SHOWN = 5
 NOTICES = {
     AppointmentStatus.honored.value: "Issue enregistrée.",
     AppointmentStatus.missed.value: "Issue enregistrée.",
@@ -59,7 +62,15 @@ async def home(
     )
     scope = today.Scope(day.service_wide, day.agents, day.places, day.agent_id, day.place_id)
     waiting = await worklist.count(session, agent=agent, spip=spip, scope=scope)
+    replies, replies_total = await reply_service.unread(
+        session,
+        spip_id=spip.id,
+        referent_id=None if day.service_wide else agent.id,
+        limit=REPLIES_SHOWN,
+    )
     context = {
+        "replies": reply_views.unread_lines(replies, spip.timezone),
+        "replies_total": replies_total,
         "day": day,
         "retour": _here(request),
         "waiting": waiting,

@@ -33,10 +33,12 @@ from app.models import Agent, Person, PhoneStatus, Role, Spip
 from app.persons import service as person_service
 from app.persons.errors import InvalidSearchDate, PersonHasAppointments, PersonLikelyDuplicate
 from app.persons.schemas import PersonUpdate
+from app.replies import service as reply_service
 from app.spips.errors import SpipNotFound
 from app.web import audit as trail
 from app.web import loaders
 from app.web import persons as views
+from app.web import replies as reply_views
 from app.web.sessions import PageAgent, PostingAgent
 from app.web.templating import render
 
@@ -256,6 +258,9 @@ async def _fiche(
         "notice": notice,
         "error": error,
         "history": await trail.history(session, agent, "person", person.id, tz_name=spip.timezone),
+        "replies": reply_views.lines(
+            await reply_service.for_person(session, person.id), spip.timezone
+        ),
     }
     return render(request, "pages/person.html", context, status_code=status_code)
 
