@@ -13,6 +13,7 @@ from app.models.audit import AuditEvent
 from app.models.auth import AccessToken, ActivationToken, LoginThrottle
 from app.models.base import Base
 from app.models.court import Court, court_spip
+from app.models.link import ConvocationLink
 from app.models.notification import (
     PLANNED,
     RESENDABLE,
@@ -56,6 +57,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "CancelReason",
+    "ConvocationLink",
     "Court",
     "LoginThrottle",
     "MessageTemplate",
