@@ -89,6 +89,11 @@ class Settings(BaseSettings):
     # A convocation's link works until this many days after its start (a cancelled one too, so
     # that the person can read « annulée »).
     link_valid_days_after: int = Field(default=7, ge=0, le=90)
+    # Requests to the convocation pages (/c/…) allowed per client address within the window,
+    # unknown tokens included: guessing is slowed, the person reading their page never is.
+    # Counted in each server process (app.links.ratelimit).
+    link_rate_limit: int = Field(default=30, ge=1, le=10_000)
+    link_rate_window_minutes: int = Field(default=5, ge=1, le=24 * 60)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

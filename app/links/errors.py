@@ -1,6 +1,9 @@
-from app.core.errors import NotFound
+from app.core.errors import Conflict
 
 
-class LinkNotFound(NotFound):
-    code = "convocation_link_not_found"
-    message = "Cette convocation n'a pas de lien (elle a été enregistrée avant leur mise en place)."
+class NoLink(Conflict):
+    code = "convocation_link_missing"
+    message = (
+        "Cette convocation n'a pas de lien : elle a été enregistrée avant leur mise en place. "
+        "Vous pouvez en créer un."
+    )

@@ -17,7 +17,7 @@ from app.audit import service as audit
 from app.config import get_settings
 from app.core.clock import utcnow
 from app.links import tokens
-from app.links.errors import LinkNotFound
+from app.links.errors import NoLink
 from app.models import Agent, Appointment, AppointmentType, ConvocationLink, Person, Place, Spip
 
 REVOKED_ACTION = "convocation_link_revoked"
@@ -147,7 +147,7 @@ async def revoke(
     show this one): each then answers as an unknown link, and later SMS carry none."""
     own = await link_of(session, appointment.id)
     if own is None:
-        raise LinkNotFound()
+        raise NoLink()
     now = utcnow()
     ids = await _chain_back(session, appointment)
     links = await session.scalars(
