@@ -146,6 +146,7 @@ _COLUMNS = (
     AppointmentType.sms_enabled,
     ConvocationLink.nonce.label("link_nonce"),
     ConvocationLink.revoked_at.label("link_revoked_at"),
+    ConvocationLink.token_hash.label("link_token_hash"),
 )
 
 
@@ -273,6 +274,9 @@ def _link(row: _Row, config: PrepareConfig) -> str | None:
     if not config.link_secret or not config.link_base_url:
         return None
     token = link_tokens.token_for(config.link_secret, row.link_nonce)
+    if link_tokens.token_hash(token) != row.link_token_hash:
+        # Issued under another secret_key (rotated since): that link would open nothing.
+        return None
     return link_tokens.link_url(config.link_base_url, token)
 
 

@@ -276,3 +276,20 @@ async def test_the_preview_shows_a_link_of_the_real_length(
     assert answer.status_code == 200, answer.text
     link = templates.longest_link()
     assert link is not None and answer.json()["text"].endswith(f"Infos : {link}")
+
+
+async def test_after_a_secret_rotation_the_sms_carry_no_dead_link(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    world: World,
+) -> None:
+    await book(client, world, STARTS)
+    clock.set(REMINDER_DUE)
+    provider = ConsoleProvider()
+    rotated = DispatchConfig(concurrency=1, link_secret="r" * 40, link_base_url=BASE)
+    await tick(sessionmaker, provider, rotated)
+    [(message, _)] = provider.sent.messages
+    assert "/c/" not in message.body
+    assert message.body.endswith("appelez le 01 23 45 67 89.")
