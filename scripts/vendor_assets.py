@@ -51,6 +51,7 @@ DSFR_FILES = {
 # components it uses, in one sheet a third the size of dsfr.min.css (docs/person-link.md).
 PERSON_PARTS = (
     "dist/core/core.main.min.css",
+    "dist/component/skiplink/skiplink.main.min.css",
     "dist/component/logo/logo.main.min.css",
     "dist/component/header/header.main.min.css",
     "dist/component/link/link.main.min.css",
@@ -125,11 +126,13 @@ def _icon_rules(css: str, classes: set[str]) -> str:
 
 def person_sheet(archive: tarfile.TarFile, version: str) -> bytes:
     """The person's page's sheet: ``PERSON_PARTS`` end to end, their urls made relative to the
-    folder's root (``../fonts/`` from dist/core, ``../../icons/`` from dist/component/x)."""
+    folder's root (``../fonts/`` and ``../icons/`` from dist/core, ``../../icons/`` from
+    dist/component/x)."""
     parts = []
     for name in PERSON_PARTS:
         css = _read(archive, name).decode()
-        css = css.replace("url(../fonts/", "url(fonts/").replace("url(../../icons/", "url(icons/")
+        for prefix in ("../fonts/", "../../icons/", "../icons/"):
+            css = css.replace(f"url({prefix}", f"url({prefix.rsplit('../', 1)[-1]}")
         parts.append(css)
     banner = f"/*! DSFR v{version} | Etalab-2.0 | cœur et composants de la page de convocation */"
     return (banner + "\n" + "\n".join(parts)).encode()
