@@ -40,6 +40,11 @@ def link_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}{PATH}/{token}"
 
 
+def masked(url: str) -> str:
+    """The link as agents and the stored SMS texts show it: its token replaced by « … »."""
+    return url[:-TOKEN_LENGTH] + "…"
+
+
 def sample_url(base_url: str) -> str:
     """A link of the real length, for previews and the templates' segment cap."""
     return link_url(base_url, "x" * TOKEN_LENGTH)

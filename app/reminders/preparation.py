@@ -284,10 +284,14 @@ def _render(row: _Row, policy: SpipPolicy, body: str, config: PrepareConfig) -> 
     place = _Place(
         row.place_name, row.place_address, row.place_phone, row.place_info_url, row.timezone
     )
+    link = _link(row, config)
     values = placeholder_values(
-        spip_name=row.spip_name, place=place, starts_at=row.starts_at, link=_link(row, config)
+        spip_name=row.spip_name, place=place, starts_at=row.starts_at, link=link
     )
     rendered = render_info(body, values, gsm7_friendly=policy.body.gsm7_friendly)
+    # The text kept on the row (agents read it) holds the link without its token: a working
+    # link is in no column (``app.links.tokens``).
+    recorded = rendered.text.replace(link, link_tokens.masked(link)) if link else rendered.text
     return Prepared(
         OutgoingSms(
             to=row.phone,
@@ -300,7 +304,7 @@ def _render(row: _Row, policy: SpipPolicy, body: str, config: PrepareConfig) -> 
         row.attempts,
         Target(row.id, config.worker_id, row.person_id, row.phone),
         {
-            "body": rendered.text,
+            "body": recorded,
             "encoding": rendered.info.encoding,
             "segments": rendered.info.segments,
         },

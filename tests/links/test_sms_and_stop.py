@@ -67,6 +67,10 @@ async def test_the_reminder_carries_the_link_that_opens_the_page(
         select(ConvocationLink).where(ConvocationLink.appointment_id == appointment["id"])
     )
     assert row is not None and token not in (row.nonce, row.token_hash)
+    # Nor in the text kept as sent, which agents read: the link without its token.
+    [sent] = await timeline(client, appointment["id"])
+    assert sent["status"] == "sent" and token not in sent["body"]
+    assert sent["body"].endswith(f"Infos : {BASE}/c/…")
 
 
 async def test_a_convocation_without_a_link_sends_its_sms_without_that_part(
