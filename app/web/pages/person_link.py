@@ -186,7 +186,8 @@ async def stop_sms(
         context = _facts(target) | {"token": token, "proof": _stop_proof(token), "refused": True}
         return _page(request, "public/stop.html", context, 403)
     person = await link_service.person_of(session, target)
-    record_refusal_by_person(session, person, via=RefusalChannel.link)
+    if person.phone_status == PhoneStatus.valid.value:  # else no SMS goes anyway: nothing to do
+        record_refusal_by_person(session, person, via=RefusalChannel.link)
     # The commit happens before the redirect leaves (SessionDep).
     return RedirectResponse(
         f"/c/{token}?info={NOTICE_STOPPED}", status_code=303, headers=PERSON_HEADERS
