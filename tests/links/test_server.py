@@ -124,3 +124,6 @@ async def test_a_booked_convocation_link_opens_its_page_and_stops_the_sms(
             gone = await anonymous.get(f"/c/{token}")
             assert (gone.status_code, gone.text) == (404, unknown.text)
             assert unknown.status_code == 404
+    # The server's log (uvicorn's access lines included) never holds the token.
+    log = server.log.read_text(errors="replace")
+    assert "/c/***" in log and token not in log

@@ -44,3 +44,14 @@ def test_the_link_is_short() -> None:
     url = tokens.link_url("https://convoc.justice.fr/", "A" * 22)
     assert url == "https://convoc.justice.fr/c/" + "A" * 22
     assert len(tokens.sample_url("https://convoc.justice.fr")) == len(url)
+
+
+def test_a_link_token_never_reaches_a_log() -> None:
+    from app.logging import redact_path, redact_text
+
+    token = tokens.token_for("s" * 40, tokens.new_nonce())
+    assert redact_path(f"/c/{token}") == "/c/***"
+    assert redact_path(f"/c/{token}/stop?info=stop") == "/c/***/stop"
+    assert redact_path(f"//C%2F{token}/calendrier.ics") == "/c/***/calendrier.ics"
+    assert token not in redact_text(f'"GET /c/{token} HTTP/1.1" 404')
+    assert redact_path("/convocations/12") == "/convocations/12"
