@@ -83,6 +83,20 @@ class Settings(BaseSettings):
     # its offset) and runs on from there, so a browser test can stand after a convocation's
     # start, or a demonstration on a DST day. Refused in production.
     clock_starts_at: datetime | None = None
+    # Where the followed persons reach Convoc: the convocation link of their SMS is
+    # ``{public_url}/c/<token>`` (app.links). Unset: the server's own address in development and
+    # tests; in production no SMS carries a link until it is set (https only). Usually the
+    # same origin as CONVOC_SMS_PUBLIC_BASE_URL (the delivery receipts'), set separately: the
+    # receipts may come in through another entrance than the persons.
+    public_url: str | None = None
+    # A convocation's link works until this many days after its start (a cancelled one too, so
+    # that the person can read « annulée »).
+    link_valid_days_after: int = Field(default=7, ge=0, le=90)
+    # Requests to the convocation pages (/c/…) allowed per client address within the window,
+    # unknown tokens included: guessing is slowed, the person reading their page never is.
+    # Counted in each server process (app.links.ratelimit).
+    link_rate_limit: int = Field(default=30, ge=1, le=10_000)
+    link_rate_window_minutes: int = Field(default=5, ge=1, le=24 * 60)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -117,6 +131,19 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "CONVOC_CLOCK_STARTS_AT doit porter son décalage (ex. 2027-03-29T12:05:00Z)."
                 )
+        if self.public_url is not None:
+            url = self.public_url.strip().rstrip("/")
+            if self.env == Environment.production and not url.startswith("https://"):
+                raise ValueError(
+                    "CONVOC_PUBLIC_URL doit commencer par https:// en production : le lien des "
+                    "convocations y circule."
+                )
+            if not url.startswith(("https://", "http://")) or "?" in url or "#" in url:
+                raise ValueError(
+                    "CONVOC_PUBLIC_URL doit être une adresse http(s) sans paramètres, "
+                    "par exemple https://convoc.justice.fr."
+                )
+            self.public_url = url
         if problem := self.server_processes_problem(self.workers):
             raise ValueError(problem)
         return self
@@ -150,6 +177,15 @@ class Settings(BaseSettings):
         if self.worker_embedded is None:
             return self.env == Environment.development
         return self.worker_embedded
+
+    @property
+    def link_base_url(self) -> str | None:
+        """The origin of the convocation links; ``None``: the SMS carry none."""
+        if self.public_url is not None:
+            return self.public_url
+        if self.env == Environment.production:
+            return None
+        return f"http://{self.host}:{self.port}"
 
     @property
     def async_database_url(self) -> str:

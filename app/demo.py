@@ -24,6 +24,7 @@ from app.config import Settings
 from app.core.clock import utcnow
 from app.core.errors import Unprocessable
 from app.db import create_engine, create_sessionmaker, session_scope
+from app.links import service as link_service
 from app.models import (
     Agenda,
     Agent,
@@ -405,6 +406,7 @@ async def _load(session: AsyncSession, rng: random.Random) -> dict[str, int]:
     session.add_all([_sent_reminder(a, status) for a, status in history])
     # Upcoming convocations get their reminders planned, exactly as if booked through the API.
     for appointment in upcoming:
+        await link_service.issue(session, appointment_id=appointment.id)
         await reminder_service.on_booked(session, appointment=appointment, send_summons=False)
     return counts
 

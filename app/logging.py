@@ -1,9 +1,10 @@
 """Logging: one line per event, dotted event names, ids only — never personal data.
 
-Two things a request may carry must never reach a log: the query string (an agent's search
-holds a person's name) and the secret token of the receipts and inbound SMS URLs
+Three things a request may carry must never reach a log: the query string (an agent's search
+holds a person's name), the secret token of the receipts and inbound SMS URLs
 (``/api/v1/sms/receipts/<provider>/<token>``, ``/api/v1/sms/inbound/<provider>/<token>``, the
-only proof Brevo's callbacks carry). So:
+only proof Brevo's callbacks carry) and the token of a convocation link (``/c/<token>``, which
+opens the person's page). So:
 
 * every line that prints a request's path prints :func:`redact_path` of it (our error lines
   through :func:`request_path`, uvicorn's access lines through :class:`RedactAccessLog`);
@@ -44,6 +45,10 @@ _RECEIPT_URL: Final = re.compile(
     re.IGNORECASE,
 )
 MASK: Final = "***"
+# /c/<token>[/…]: the convocation link of the SMS (app.links), which opens the person's page.
+_LINK_URL: Final = re.compile(
+    rf"{_SEPARATOR}{_letters('c')}{_SEPARATOR}(?P<token>(?:(?!%2f)[^/{_END}])+)", re.IGNORECASE
+)
 
 
 def _mask(match: re.Match[str]) -> str:
@@ -57,9 +62,9 @@ def _mask(match: re.Match[str]) -> str:
 
 
 def redact_text(text: str) -> str:
-    """``text`` with every receipts URL's token masked (the query string, if any, is kept:
-    use :func:`redact_path` for a path)."""
-    return _RECEIPT_URL.sub(_mask, text)
+    """``text`` with every receipts URL's and convocation link's token masked (the query
+    string, if any, is kept: use :func:`redact_path` for a path)."""
+    return _LINK_URL.sub(f"/c/{MASK}", _RECEIPT_URL.sub(_mask, text))
 
 
 def redact_path(path_with_query: str) -> str:

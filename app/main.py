@@ -30,6 +30,7 @@ from app.core.validation import field_errors, top_code
 from app.courts.router import router as courts_router
 from app.db import DatabaseUnreachable, create_engine, create_sessionmaker
 from app.health.router import router as health_router
+from app.links.router import router as links_router
 from app.logging import configure_logging, redact_access_log
 from app.persons.router import router as persons_router
 from app.reminders.jobs import DispatchScheduler, build_sender, dispatch_config
@@ -53,6 +54,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     agents_router,
     persons_router,
     appointments_router,
+    links_router,
     agendas_router,
     courts_router,
     reminders_router,

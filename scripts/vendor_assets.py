@@ -47,6 +47,20 @@ DSFR_FILES = {
     "LICENSE.md": "LICENSE.md",
     "doc/legal/cgu.md": "CGU.md",  # the terms of use (who may use the State's identity)
 }
+# The person's page (the convocation link, read on a cheap phone): DSFR's core and the few
+# components it uses, in one sheet a third the size of dsfr.min.css (docs/person-link.md).
+PERSON_PARTS = (
+    "dist/core/core.main.min.css",
+    "dist/component/skiplink/skiplink.main.min.css",
+    "dist/component/logo/logo.main.min.css",
+    "dist/component/header/header.main.min.css",
+    "dist/component/link/link.main.min.css",
+    "dist/component/button/button.main.min.css",
+    "dist/component/callout/callout.main.min.css",
+    "dist/component/alert/alert.main.min.css",
+    "dist/component/footer/footer.main.min.css",
+)
+PERSON_SHEET = "convocation.min.css"
 FONT = re.compile(r"^dist/fonts/((?:Marianne|Spectral)-[A-Za-z_]+\.woff2)$")
 ICON_CLASS = re.compile(r"\bfr-icon-[a-z0-9-]+\b")
 CSS_ICON_URL = re.compile(r"url\((?:\.\./\.\./)?(icons/[a-z0-9_-]+/[a-z0-9_-]+\.svg)\)")
@@ -110,6 +124,20 @@ def _icon_rules(css: str, classes: set[str]) -> str:
     return "".join(kept)
 
 
+def person_sheet(archive: tarfile.TarFile, version: str) -> bytes:
+    """The person's page's sheet: ``PERSON_PARTS`` end to end, their urls made relative to the
+    folder's root (``../fonts/`` and ``../icons/`` from dist/core, ``../../icons/`` from
+    dist/component/x)."""
+    parts = []
+    for name in PERSON_PARTS:
+        css = _read(archive, name).decode()
+        for prefix in ("../fonts/", "../../icons/", "../icons/"):
+            css = css.replace(f"url({prefix}", f"url({prefix.rsplit('../', 1)[-1]}")
+        parts.append(css)
+    banner = f"/*! DSFR v{version} | Etalab-2.0 | cœur et composants de la page de convocation */"
+    return (banner + "\n" + "\n".join(parts)).encode()
+
+
 def vendor_dsfr(wanted: str) -> None:
     archive, source = _download(_resolve("@gouvfr/dsfr", wanted))
     target = STATIC / "dsfr"
@@ -122,6 +150,7 @@ def vendor_dsfr(wanted: str) -> None:
     icons_css = _icon_rules(_read(archive, "dist/utility/icons/icons.min.css").decode(), classes)
     banner = f"/*! DSFR v{source['version']} | Etalab-2.0 | icônes utilisées par Convoc */\n"
     files["icons.min.css"] = (banner + icons_css).encode()
+    files[PERSON_SHEET] = person_sheet(archive, source["version"])
     for css in (files["dsfr.min.css"].decode(), icons_css):
         for svg in CSS_ICON_URL.findall(css):
             files[svg] = _read(archive, f"dist/{svg}")

@@ -38,6 +38,7 @@ from app.core.clock import utcnow
 from app.core.localtime import to_utc, zone
 from app.core.pagination import PageParams
 from app.core.repository import get_or_raise
+from app.links import service as link_service
 from app.models import (
     Agenda,
     Appointment,
@@ -335,6 +336,8 @@ async def book(
     )
     session.add(appointment)
     await session.flush()
+    # Before the plan: the SMS rendered from it (previews, the dispatcher) carry the link.
+    await link_service.issue(session, appointment_id=appointment.id)
     planned = await reminder_service.on_booked(
         session,
         appointment=appointment,
@@ -433,6 +436,7 @@ async def reschedule(
     )
     session.add(replacement)
     await session.flush()
+    await link_service.issue(session, appointment_id=replacement.id)
     planned = await reminder_service.on_rescheduled(
         session, old=appointment, new=replacement, notify=data.notify
     )

@@ -14,6 +14,7 @@ from app.models.auth import AccessToken, ActivationToken, LoginThrottle
 from app.models.base import Base
 from app.models.court import Court, court_spip
 from app.models.inbound import InboundKind, InboundMessage
+from app.models.link import ConvocationLink
 from app.models.notification import (
     PLANNED,
     RESENDABLE,
@@ -57,6 +58,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "CancelReason",
+    "ConvocationLink",
     "Court",
     "InboundKind",
     "InboundMessage",

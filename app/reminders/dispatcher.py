@@ -80,6 +80,10 @@ class DispatchConfig:
     retry_base_seconds: float = RETRY_BASE_SECONDS
     retry_cap_seconds: float = RETRY_CAP_SECONDS
     default_sender: str = "SPIP"
+    # The convocation link in the SMS (``app.links.tokens``): the server secret and the public
+    # address; left empty, the SMS carry no link.
+    link_secret: str = ""
+    link_base_url: str | None = None
     worker_id: str = field(
         default_factory=lambda: f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
     )

@@ -31,6 +31,8 @@ def dispatch_config(settings: Settings, sms: SmsSettings) -> DispatchConfig:
         retry_base_seconds=sms.retry_base_seconds,
         retry_cap_seconds=sms.retry_cap_seconds,
         default_sender=sms.default_sender,
+        link_secret=settings.secret_key,
+        link_base_url=settings.link_base_url,
     )
 
 

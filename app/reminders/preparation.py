@@ -24,11 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import utcnow
 from app.core.localtime import zone
+from app.links import tokens as link_tokens
 from app.models import (
     PLANNED,
     SENDING,
     Appointment,
     AppointmentType,
+    ConvocationLink,
     Notification,
     NotificationKind,
     NotificationStatus,
@@ -53,6 +55,12 @@ class PrepareConfig(Protocol):
     def default_sender(self) -> str: ...
     @property
     def lease(self) -> timedelta: ...
+    # The convocation link's key and public address (``app.links``); an empty secret or no
+    # address: the SMS carry no link.
+    @property
+    def link_secret(self) -> str: ...
+    @property
+    def link_base_url(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -136,6 +144,9 @@ _COLUMNS = (
     Spip.name.label("spip_name"),
     AppointmentType.code.label("type_code"),
     AppointmentType.sms_enabled,
+    ConvocationLink.nonce.label("link_nonce"),
+    ConvocationLink.revoked_at.label("link_revoked_at"),
+    ConvocationLink.token_hash.label("link_token_hash"),
 )
 
 
@@ -165,6 +176,8 @@ async def prepare_many(
             .join(Place, Place.id == Appointment.place_id)
             .join(Spip, Spip.id == Appointment.spip_id)
             .join(AppointmentType, AppointmentType.id == Appointment.appointment_type_id)
+            # Outer: a convocation booked before the links has none.
+            .outerjoin(ConvocationLink, ConvocationLink.appointment_id == Appointment.id)
             .where(Notification.id.in_(renewed))
         )
         loaded = {row.id: row for row in rows}
@@ -254,15 +267,31 @@ def _check(
     return None
 
 
+def _link(row: _Row, config: PrepareConfig) -> str | None:
+    """The convocation's link as the SMS carries it, derived from its nonce (never stored)."""
+    if row.link_nonce is None or row.link_revoked_at is not None:
+        return None
+    if not config.link_secret or not config.link_base_url:
+        return None
+    token = link_tokens.token_for(config.link_secret, row.link_nonce)
+    if link_tokens.token_hash(token) != row.link_token_hash:
+        # Issued under another secret_key (rotated since): that link would open nothing.
+        return None
+    return link_tokens.link_url(config.link_base_url, token)
+
+
 def _render(row: _Row, policy: SpipPolicy, body: str, config: PrepareConfig) -> Prepared:
     place = _Place(
         row.place_name, row.place_address, row.place_phone, row.place_info_url, row.timezone
     )
-    rendered = render_info(
-        body,
-        placeholder_values(spip_name=row.spip_name, place=place, starts_at=row.starts_at),
-        gsm7_friendly=policy.body.gsm7_friendly,
+    link = _link(row, config)
+    values = placeholder_values(
+        spip_name=row.spip_name, place=place, starts_at=row.starts_at, link=link
     )
+    rendered = render_info(body, values, gsm7_friendly=policy.body.gsm7_friendly)
+    # The text kept on the row (agents read it) holds the link without its token: a working
+    # link is in no column (``app.links.tokens``).
+    recorded = rendered.text.replace(link, link_tokens.masked(link)) if link else rendered.text
     return Prepared(
         OutgoingSms(
             to=row.phone,
@@ -275,7 +304,7 @@ def _render(row: _Row, policy: SpipPolicy, body: str, config: PrepareConfig) -> 
         row.attempts,
         Target(row.id, config.worker_id, row.person_id, row.phone),
         {
-            "body": rendered.text,
+            "body": recorded,
             "encoding": rendered.info.encoding,
             "segments": rendered.info.segments,
         },

@@ -37,7 +37,9 @@ async def preview_template(
     )
     rendered = templates.render_info(
         body,
-        templates.placeholder_values(spip_name=spip.name, place=place, starts_at=starts_at),
+        templates.placeholder_values(
+            spip_name=spip.name, place=place, starts_at=starts_at, link=templates.longest_link()
+        ),
         gsm7_friendly=policy.body.gsm7_friendly,
     )
     return PreviewRead(
@@ -59,13 +61,16 @@ async def render_planned(
     starts_at: datetime,
 ) -> templates.Rendered:
     """A planned message's text as the dispatcher will render it (same template look-up, same
-    placeholders, same encoding rule)."""
+    placeholders, same encoding rule; the convocation link a sample of its real length, not
+    the person's own)."""
     policy = await get_policy(session, spip.id)
     body, _ = await templates.effective_template(
         session, spip_id=spip.id, kind=kind, type_code=type_code
     )
     return templates.render_info(
         body,
-        templates.placeholder_values(spip_name=spip.name, place=place, starts_at=starts_at),
+        templates.placeholder_values(
+            spip_name=spip.name, place=place, starts_at=starts_at, link=templates.longest_link()
+        ),
         gsm7_friendly=policy.body.gsm7_friendly,
     )

@@ -1,11 +1,13 @@
 """SMS wording: French defaults, placeholders, validation, rendering, storage and look-up.
 
 Placeholders are ``{rdv.date}`` (« lundi 29 mars 2027 »), ``{rdv.heure}`` (« 9h00 »),
-``{lieu.nom}``, ``{lieu.adresse}``, ``{lieu.telephone}``, ``{lieu.lien_info}`` and
-``{spip.nom}``. There is deliberately no placeholder for the person's name: an SMS can be read
-by anyone holding the phone.
+``{rdv.lien}`` (the convocation's link to the person's page, ``app.links``), ``{lieu.nom}``,
+``{lieu.adresse}``, ``{lieu.telephone}``, ``{lieu.lien_info}`` and ``{spip.nom}``. There is
+deliberately no placeholder for the person's name: an SMS can be read by anyone holding the
+phone.
 A part in square brackets is optional: it disappears when a placeholder inside it has no value
-(``[ Infos : {lieu.lien_info}]`` when the place has no information page).
+(``[ Infos : {lieu.lien_info}]`` when the place has no information page, ``[ Détails :
+{rdv.lien}]`` for a convocation booked before the links, or whose link an agent disabled).
 
 Stored wordings (``MessageTemplate``) have a scope: national (set by national administrators,
 inherited by every SPIP), a SPIP's, or a SPIP's for one appointment type. The wording in force
@@ -23,7 +25,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.appointments.errors import UnknownAppointmentType
+from app.config import get_settings
 from app.core.localtime import zone
+from app.links import tokens as link_tokens
 from app.models import AppointmentType, MessageTemplate, NotificationKind, Place, Spip
 from app.reminders.errors import MalformedTemplate, TemplateTooLong, UnknownPlaceholder
 from app.reminders.policies import get_policy
@@ -39,6 +43,7 @@ PLACEHOLDERS = frozenset(
     {
         "rdv.date",
         "rdv.heure",
+        "rdv.lien",
         "lieu.nom",
         "lieu.adresse",
         "lieu.telephone",
@@ -56,19 +61,20 @@ DEFAULT_TEMPLATES: dict[NotificationKind, str] = {
     NotificationKind.summons: (
         "{spip.nom} : vous êtes convoqué(e) le {rdv.date} à {rdv.heure}, {lieu.nom}, "
         "{lieu.adresse}.[ Infos : {lieu.lien_info}][ En cas d'empêchement, appelez le "
-        "{lieu.telephone}.]"
+        "{lieu.telephone}.][ Détails : {rdv.lien}]"
     ),
     NotificationKind.reminder: (
         "Rappel : convocation le {rdv.date} à {rdv.heure}, {lieu.nom}, {lieu.adresse}. "
         "Votre présence est obligatoire.[ Empêchement : appelez le {lieu.telephone}.]"
+        "[ Infos : {rdv.lien}]"
     ),
     NotificationKind.cancellation: (
         "{spip.nom} : votre convocation du {rdv.date} à {rdv.heure} est annulée. "
-        "Ne vous déplacez pas.[ Questions : {lieu.telephone}.]"
+        "Ne vous déplacez pas.[ Questions : {lieu.telephone}.][ Détails : {rdv.lien}]"
     ),
     NotificationKind.reschedule: (
         "{spip.nom} : votre convocation est déplacée au {rdv.date} à {rdv.heure}, {lieu.nom}, "
-        "{lieu.adresse}.[ Empêchement : appelez le {lieu.telephone}.]"
+        "{lieu.adresse}.[ Empêchement : appelez le {lieu.telephone}.][ Détails : {rdv.lien}]"
     ),
     NotificationKind.missed: (
         "{spip.nom} : vous ne vous êtes pas présenté(e) à votre convocation du {rdv.date} à "
@@ -134,7 +140,11 @@ def worst_rendering(
 ) -> Rendered:
     """The longest rendering of ``body`` with these worst-case values (the segment cap's
     measure, for a template saved as for a policy changed)."""
-    values = {"rdv.date": LONGEST_DATE, "rdv.heure": LONGEST_HOUR} | longest_values
+    values = {
+        "rdv.date": LONGEST_DATE,
+        "rdv.heure": LONGEST_HOUR,
+        "rdv.lien": longest_link(),
+    } | longest_values
     return render_info(body, values, gsm7_friendly=gsm7_friendly)
 
 
@@ -168,13 +178,23 @@ class PlaceFacts(Protocol):
     def timezone(self) -> str: ...
 
 
+def longest_link() -> str | None:
+    """A convocation link as long as the real ones (same public address, a token's length);
+    ``None`` when no public address is configured (no SMS then carries a link)."""
+    base = get_settings().link_base_url
+    return link_tokens.sample_url(base) if base else None
+
+
 def placeholder_values(
-    *, spip_name: str, place: PlaceFacts, starts_at: datetime
+    *, spip_name: str, place: PlaceFacts, starts_at: datetime, link: str | None = None
 ) -> dict[str, str | None]:
+    """``link``: the convocation's live link, ``None`` when it has none (booked before the
+    links, disabled): the optional part that holds ``{rdv.lien}`` then disappears."""
     local = starts_at.astimezone(zone(place.timezone))
     return {
         "rdv.date": french_date(local),
         "rdv.heure": french_hour(local),
+        "rdv.lien": link,
         "lieu.nom": place.name,
         "lieu.adresse": place.address,
         "lieu.telephone": place.phone,

@@ -30,6 +30,7 @@ from app.web.pages import (
     dashboard,
     home,
     national_templates,
+    person_link,
     persons,
     reminder_settings,
     replies,
@@ -46,6 +47,8 @@ _HTTP_TITLES = {
 
 def install(app: FastAPI) -> None:
     app.include_router(auth.router, include_in_schema=False)
+    # The followed persons' pages (/c/<token>): no login, their own layout and headers.
+    app.include_router(person_link.router, include_in_schema=False)
     # Before any router with /convocations/{id}: /convocations/impression is not an id.
     app.include_router(appointments.router, include_in_schema=False)
     app.include_router(home.router, include_in_schema=False)

@@ -342,7 +342,7 @@ def _reason(m: NotificationRead, *, unsent: bool, blocker: str | None) -> tuple[
 
 
 # What a success alert may report (``?fait=`` after an action, ``?nouvelle=1`` after booking).
-DONE = ("annulee", "deplacee", "issue", "renvoye")
+DONE = ("annulee", "deplacee", "issue", "renvoye", "lien-desactive", "lien-nouveau")
 
 
 @dataclass(frozen=True)
@@ -404,4 +404,14 @@ def success(detail: Detail, done: str | None, new: bool) -> Alert | None:
         return Alert(f"Issue enregistrée : {detail.status}", [])
     if done == "renvoye":
         return Alert("SMS renvoyé", ["Le nouvel envoi apparaît dans le suivi des SMS."])
+    if done == "lien-desactive":
+        return Alert(
+            "Lien de la convocation désactivé",
+            ["Il mène désormais à une page « lien inactif » ; les prochains SMS n'en ont pas."],
+        )
+    if done == "lien-nouveau":
+        return Alert(
+            "Nouveau lien créé",
+            ["L'ancien lien ne fonctionne plus ; les prochains SMS portent le nouveau."],
+        )
     return None

@@ -29,6 +29,10 @@ SOURCES = {
 PLACEHOLDERS = {
     "rdv.date": "date de la convocation, « lundi 29 mars 2027 »",
     "rdv.heure": "heure de la convocation (heure du lieu), « 9h00 »",
+    "rdv.lien": (
+        "lien court vers la page de la convocation (date, lieu, ajout à l'agenda, arrêt des "
+        "SMS) ; à placer entre crochets : absent pour une convocation sans lien"
+    ),
     "lieu.nom": "nom du lieu",
     "lieu.adresse": "adresse du lieu",
     "lieu.telephone": "téléphone du lieu",
@@ -138,7 +142,10 @@ def national_preview(editor: Editor) -> None:
         return
     defaults = ReminderPolicyBody()
     values = templates.placeholder_values(
-        spip_name="SPIP des Hauts-de-Seine", place=SAMPLE_PLACE, starts_at=templates.SAMPLE_START
+        spip_name="SPIP des Hauts-de-Seine",
+        place=SAMPLE_PLACE,
+        starts_at=templates.SAMPLE_START,
+        link=templates.longest_link(),
     )
     rendered = templates.render_info(editor.text, values, gsm7_friendly=defaults.gsm7_friendly)
     editor.preview = PreviewRead(

@@ -130,6 +130,16 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         {"notify": False},
         None,
     ),
+    ("POST", "/appointments/{appointment_id}/link/revoke"): lambda s: (
+        f"/appointments/{s.appointment}/link/revoke",
+        None,
+        None,
+    ),
+    ("POST", "/appointments/{appointment_id}/link"): lambda s: (
+        f"/appointments/{s.appointment}/link",
+        None,
+        None,
+    ),
     ("POST", "/appointments/{appointment_id}/reschedule"): lambda s: (
         f"/appointments/{s.appointment}/reschedule",
         {"starts_at": "2027-02-11T09:00"},

@@ -102,7 +102,8 @@ async def test_turning_off_gsm7_is_refused_when_the_default_summons_would_exceed
             "field": "body.gsm7_friendly",
             "code": "template_exceeds_policy",
             "message": "Avec cette politique, le modèle de convocation (modèle par défaut) "
-            "atteindrait 5 SMS (UCS-2) ; le maximum demandé est 4.",
+            # 6: the worst case counts the convocation link ({rdv.lien}) at its real length.
+            "atteindrait 6 SMS (UCS-2) ; le maximum demandé est 4.",
         }
     ]
     # Shorter SPIP wordings where the defaults would be too long lift the refusal.
@@ -184,7 +185,8 @@ async def test_a_change_of_wording_settings_only_replans_nothing(
     before = await _rows(client, ids)
     url = f"/spips/{world.spip.id}/reminder-policy"
     for body in (
-        {"gsm7_friendly": False},
+        # In UCS-2 the default wordings, with the convocation link, need more than 4 SMS.
+        {"gsm7_friendly": False, "max_segments": 6},
         {"gsm7_friendly": True, "max_segments": 6, "sender": "SPIP92"},
         {},  # the defaults, stored explicitly: the same timing
     ):

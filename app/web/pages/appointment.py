@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from app.appointments import service as appointment_service
 from app.appointments.schemas import AppointmentReschedule
+from app.auth import access
 from app.auth.access import Permission
 from app.auth.dependencies import require
 from app.core.clock import utcnow
@@ -25,6 +26,7 @@ from app.core.errors import AppError
 from app.core.schemas import IdPath
 from app.courts import service as court_service
 from app.db import SessionDep
+from app.links import service as link_service
 from app.models import Agent, Appointment, Notification, NotificationKind, Place, Spip
 from app.reminders import preview as reminder_preview
 from app.reminders import service as reminder_service
@@ -41,6 +43,27 @@ from app.web.templating import render
 router = APIRouter()
 FormField = Annotated[str, Form()]
 RESCHEDULE_LABELS = {**booking.LABELS, "date": "Nouvelle date", "heure": "Nouvelle heure"}
+
+
+@dataclass(frozen=True)
+class LinkPanel:
+    """The convocation link as the agent sees it: its state, and whether they may change it."""
+
+    state: str  # "active", "revoked", "expired", "none"
+    writes: bool
+
+
+async def _link_panel(session: AsyncSession, agent: Agent, appointment: Appointment) -> LinkPanel:
+    writes = access.can(agent, Permission.appointment_write)
+    link = await link_service.link_of(session, appointment.id)
+    if link is None:
+        return LinkPanel("none", writes)
+    if link.revoked_at is not None:
+        return LinkPanel("revoked", writes)
+    latest = await link_service.latest_of(session, appointment)
+    if utcnow() > link_service.expires_at(latest):
+        return LinkPanel("expired", writes)
+    return LinkPanel("active", writes)
 
 
 @dataclass(frozen=True)
@@ -97,6 +120,7 @@ async def _page(
         "replies": reply_views.lines(
             await reply_service.for_appointment(session, detail.id), detail.timezone
         ),
+        "link": await _link_panel(session, agent, view.appointment),
     }
     if request.headers.get("HX-Request"):
         status_code = 200  # as the booking page: htmx shows the form's errors in place
@@ -258,3 +282,29 @@ async def resend(
             request, session, agent, appointment_id, error=exc.detail, status_code=exc.status_code
         )
     return _done(request, appointment.id, "renvoye")
+
+
+@router.post("/convocations/{appointment_id:int}/lien/desactiver", response_class=HTMLResponse)
+async def revoke_link(
+    request: Request, session: SessionDep, agent: PostingAgent, appointment_id: IdPath
+) -> Response:
+    """The API's ``POST /appointments/{id}/link/revoke``: same loader, rule and service."""
+    appointment = await _appointment(request, session, agent, appointment_id, write=True)
+    try:
+        await link_service.revoke(session, appointment=appointment, agent=agent)
+    except AppError as exc:
+        await _undo(session, agent)
+        return await _page(
+            request, session, agent, appointment_id, error=exc.detail, status_code=exc.status_code
+        )
+    return _done(request, appointment.id, "lien-desactive")
+
+
+@router.post("/convocations/{appointment_id:int}/lien/nouveau", response_class=HTMLResponse)
+async def reissue_link(
+    request: Request, session: SessionDep, agent: PostingAgent, appointment_id: IdPath
+) -> Response:
+    """The API's ``POST /appointments/{id}/link``: a fresh link, the old one stops working."""
+    appointment = await _appointment(request, session, agent, appointment_id, write=True)
+    await link_service.reissue(session, appointment=appointment, agent=agent)
+    return _done(request, appointment.id, "lien-nouveau")
