@@ -33,8 +33,11 @@ from app.models.person import Person, PhoneStatus, RefusalChannel
 from app.models.report import (
     AttendanceMonthly,
     AttendanceMonthRefresh,
+    AttendancePurged,
     SmsDelayMonthly,
+    SmsDelayPurged,
     SmsMonthly,
+    SmsPurged,
 )
 from app.models.spip import Place, Spip
 
@@ -53,6 +56,7 @@ __all__ = [
     "AppointmentType",
     "AttendanceMonthRefresh",
     "AttendanceMonthly",
+    "AttendancePurged",
     "AuditEvent",
     "Base",
     "CancelReason",
@@ -75,7 +79,9 @@ __all__ = [
     "Slot",
     "SlotType",
     "SmsDelayMonthly",
+    "SmsDelayPurged",
     "SmsMonthly",
+    "SmsPurged",
     "Spip",
     "court_spip",
     "has_status",
