@@ -15,6 +15,7 @@ Create Date: 2026-12-04 17:20:00.000000+00:00
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -27,7 +28,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _common(table: str) -> list[sa.SchemaItem]:
+def _common(table: str) -> list[Any]:
     return [
         sa.Column("purged_at", app.core.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("id", sa.Integer(), sa.Identity(always=False), nullable=False),
