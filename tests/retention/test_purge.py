@@ -10,7 +10,7 @@ loads' persons) and once at "now" (it deletes them, folding their counts first).
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, text
