@@ -34,21 +34,26 @@ class RetentionRun:
     messages_erased: int = 0
     receipts_dropped: int = 0
     audit_deleted: int = 0
+    months_rebuilt: int = 0
     skipped: bool = False  # another worker holds the lock
 
     def summary(self, *, dry_run: bool = False) -> str:
-        verb = "seraient" if dry_run else "ont été"
         if self.skipped:
             return "Conservation : un autre processus applique déjà les règles ; rien fait."
         lines = [
-            f"Personnes archivées (sans convocation depuis longtemps) : {self.archived}",
-            f"Personnes supprimées (archivées depuis longtemps) : {self.deleted}",
+            f"Personnes archivées (aucune convocation depuis la durée fixée) : {self.archived}",
+            f"Personnes supprimées (archivées depuis la durée fixée) : {self.deleted}",
             f"Convocations supprimées avec elles : {self.appointments_deleted}",
-            f"SMS dont le texte et l'identifiant fournisseur {verb} effacés : "
-            f"{self.messages_erased}",
+            f"SMS dont le texte et l'identifiant fournisseur sont effacés : {self.messages_erased}",
             f"Lignes du journal d'audit supprimées (au-delà de sa durée) : {self.audit_deleted}",
         ]
-        head = "Simulation (aucune donnée modifiée) :" if dry_run else "Conservation appliquée :"
+        if not dry_run:
+            lines.append(f"Mois de statistiques recalculés : {self.months_rebuilt}")
+        head = (
+            "Simulation (aucune donnée modifiée), ce que ferait la conservation maintenant :"
+            if dry_run
+            else "Conservation appliquée :"
+        )
         return "\n".join([head, *("  " + line for line in lines)])
 
 
@@ -82,6 +87,7 @@ async def run_retention(
     """Archive, delete (after the fold), erase old texts, prune the audit trail. Idempotent."""
     now = utcnow()
     run = RetentionRun()
+    touched: set[str] = set()
 
     async def archive(session: AsyncSession) -> int:
         return await service.archive_batch(
@@ -89,10 +95,11 @@ async def run_retention(
         )
 
     async def delete(session: AsyncSession) -> int:
-        persons, appointments = await service.delete_batch(
+        persons, appointments, months = await service.delete_batch(
             session, now=now, months=settings.retention_delete_after_months, limit=BATCH
         )
         run.appointments_deleted += appointments
+        touched.update(months)
         return persons
 
     async def erase(session: AsyncSession) -> int:
@@ -103,6 +110,10 @@ async def run_retention(
     run.archived = await _batches(sessionmaker, archive, run)
     if not run.skipped:
         run.deleted = await _batches(sessionmaker, delete, run)
+    if touched:
+        # Once for all the batches: a month's rebuild reads every SPIP's convocations.
+        async with session_scope(sessionmaker) as session:
+            run.months_rebuilt = len(await service.rebuild_touched(session, touched))
     if not run.skipped:
         run.messages_erased = await _batches(sessionmaker, erase, run)
     if not run.skipped:
@@ -118,9 +129,10 @@ async def run_retention(
             else:
                 run.skipped = True
     log.info(
-        "retention.applied archived=%s deleted=%s appointments=%s messages=%s audit=%s skipped=%s",
-        run.archived, run.deleted, run.appointments_deleted, run.messages_erased,
-        run.audit_deleted, run.skipped,
+        "retention.applied archived=%s deleted=%s appointments=%s months=%s messages=%s "
+        "audit=%s skipped=%s",
+        run.archived, run.deleted, run.appointments_deleted, run.months_rebuilt,
+        run.messages_erased, run.audit_deleted, run.skipped,
     )  # fmt: skip
     return run
 

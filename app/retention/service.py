@@ -112,9 +112,15 @@ async def count_deletable_appointments(session: AsyncSession, *, now: datetime, 
 
 async def delete_batch(
     session: AsyncSession, *, now: datetime, months: int, limit: int
-) -> tuple[int, int]:
-    """Fold up to ``limit`` persons' counts into the purged tables, delete them with their
-    convocations, and rebuild the months they touched. Returns (persons, convocations)."""
+) -> tuple[int, int, set[str]]:
+    """Fold up to ``limit`` persons' counts into the purged tables and delete them with their
+    convocations. Returns (persons, convocations, months touched).
+
+    The reports are right from this commit on, before any rebuild: a month whose aggregates
+    exist still holds the deleted counts (built from live data before), and a whole month
+    without aggregates reads live data plus the purged counts. The job rebuilds the touched
+    months once at the end, so they read from the aggregates like their neighbours.
+    """
     found = (
         await session.execute(
             select(Person.id, Person.spip_id)
@@ -124,7 +130,7 @@ async def delete_batch(
         )
     ).all()
     if not found:
-        return 0, 0
+        return 0, 0, set()
     ids = [person_id for person_id, _ in found]
     touched = await fold(session, person_ids=ids, now=now)
     appointments = await session.execute(
@@ -138,10 +144,13 @@ async def delete_batch(
     for person_id, spip_id in found:
         audit.record(session, DELETED_ACTION, "person", person_id, spip_id=spip_id)
     await session.flush()
-    # The purged counts join the aggregates of the months they belong to at once: those months
-    # are closed (the convocations are at least archive + delete months old).
-    await attendance_reports.rebuild(session, months=sorted(touched))
-    return len(found), int(getattr(appointments, "rowcount", 0) or 0)
+    return len(found), int(getattr(appointments, "rowcount", 0) or 0), touched
+
+
+async def rebuild_touched(session: AsyncSession, months: set[str]) -> list[str]:
+    """Rebuild the months a purge touched (closed ones: the convocations are at least
+    archive + delete months old); ``rebuild`` adds the purged counts to the live ones."""
+    return await attendance_reports.rebuild(session, months=sorted(months))
 
 
 async def fold(session: AsyncSession, *, person_ids: list[int], now: datetime) -> set[str]:
