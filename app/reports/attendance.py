@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, insert, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -201,9 +201,12 @@ async def _month_rows(session: AsyncSession, month: str, now: datetime) -> list[
         .group_by(p.spip_id, p.month, p.outcome, p.reminder_outcome, p.appointment_type_id)
     )  # fmt: skip
     totals: dict[tuple[Any, ...], int] = defaultdict(int)
-    for stmt in (live, purged):
-        for spip_id, _, outcome, reminder, count, type_id in await session.execute(stmt):
-            totals[(spip_id, outcome, reminder, type_id)] += int(count)
+    # One statement, so one snapshot: a purge committing between a read of the live rows and a
+    # read of the purged ones would count its persons twice (PostgreSQL reads committed data).
+    for spip_id, _, outcome, reminder, count, type_id in await session.execute(
+        union_all(live, purged)
+    ):
+        totals[(spip_id, outcome, reminder, type_id)] += int(count)
     return [
         {
             "spip_id": spip_id,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, select, text
+from sqlalchemy import Select, delete, func, insert, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.sqlfunc import local_date, month_key, whole_seconds_between
@@ -200,22 +200,23 @@ async def rebuild(session: AsyncSession, *, months: list[str]) -> None:
         .where(p.month.in_(months))
         .group_by(p.spip_id, p.month, p.provider, p.kind, p.status)
     )  # fmt: skip
-    for stmt in (live_counts_stmt(spip_id=None, start=start, end=end), purged_counts):
-        for spip_id, month, provider, kind, status, n, g in await session.execute(stmt):
-            if month in wanted:
-                cell = counts[(spip_id, month, provider, kind, status)]
-                cell[0] += int(n)
-                cell[1] += int(g)
+    # Live and purged in one statement each time, so one snapshot (see attendance's rebuild).
+    live_and_purged = union_all(live_counts_stmt(spip_id=None, start=start, end=end), purged_counts)
+    for spip_id, month, provider, kind, status, n, g in await session.execute(live_and_purged):
+        if month in wanted:
+            cell = counts[(spip_id, month, provider, kind, status)]
+            cell[0] += int(n)
+            cell[1] += int(g)
     delays: dict[tuple[Any, ...], int] = defaultdict(int)
     purged_delays = (
         select(pd.spip_id, pd.month, pd.provider, pd.seconds, func.sum(pd.messages))
         .where(pd.month.in_(months))
         .group_by(pd.spip_id, pd.month, pd.provider, pd.seconds)
     )
-    for stmt in (live_delays_stmt(spip_id=None, start=start, end=end), purged_delays):
-        for spip_id, month, provider, seconds, n in await session.execute(stmt):
-            if month in wanted:
-                delays[(spip_id, month, provider, int(seconds))] += int(n)
+    both = union_all(live_delays_stmt(spip_id=None, start=start, end=end), purged_delays)
+    for spip_id, month, provider, seconds, n in await session.execute(both):
+        if month in wanted:
+            delays[(spip_id, month, provider, int(seconds))] += int(n)
     if counts:
         await session.execute(
             insert(SmsMonthly),

@@ -94,9 +94,16 @@ async def archive_batch(session: AsyncSession, *, now: datetime, months: int, li
 
 
 def _deletable(now: datetime, months: int) -> Any:
+    """Archived more than ``months`` ago, and no convocation since then or to come: a person an
+    agent archived with a convocation still ahead keeps it (and its counts stay in closed
+    months only) until it too is ``months`` old."""
     cutoff = months_before(now, months)
+    recent = exists().where(Appointment.person_id == Person.id, Appointment.starts_at >= cutoff)
     return and_(
-        Person.archived.is_(True), Person.archived_at.is_not(None), Person.archived_at < cutoff
+        Person.archived.is_(True),
+        Person.archived_at.is_not(None),
+        Person.archived_at < cutoff,
+        ~recent,
     )
 
 

@@ -259,7 +259,10 @@ async def test_deletion_six_months_after_archiving_takes_everything_by_cascade(
     clock.set(NOW - days(900))
     gone = await make_person(session, spip, archived=True, archived_at=NOW - days(190))
     stays = await make_person(session, spip, archived=True, archived_at=NOW - days(170))
+    # Archived by an agent long ago, yet convoked since: kept until that convocation is old.
+    convoked = await make_person(session, spip, archived=True, archived_at=NOW - days(400))
     clock.set(NOW)
+    await make_appointment(session, convoked, place, starts_at=NOW + days(10))
     appointment = await make_appointment(
         session, gone, place, starts_at=NOW - days(600), status="honored"
     )
@@ -286,7 +289,7 @@ async def test_deletion_six_months_after_archiving_takes_everything_by_cascade(
         )
     )  # fmt: skip
     await session.commit()
-    gone_id, stays_id = gone.id, stays.id
+    gone_id, stays_id, convoked_id = gone.id, stays.id, convoked.id
 
     dry = await jobs.dry_run(sessionmaker, settings)
     assert (dry.deleted, dry.appointments_deleted) == (1, 1)
@@ -297,6 +300,7 @@ async def test_deletion_six_months_after_archiving_takes_everything_by_cascade(
     session.expire_all()
     assert await session.get(Person, gone_id) is None
     assert await session.get(Person, stays_id) is not None
+    assert await session.get(Person, convoked_id) is not None
     for model in (Notification, NotificationPart, NotificationAttempt):
         assert await _count(session, model) == 0, model
     purged = list(await session.scalars(select(AttendancePurged)))
