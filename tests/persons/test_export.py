@@ -160,4 +160,7 @@ async def test_the_person_page_offers_the_export_to_administrators_only(
     assert download.status_code == 200
     assert "attachment" in download.headers["content-disposition"]
     assert json.loads(download.content)["person"]["last_name"] == "Lefèvre"
+    # The person's « Historique » says it, in French.
+    page = await web.get(f"/personnes/{person_id}")
+    assert "Export des données (droit d&#39;accès)" in page.text
     assert await session.scalar(select(Person.id).where(Person.id == person_id)) == person_id
