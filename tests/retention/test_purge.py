@@ -299,6 +299,19 @@ async def test_deletion_six_months_after_archiving_takes_everything_by_cascade(
             created_at=NOW - days(602),
         )
     )  # fmt: skip
+    # Tables the job does not know (the convocation links, the replies: added beside it) go by
+    # their own ON DELETE CASCADE; this one lives for the test's transaction only.
+    for parent in ("appointment", "person"):
+        await session.execute(
+            text(
+                f"CREATE TABLE probe_{parent} (id INTEGER PRIMARY KEY, "
+                f"ref INTEGER NOT NULL REFERENCES {parent}(id) ON DELETE CASCADE)"
+            )
+        )
+    await session.execute(
+        text("INSERT INTO probe_appointment VALUES (1, :a)"), {"a": appointment.id}
+    )
+    await session.execute(text("INSERT INTO probe_person VALUES (1, :p)"), {"p": gone.id})
     await session.commit()
     gone_id, stays_id, convoked_id = gone.id, stays.id, convoked.id
 
@@ -314,6 +327,8 @@ async def test_deletion_six_months_after_archiving_takes_everything_by_cascade(
     assert await session.get(Person, convoked_id) is not None
     for model in (Notification, NotificationPart, NotificationAttempt):
         assert await _count(session, model) == 0, model
+    for probe in ("probe_appointment", "probe_person"):
+        assert await session.scalar(text(f"SELECT count(*) FROM {probe}")) == 0, probe
     purged = list(await session.scalars(select(AttendancePurged)))
     assert [(p.outcome, p.reminder_outcome, p.count) for p in purged] == [
         ("honored", "delivered", 1)
