@@ -38,8 +38,6 @@ class RetentionRun:
     skipped: bool = False  # another worker holds the lock
 
     def summary(self, *, dry_run: bool = False) -> str:
-        if self.skipped:
-            return "Conservation : un autre processus applique déjà les règles ; rien fait."
         lines = [
             f"Personnes archivées (aucune convocation depuis la durée fixée) : {self.archived}",
             f"Personnes supprimées (archivées depuis la durée fixée) : {self.deleted}",
@@ -54,6 +52,8 @@ class RetentionRun:
             if dry_run
             else "Conservation appliquée :"
         )
+        if self.skipped:
+            head = "Conservation arrêtée : un autre processus applique déjà les règles. Fait :"
         return "\n".join([head, *("  " + line for line in lines)])
 
 
