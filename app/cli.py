@@ -160,5 +160,21 @@ def reports_rebuild(
     typer.echo(asyncio.run(rebuild_command(get_settings(), months=month or None)))
 
 
+retention_cli = typer.Typer(help="Conservation des données (RGPD).", no_args_is_help=True)
+cli.add_typer(retention_cli, name="retention")
+
+
+@retention_cli.command("run")
+def retention_run(
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Compter seulement, sans rien archiver, supprimer ni effacer"
+    ),
+) -> None:
+    """Apply the retention rules now (the worker does it daily): archive, delete, erase."""
+    from app.retention.jobs import retention_command
+
+    typer.echo(asyncio.run(retention_command(get_settings(), simulate=dry_run)))
+
+
 def main() -> None:
     cli()

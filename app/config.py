@@ -79,6 +79,19 @@ class Settings(BaseSettings):
     # … or when, for a whole service, this share (%) of its past convocations still within the
     # outcome window is without an outcome (Mon Suivi Justice warns above 20 %).
     unrecorded_warning_service_percent: int = Field(default=20, ge=0, le=100)
+    # Protection des données (docs/data-protection.md). Une personne sans convocation depuis
+    # ce nombre de mois est archivée par le traitement quotidien (Mon Suivi Justice : 12).
+    retention_archive_after_months: int = Field(default=12, ge=1, le=120)
+    # … puis supprimée, avec ses convocations et ses SMS, ce nombre de mois après son archivage
+    # (Mon Suivi Justice : 6) ; ses comptes restent dans les statistiques mensuelles.
+    retention_delete_after_months: int = Field(default=6, ge=1, le=120)
+    # Texte et identifiant fournisseur des SMS d'une convocation commencée depuis plus de ce
+    # nombre de mois : effacés (statuts, segments et horaires restent, pour les statistiques).
+    retention_message_content_months: int = Field(default=12, ge=1, le=120)
+    # Le journal d'audit (qui a fait quoi, sans valeur personnelle) est gardé ce nombre de mois.
+    # La CNIL recommande 6 mois à 1 an pour des traces d'accès ; un service de la justice garde
+    # plus longtemps la preuve des actes : 24 mois par défaut, à fixer par le responsable.
+    audit_retention_months: int = Field(default=24, ge=6, le=120)
     # Development and tests only: the processes' clock starts at this instant (ISO 8601 with
     # its offset) and runs on from there, so a browser test can stand after a convocation's
     # start, or a demonstration on a DST day. Refused in production.

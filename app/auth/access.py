@@ -25,6 +25,8 @@ class Permission(StrEnum):
     person_read = "person:read"
     person_write = "person:write"
     person_archive = "person:archive"
+    # A person's whole record as JSON, for a right-of-access request (RGPD): administrators.
+    person_export = "person:export"
     appointment_read = "appointment:read"
     appointment_write = "appointment:write"
     agenda_read = "agenda:read"
@@ -73,6 +75,7 @@ _LOCAL_ADMIN = (
         P.agenda_write,
         P.agent_write,
         P.person_archive,
+        P.person_export,
         P.policy_write,
         P.template_write,
         P.report_read,

@@ -35,8 +35,11 @@ from app.models.person import Person, PhoneStatus, RefusalChannel
 from app.models.report import (
     AttendanceMonthly,
     AttendanceMonthRefresh,
+    AttendancePurged,
     SmsDelayMonthly,
+    SmsDelayPurged,
     SmsMonthly,
+    SmsPurged,
 )
 from app.models.spip import Place, Spip
 
@@ -55,6 +58,7 @@ __all__ = [
     "AppointmentType",
     "AttendanceMonthRefresh",
     "AttendanceMonthly",
+    "AttendancePurged",
     "AuditEvent",
     "Base",
     "CancelReason",
@@ -80,7 +84,9 @@ __all__ = [
     "Slot",
     "SlotType",
     "SmsDelayMonthly",
+    "SmsDelayPurged",
     "SmsMonthly",
+    "SmsPurged",
     "Spip",
     "court_spip",
     "has_status",

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.responses import Response
 
 from app.auth import access
 from app.auth.access import Permission as P
@@ -12,7 +13,7 @@ from app.core.responses import error_responses
 from app.core.schemas import IdQuery, page_params
 from app.db import SessionDep
 from app.models import Agent
-from app.persons import service
+from app.persons import export, service
 from app.persons.dependencies import ScopedPerson
 from app.persons.schemas import PersonCreate, PersonRead, PersonUpdate
 from app.spips.errors import SpipNotFound
@@ -112,3 +113,25 @@ async def delete_person(
 ) -> None:
     """Delete a person entered by mistake (one with convocations is archived instead)."""
     await service.delete_person(session, person=person)
+
+
+@router.get(
+    "/persons/{person_id}/export",
+    responses=AUTH
+    | error_responses(404)
+    | {200: {"content": {"application/json": {}}, "description": "Fichier JSON"}},
+)
+async def export_person(
+    person: ScopedPerson,
+    agent: Annotated[Agent, Depends(Allowed(P.person_export))],
+    session: SessionDep,
+) -> Response:
+    """Everything Convoc holds about the person, for a right-of-access request (RGPD, art.
+    15): identity, refusal of SMS, convocations, messages (texts while kept) and the audit
+    trail's events about them. Audited (``person_exported``)."""
+    document = await export.export_person(session, person=person, agent=agent)
+    return Response(
+        export.as_json(document),
+        media_type="application/json",
+        headers=export.download_headers(person.id),
+    )

@@ -92,6 +92,16 @@ class DispatchScheduler:
             max_instances=1,
             coalesce=True,
         )
+        # Retention (RGPD): archive, delete after the fold, erase old texts, prune the trail.
+        self.scheduler.add_job(
+            self._apply_retention,
+            "cron",
+            hour=4,
+            minute=7,
+            id="retention",
+            max_instances=1,
+            coalesce=True,
+        )
         self.scheduler.start()
         log.info("worker.started id=%s interval=%ss", self.config.worker_id, self.interval_seconds)
 
@@ -122,6 +132,15 @@ class DispatchScheduler:
             await extend_slot_horizon(self.sessionmaker)
         except Exception:  # retried tomorrow; the horizon is months ahead
             log.exception("agendas.horizon_failed")
+
+    async def _apply_retention(self) -> None:
+        from app.config import get_settings
+        from app.retention.jobs import run_retention
+
+        try:
+            await run_retention(self.sessionmaker, get_settings())
+        except Exception:  # retried tomorrow; every step is idempotent
+            log.exception("retention.failed")
 
     async def stop(self, grace_seconds: float = 30.0) -> None:
         """Stop ticking and let the tick in progress finish its claimed messages (its leases

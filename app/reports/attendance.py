@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import delete, func, insert, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.core.clock import utcnow
 from app.core.sqlfunc import local_date, month_key
 from app.db import create_engine, create_sessionmaker, session_scope
-from app.models import Agent, Appointment, AttendanceMonthly, AttendanceMonthRefresh, Spip
+from app.models import (
+    Agent,
+    Appointment,
+    AttendanceMonthly,
+    AttendanceMonthRefresh,
+    AttendancePurged,
+    Spip,
+)
 from app.reports import queries, sms_aggregates
-from app.reports.periods import closed_before, covered_months, gaps, month_bounds, months_between
+from app.reports.periods import (
+    closed_before,
+    covered_months,
+    gaps,
+    month_bounds,
+    months_between,
+    whole_months,
+)
 from app.reports.queries import OUTCOMES, REMINDER_OUTCOMES, Cell, GroupBy
 from app.reports.schemas import AttendanceReport, AttendanceRow, Counts
 
@@ -34,11 +49,18 @@ async def _cells(
             spip_id=spip_id, months=from_aggregates, group_by=group_by
         )
         cells += [Cell(*row) for row in await session.execute(stmt)]
-    # Live data for whatever the aggregates do not cover (partial or open months).
+    # Live data for whatever the aggregates do not cover (partial or open months), plus the
+    # counts the retention job kept of the convocations it deleted, for whole months (the
+    # aggregates already hold those): a month cut in two cannot tell its purged halves apart.
+    purged_months: list[str] = []
     for live_start, live_end in gaps(start, end, from_aggregates):
         stmt = queries.live_cells_stmt(
             spip_id=spip_id, start=live_start, end=live_end, group_by=group_by, now=now
         )
+        cells += [Cell(*row) for row in await session.execute(stmt)]
+        purged_months += whole_months(live_start, live_end)
+    if purged_months and group_by != "week":
+        stmt = queries.purged_cells_stmt(spip_id=spip_id, months=purged_months, group_by=group_by)
         cells += [Cell(*row) for row in await session.execute(stmt)]
     return cells
 
@@ -131,35 +153,25 @@ def _row(spip_id: int | None, code: str | None, key: str, by_reminder: Table) ->
 
 async def rebuild(session: AsyncSession, *, months: list[str] | None = None) -> list[str]:
     """Recompute the aggregates of closed months (all months with convocations by default):
-    attendance here, SMS in ``app.reports.sms_aggregates``, in the same transaction."""
+    attendance here, SMS in ``app.reports.sms_aggregates``, in the same transaction.
+
+    Each month is its live convocations **plus** the counts the retention job kept of those it
+    deleted (``attendance_purged``): rebuilding after a purge gives the same numbers as before.
+    """
     now = utcnow()
     if months is None:
         day = local_date(Appointment.starts_at, Spip.timezone)
-        found = await session.scalars(
-            select(month_key(day)).join(Spip, Spip.id == Appointment.spip_id).distinct()
+        found = set(
+            await session.scalars(
+                select(month_key(day)).join(Spip, Spip.id == Appointment.spip_id).distinct()
+            )
         )
+        found |= set(await session.scalars(select(AttendancePurged.month).distinct()))
         months = sorted(m for m in found if m)
     months = [m for m in months if m < closed_before(now)]
     for month in months:
-        first, last = month_bounds(month)
         await session.execute(delete(AttendanceMonthly).where(AttendanceMonthly.month == month))
-        live = (
-            queries.live_cells_stmt(spip_id=None, start=first, end=last, group_by="month", now=now)
-            .add_columns(Appointment.appointment_type_id)
-            .group_by(Appointment.appointment_type_id)
-        )
-        rows = [
-            {
-                "spip_id": spip_id,
-                "month": key,
-                "outcome": outcome,
-                "reminder_outcome": reminder,
-                "count": count,
-                "appointment_type_id": type_id,
-                "refreshed_at": now,
-            }
-            for spip_id, key, outcome, reminder, count, type_id in await session.execute(live)
-        ]
+        rows = await _month_rows(session, month, now)
         if rows:
             await session.execute(insert(AttendanceMonthly), rows)
         await session.execute(
@@ -169,6 +181,44 @@ async def rebuild(session: AsyncSession, *, months: list[str] | None = None) -> 
     await sms_aggregates.rebuild(session, months=months)
     await session.flush()
     return months
+
+
+async def _month_rows(session: AsyncSession, month: str, now: datetime) -> list[dict[str, Any]]:
+    """One month's aggregate rows: live cells and purged cells added up (one row per cell)."""
+    first, last = month_bounds(month)
+    live = (
+        queries.live_cells_stmt(spip_id=None, start=first, end=last, group_by="month", now=now)
+        .add_columns(Appointment.appointment_type_id)
+        .group_by(Appointment.appointment_type_id)
+    )
+    p = AttendancePurged
+    purged = (
+        select(
+            p.spip_id, p.month, p.outcome, p.reminder_outcome, func.sum(p.count),
+            p.appointment_type_id,
+        )
+        .where(p.month == month)
+        .group_by(p.spip_id, p.month, p.outcome, p.reminder_outcome, p.appointment_type_id)
+    )  # fmt: skip
+    totals: dict[tuple[Any, ...], int] = defaultdict(int)
+    # One statement, so one snapshot: a purge committing between a read of the live rows and a
+    # read of the purged ones would count its persons twice (PostgreSQL reads committed data).
+    for spip_id, _, outcome, reminder, count, type_id in await session.execute(
+        union_all(live, purged)
+    ):
+        totals[(spip_id, outcome, reminder, type_id)] += int(count)
+    return [
+        {
+            "spip_id": spip_id,
+            "month": month,
+            "outcome": outcome,
+            "reminder_outcome": reminder,
+            "count": count,
+            "appointment_type_id": type_id,
+            "refreshed_at": now,
+        }
+        for (spip_id, outcome, reminder, type_id), count in totals.items()
+    ]
 
 
 async def rebuild_recent(session: AsyncSession, *, months_back: int = 7) -> list[str]:

@@ -25,6 +25,15 @@ def months_between(start: date, end: date) -> list[str]:
     return months
 
 
+def whole_months(start: date, end: date) -> list[str]:
+    """The months lying wholly inside ``start``..``end``."""
+    return [
+        m
+        for m in months_between(start, end)
+        if month_bounds(m)[0] >= start and month_bounds(m)[1] <= end
+    ]
+
+
 def closed_before(now: datetime) -> str:
     """The first month still open somewhere: a day later than UTC's, for the zones behind it."""
     return f"{(now - timedelta(days=1)).date():%Y-%m}"

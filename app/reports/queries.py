@@ -25,6 +25,7 @@ from app.models import (
     Appointment,
     AppointmentType,
     AttendanceMonthly,
+    AttendancePurged,
     Notification,
     NotificationKind,
     Spip,
@@ -128,8 +129,13 @@ def live_cells_stmt(
     end: date,
     group_by: GroupBy,
     now: datetime,
+    person_ids: Any = None,
 ) -> Select[Any]:
-    """Counts from the convocations themselves, for local dates ``start``..``end`` inclusive."""
+    """Counts from the convocations themselves, for local dates ``start``..``end`` inclusive.
+
+    ``person_ids`` (a SELECT of ids) narrows them to those persons' convocations: the retention
+    job folds what it deletes with this very query, so the counts kept are the counts shown.
+    """
     day = local_date(Appointment.starts_at, Spip.timezone)
     # A coarse UTC pre-filter (every zone is within ±14 h) lets the index do the work.
     utc_from = datetime.combine(start, datetime.min.time()) - timedelta(days=1)
@@ -138,6 +144,8 @@ def live_cells_stmt(
     coarse = [Appointment.starts_at >= utc_from, Appointment.starts_at < utc_to]
     if spip_id is not None:
         coarse.append(Appointment.spip_id == spip_id)
+    if person_ids is not None:
+        coarse.append(Appointment.person_id.in_(person_ids))
     ranks = reminder_ranks(spip_id=spip_id, utc_from=utc_from, utc_to=utc_to)
     key = _key(group_by, day)
     stmt = (
@@ -180,4 +188,31 @@ def aggregate_cells_stmt(
     )
     if spip_id is not None:
         stmt = stmt.where(m.spip_id == spip_id)
+    return stmt
+
+
+def purged_cells_stmt(*, spip_id: int | None, months: list[str], group_by: GroupBy) -> Select[Any]:
+    """Counts of the convocations the retention job deleted, for whole months.
+
+    Keyed as ``live_cells_stmt`` keys them, so live and purged cells add up; by week there is no
+    answer (a week straddles months): the caller does not ask.
+    """
+    p = AttendancePurged
+    key: Any
+    if group_by == "month":
+        key = p.month
+    elif group_by == "appointment_type":
+        key = AppointmentType.code
+    elif group_by == "agent":
+        key = func.coalesce(p.agent_id, int(NO_AGENT_ID))
+    else:
+        key = func.coalesce(p.place_id, 0)
+    stmt = (
+        select(p.spip_id, key.label("key"), p.outcome, p.reminder_outcome, func.sum(p.count))
+        .join(AppointmentType, AppointmentType.id == p.appointment_type_id)
+        .where(p.month.in_(months))
+        .group_by(p.spip_id, key, p.outcome, p.reminder_outcome)
+    )
+    if spip_id is not None:
+        stmt = stmt.where(p.spip_id == spip_id)
     return stmt

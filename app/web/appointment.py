@@ -20,6 +20,7 @@ from app.appointments.errors import InvalidTransition
 from app.appointments.schemas import AppointmentView
 from app.auth import access
 from app.auth.access import Permission
+from app.config import get_settings
 from app.core.localtime import zone
 from app.models import (
     RESENDABLE,
@@ -37,6 +38,7 @@ from app.reminders import planning
 from app.reminders import preview as reminder_preview
 from app.reminders.schemas import NotificationRead
 from app.reminders.unsent import BLOCKER_PHRASE, NO_SMS, recipient_blocker
+from app.retention.service import months_before
 from app.sms.base import AttemptOutcome
 from app.web import today
 from app.web.templating import french_date, french_time, sms_parts
@@ -116,6 +118,8 @@ class SmsRow:
     receipts: list[Receipt] = field(default_factory=list)
     attempts: list[str] = field(default_factory=list)
     resendable: bool = False
+    # Months after which the retention job erased the text (RGPD); None: not erased.
+    erased_after_months: int | None = None
 
 
 @dataclass(frozen=True)
@@ -249,12 +253,18 @@ async def _timeline(
     tz = zone(view.timezone)
     a = view.appointment
     texts: dict[str, tuple[str, str]] = {}  # kind → (text, parts) as the dispatcher renders it
+    months = get_settings().retention_message_content_months
+    erased_before = months_before(now, months)
     rows = []
     for m in messages:
         label, badge = today.SMS_STATUS[m.status.value]
         text, parts = m.body, sms_parts(m.segments, m.encoding)
         unsent = m.status.value in (NotificationStatus.planned, NotificationStatus.sending)
-        if text is None and m.status is not NotificationStatus.cancelled:
+        # Texts of convocations older than the retention setting are erased by the retention
+        # job (RGPD): say so, rather than show today's rendering as if it had been planned.
+        erased = text is None and not unsent and a.starts_at < erased_before
+        erased = erased and m.status is not NotificationStatus.cancelled
+        if text is None and m.status is not NotificationStatus.cancelled and not erased:
             if m.kind.value not in texts:
                 rendered = await reminder_preview.render_planned(
                     session,
@@ -283,6 +293,7 @@ async def _timeline(
                 delivered_at=m.delivered_at.astimezone(tz) if m.delivered_at else None,
                 text=text,
                 text_final=m.body is not None,
+                erased_after_months=months if erased else None,
                 parts=parts,
                 reason=reason,
                 warns=warns,

@@ -16,6 +16,8 @@ from app.auth import access
 from app.auth.access import Permission
 from app.core.localtime import zone
 from app.models import Agent
+from app.persons import export as person_export
+from app.retention import service as retention
 from app.web.templating import french_date, french_time
 
 ACTIONS = {
@@ -30,6 +32,11 @@ ACTIONS = {
     "activate": "Activation du compte",
     audit_service.ACCESS_DENIED: "Accès refusé (élément d'un autre SPIP)",
     audit_service.PERMISSION_DENIED: "Action refusée (droits du rôle)",
+    # Retention (RGPD, app.retention) and the right of access (app.persons.export).
+    retention.ARCHIVED_ACTION: "Archivage automatique (durée de conservation)",
+    retention.DELETED_ACTION: "Suppression automatique (durée de conservation)",
+    retention.AUDIT_PRUNED_ACTION: "Purge du journal (durée de conservation)",
+    person_export.EXPORTED_ACTION: "Export des données (droit d'accès)",
 }
 ENTITIES = {
     "spip": "SPIP",
@@ -40,6 +47,7 @@ ENTITIES = {
     "reminder_policy": "Règles de rappel",
     "message_template": "Modèle de SMS",
     "permission": "Droits",
+    "audit_event": "Journal d'audit",
 }
 LINKS = {
     "person": "/personnes/{}",

@@ -98,6 +98,7 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("DELETE", "/persons/{person_id}"): lambda s: (f"/persons/{s.person}", None, None),
     ("GET", "/persons/{person_id}/replies"): lambda s: (f"/persons/{s.person}/replies", None, None),
     ("GET", "/persons/{person_id}/history"): lambda s: (f"/persons/{s.person}/history", None, None),
+    ("GET", "/persons/{person_id}/export"): lambda s: (f"/persons/{s.person}/export", None, None),
     ("GET", "/appointment-types"): lambda s: ("/appointment-types", None, None),
     ("POST", "/appointments"): lambda s: (
         "/appointments",

@@ -30,6 +30,7 @@ from app.core.pagination import PageParams
 from app.core.schemas import IdPath
 from app.db import SessionDep
 from app.models import Agent, Person, PhoneStatus, Role, Spip
+from app.persons import export as person_export
 from app.persons import service as person_service
 from app.persons.errors import InvalidSearchDate, PersonHasAppointments, PersonLikelyDuplicate
 from app.persons.schemas import PersonUpdate
@@ -252,6 +253,7 @@ async def _fiche(
         "can_write": can_write,
         "can_book": access.can(agent, Permission.appointment_write) and not person.archived,
         "can_archive": can_archive,
+        "can_export": access.can(agent, Permission.person_export),
         # Deletion is for a person entered by mistake: one with convocations is archived.
         "can_delete": can_archive
         and not await person_service.appointment_count(session, person.id),
@@ -413,6 +415,23 @@ async def archive(
     archived = archiver == "oui"
     done = "archivee" if archived else "desarchivee"
     return await _update(request, session, agent, person, PersonUpdate(archived=archived), done)
+
+
+# --- Droit d'accès : exporter les données de la personne ----------------------------------
+
+
+@router.get("/personnes/{person_id}/export")
+async def export_data(
+    request: Request, session: SessionDep, agent: PageAgent, person_id: IdPath
+) -> Response:
+    """The person's data as JSON (right of access), exactly as the API exports it; audited."""
+    person = await loaders.person(request, session, agent, person_id, Permission.person_export)
+    document = await person_export.export_person(session, person=person, agent=agent)
+    return Response(
+        person_export.as_json(document),
+        media_type="application/json",
+        headers=person_export.download_headers(person.id),
+    )
 
 
 # --- Supprimer une personne saisie par erreur ------------------------------------------------

@@ -1,0 +1,1 @@
+"""Data retention (RGPD): archive, delete, erase message texts, prune the audit trail."""
