@@ -11,7 +11,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Known-insecure default: fine on a developer's laptop, refused anywhere else.
@@ -80,6 +80,13 @@ class Settings(BaseSettings):
     # its offset) and runs on from there, so a browser test can stand after a convocation's
     # start, or a demonstration on a DST day. Refused in production.
     clock_starts_at: datetime | None = None
+    # GET /metrics (Prometheus) answers to ``Authorization: Bearer <this token>``; unset, the
+    # route does not exist (404). Several processes share PROMETHEUS_MULTIPROC_DIR
+    # (docs/operations.md, « Métriques et alertes »).
+    metrics_token: SecretStr | None = None
+    # The database-read gauges (messages by status…) are computed at most once per this many
+    # seconds per API process, whatever the number of scrapes.
+    metrics_cache_seconds: float = Field(default=5.0, ge=0, le=300)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -112,6 +119,8 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "CONVOC_CLOCK_STARTS_AT doit porter son décalage (ex. 2027-03-29T12:05:00Z)."
                 )
+        if self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < 24:
+            raise ValueError("CONVOC_METRICS_TOKEN doit faire au moins 24 caractères.")
         if problem := self.server_processes_problem(self.workers):
             raise ValueError(problem)
         return self
