@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from typing import Final
 
 from prometheus_client import Counter, Gauge, Histogram
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.metrics_dir import MULTIPROC_ENV
@@ -160,12 +161,29 @@ def circuit_state(provider: str, state: str) -> None:
 _METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
-def route_label(scope: Scope) -> str:
+def route_label(scope: Scope, root_path: str = "") -> str:
     """The template of the route that answered (``/api/v1/persons/{person_id}``), never the
-    path itself: ids and tokens must not become labels. No route matched: ``unmatched``."""
+    path itself: ids and tokens must not become labels. A mounted application (the static
+files) is its prefix and ``/{path}``; no route matched: ``unmatched``.
+
+    ``scope["route"]`` is the route its router declared, whose template lacks the prefixes of
+    the routers that include it (``/api/v1``): those are the path's leading segments, as many
+    as the path has more than the template (prefixes here are constants, never parameters).
+    """
     route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) and path else "unmatched"
+    template = getattr(route, "path", None)
+    if not isinstance(template, str) or not template:
+        # A mount leaves no route in the scope, only its prefix added to the root path.
+        mounted = str(scope.get("root_path", ""))
+        if mounted.startswith(root_path) and len(mounted) > len(root_path):
+            return mounted[len(root_path) :] + "/{path}"
+        return "unmatched"
+    if isinstance(route, Mount) or ":path}" in template:  # what follows is the mount's own
+        return template
+    segments = str(scope.get("path", "")).strip("/").split("/")
+    own = template.strip("/").split("/")
+    prefix = segments[: max(0, len(segments) - len(own))]
+    return "/" + "/".join([*prefix, *own]).strip("/")
 
 
 class HttpMetrics:
@@ -179,6 +197,7 @@ class HttpMetrics:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        root_path = str(scope.get("root_path", ""))
         status = 500  # an exception that escapes becomes the server's 500
 
         async def sending(message: Message) -> None:
@@ -191,7 +210,7 @@ class HttpMetrics:
             await self.app(scope, receive, sending)
         finally:
             method = scope["method"] if scope["method"] in _METHODS else "other"
-            route = route_label(scope)
+            route = route_label(scope, root_path)
             HTTP_REQUESTS.labels(method, route, str(status)).inc()
             HTTP_DURATION.labels(method, route).observe(time.perf_counter() - started)
 
@@ -212,6 +231,8 @@ def init_provider(provider: str) -> None:
     for result in ("applied", "ignored", "pending"):
         RECEIPTS.labels(provider, result)
     SMS_CIRCUIT_OPENED.labels(provider)
+    SMS_SEND_DURATION.labels(provider)
+    SMS_RATE_LIMIT_WAIT.labels(provider)
     circuit_state(provider, "closed")
 
 
