@@ -163,12 +163,12 @@ _METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "O
 
 def route_label(scope: Scope, root_path: str = "") -> str:
     """The template of the route that answered (``/api/v1/persons/{person_id}``), never the
-    path itself: ids and tokens must not become labels. A mounted application (the static
-files) is its prefix and ``/{path}``; no route matched: ``unmatched``.
+        path itself: ids and tokens must not become labels. A mounted application (the static
+    files) is its prefix and ``/{path}``; no route matched: ``unmatched``.
 
-    ``scope["route"]`` is the route its router declared, whose template lacks the prefixes of
-    the routers that include it (``/api/v1``): those are the path's leading segments, as many
-    as the path has more than the template (prefixes here are constants, never parameters).
+        ``scope["route"]`` is the route its router declared, whose template lacks the prefixes of
+        the routers that include it (``/api/v1``): those are the path's leading segments, as many
+        as the path has more than the template (prefixes here are constants, never parameters).
     """
     route = scope.get("route")
     template = getattr(route, "path", None)
