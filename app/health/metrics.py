@@ -35,7 +35,13 @@ from app.core.clock import utcnow
 from app.core.errors import AppError, NotFound
 from app.core.metrics_dir import MULTIPROC_ENV
 from app.db import session_scope
-from app.models import PLANNED, Notification, PendingReceipt
+from app.models import (
+    PLANNED,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    PendingReceipt,
+)
 
 log = logging.getLogger("convoc.metrics")
 
@@ -154,16 +160,18 @@ class QueueCollector(Collector):
             "Messages (SMS) en base, par type et statut.",
             labels=["kind", "status"],
         )
-        for (kind, status), count in sorted(snap.by_status.items()):
-            messages.add_metric([kind, status], count)
+        # Every kind and status, at zero when none: a series never vanishes from a graph.
+        for kind in NotificationKind:
+            for status in NotificationStatus:
+                messages.add_metric([kind, status], snap.by_status.get((kind, status), 0))
         yield messages
         due = GaugeMetricFamily(
             "convoc_messages_due",
             "Messages prévus dont l'heure d'envoi est passée (à envoyer maintenant), par type.",
             labels=["kind"],
         )
-        for kind, count in sorted(snap.due.items()):
-            due.add_metric([kind], count)
+        for kind in NotificationKind:
+            due.add_metric([kind], snap.due.get(kind, 0))
         yield due
         lateness = 0.0
         if snap.oldest_due_at is not None and snap.taken_at is not None:
