@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import signal
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 
 import typer
 
@@ -80,6 +82,8 @@ def serve(
         raise typer.Exit(code=2)
     _prepare_sqlite_dir(settings.database_url)
     created = _prepare_metrics(create=settings.metrics_token is not None)
+    if created is not None:
+        _remove_when_terminated(created)
     try:
         _run_uvicorn(settings, host, port, processes)
     finally:
@@ -93,6 +97,19 @@ def _prepare_metrics(*, create: bool) -> Path | None:
     from app.core.metrics_dir import prepare_multiprocess_dir
 
     return prepare_multiprocess_dir(create)
+
+
+def _remove_when_terminated(folder: Path) -> None:
+    """Once shut down by SIGTERM, uvicorn raises it again with the handler it found: by default
+    that ends the process before any ``finally``. This handler removes the metrics directory
+    first, then ends the process by the signal as before."""
+
+    def remove_then_stop(sig: int, frame: FrameType | None) -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+        signal.signal(sig, signal.SIG_DFL)
+        signal.raise_signal(sig)
+
+    signal.signal(signal.SIGTERM, remove_then_stop)
 
 
 def _run_uvicorn(settings: Settings, host: str | None, port: int | None, processes: int) -> None:

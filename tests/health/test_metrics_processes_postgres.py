@@ -3,8 +3,10 @@ sharing PROMETHEUS_MULTIPROC_DIR counted, a real `python -m app worker` included
 
 from __future__ import annotations
 
+import os
 import re
 import signal
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -65,6 +67,10 @@ def _pids(folder: Path) -> set[int]:
     return {int(m.group(1)) for p in folder.iterdir() if (m := PID_FILE.search(p.name))}
 
 
+def _temporary_dirs() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("convoc-metrics-*"))
+
+
 async def test_a_scrape_adds_up_two_api_processes_and_a_worker(
     pg_url: str, pg_engine: AsyncEngine, tmp_path: Path
 ) -> None:
@@ -76,7 +82,7 @@ async def test_a_scrape_adds_up_two_api_processes_and_a_worker(
     api = start_api(pg_url, port, tmp_path / "api.log", CONVOC_WORKERS="2", **shared)
     worker = start_worker(pg_url, tmp_path / "worker.log", **shared)
     try:
-        await wait_http(f"{base}/api/v1/health", api)
+        await wait_http(f"{base}/api/v1/health", api, limit=120)  # a loaded machine
 
         async def drained() -> bool:
             return (await statuses(pg_engine))["sent"] == len(ids)
@@ -119,3 +125,33 @@ async def test_a_scrape_adds_up_two_api_processes_and_a_worker(
         assert after.value("convoc_dispatcher_messages_total", disposition="sent") == MESSAGES
     finally:
         stop(worker, api)
+
+
+async def test_serve_alone_counts_in_a_directory_of_its_own_and_removes_it(
+    pg_url: str, pg_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """No PROMETHEUS_MULTIPROC_DIR: `serve` makes a temporary one for its processes (the
+    embedded dispatcher's included), gone once it stopped."""
+    ours = _temporary_dirs()
+    await seed_due_messages(pg_engine, 3)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    environment = {"CONVOC_METRICS_TOKEN": TOKEN, "CONVOC_WORKER_EMBEDDED": "true"}
+    api = start_api(pg_url, port, tmp_path / "api.log", CONVOC_WORKER_INTERVAL_SECONDS="0.5",
+                    **environment)  # fmt: skip
+    try:
+        assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+        await wait_http(f"{base}/api/v1/health", api, limit=120)  # a loaded machine
+
+        async def drained() -> bool:
+            return (await statuses(pg_engine))["sent"] == 3
+
+        await wait_until(drained)
+        created = _temporary_dirs() - ours
+        assert any(_pids(folder) for folder in created), "the processes write there"
+        scraped = await _scrape(base)
+        assert scraped.value("convoc_dispatcher_messages_total", disposition="sent") == 3
+    finally:
+        stop(api)
+    assert "Application shutdown complete" in (tmp_path / "api.log").read_text()
+    assert not created & _temporary_dirs()
