@@ -23,11 +23,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Final
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, values
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.metrics_dir import MULTIPROC_ENV
+from app.core.metrics_dir import MULTIPROC_ENV, process_identifier
+
+if os.environ.get(MULTIPROC_ENV):
+    # Files named by host and pid, not pid alone (app.core.metrics_dir): set before any metric.
+    values.ValueClass = values.MultiProcessValue(process_identifier=process_identifier)  # type: ignore[no-untyped-call]
 
 # Seconds: from a cached page (a few ms) to a slow export or a provider's timeout.
 _LATENCY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -220,7 +224,7 @@ def mark_this_process_dead() -> None:
     if os.environ.get(MULTIPROC_ENV):
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+        multiprocess.mark_process_dead(process_identifier())  # type: ignore[no-untyped-call]
 
 
 def init_provider(provider: str) -> None:

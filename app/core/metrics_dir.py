@@ -8,13 +8,24 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import tempfile
 from pathlib import Path
 from typing import Final
 
 MULTIPROC_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
 
-_FILE: Final = re.compile(r"^[a-z_]+_(\d+)\.db$")
+# Containers sharing one volume each number their processes from 1: the host's name (a
+# container's own by default) keeps two processes from writing one file. No "_": the client
+# splits file names on it.
+HOST: Final = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:40] or "host"
+# <type>[_<mode>]_<host>-<pid>.db
+_FILE: Final = re.compile(r"^[a-z]+(?:_[a-z]+)?_(?P<host>[A-Za-z0-9-]+)-(?P<pid>\d+)\.db$")
+
+
+def process_identifier() -> str:
+    """This process's part of its files' names (prometheus-client's ``process_identifier``)."""
+    return f"{HOST}-{os.getpid()}"
 
 
 def prepare_multiprocess_dir(create: bool) -> Path | None:
@@ -22,7 +33,7 @@ def prepare_multiprocess_dir(create: bool) -> Path | None:
     is created. Returns the directory this call created (its owner removes it), or None.
 
     ``PROMETHEUS_MULTIPROC_DIR`` set by the operator (shared by ``serve`` and ``worker``): it is
-    created if missing, and the files of processes no longer running on this host are removed,
+    created if missing, and the files of this host's processes no longer running are removed,
     so a restart starts its counters afresh without wiping a running neighbour's. Unset and
     ``create``: a fresh temporary directory for this command's processes only.
     """
@@ -40,9 +51,11 @@ def prepare_multiprocess_dir(create: bool) -> Path | None:
 
 
 def remove_dead_files(folder: Path) -> None:
+    """Remove the files of this host's processes that no longer run (another host's processes
+    are that host's to judge)."""
     for path in folder.glob("*.db"):
         match = _FILE.match(path.name)
-        if match and not _alive(int(match.group(1))):
+        if match and match["host"] == HOST and not _alive(int(match["pid"])):
             path.unlink(missing_ok=True)
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.auth.passwords import hash_now
 from app.config import Settings
 from app.core.clock import utcnow
-from app.core.metrics_dir import MULTIPROC_ENV, prepare_multiprocess_dir
+from app.core.metrics_dir import HOST, MULTIPROC_ENV, prepare_multiprocess_dir
 from app.db import create_engine, create_sessionmaker
 from app.main import create_app
 from app.models import Appointment, Notification
@@ -250,13 +250,17 @@ def test_a_shared_directory_loses_only_the_files_of_dead_processes(
     dead = int(ended.stdout)
     folder = tmp_path / "metrics"
     folder.mkdir()
-    mine = [folder / f"counter_{os.getpid()}.db", folder / f"gauge_livemax_{os.getpid()}.db"]
-    gone = [folder / f"counter_{dead}.db", folder / f"histogram_{dead}.db"]
-    for path in mine + gone:
+    mine = [
+        folder / f"counter_{HOST}-{os.getpid()}.db",
+        folder / f"gauge_livemax_{HOST}-{os.getpid()}.db",
+    ]
+    elsewhere = [folder / f"counter_{HOST}x-{dead}.db"]  # another host's: its own to judge
+    gone = [folder / f"counter_{HOST}-{dead}.db", folder / f"histogram_{HOST}-{dead}.db"]
+    for path in mine + elsewhere + gone:
         path.write_bytes(b"")
     monkeypatch.setenv(MULTIPROC_ENV, str(folder))
     assert prepare_multiprocess_dir(create=True) is None  # the operator's: never removed
-    assert sorted(folder.iterdir()) == sorted(mine)
+    assert sorted(folder.iterdir()) == sorted(mine + elsewhere)
 
 
 def test_serve_creates_a_directory_of_its_own_when_none_is_given(

@@ -34,7 +34,7 @@ from tests.reminders.processes import (
 pytestmark = pytest.mark.postgres_only
 
 MESSAGES = 30
-PID_FILE = re.compile(r"_(\d+)\.db$")
+PID_FILE = re.compile(r"-(\d+)\.db$")  # <type>[_<mode>]_<host>-<pid>.db
 
 
 @pytest.fixture
@@ -120,7 +120,8 @@ async def test_a_scrape_adds_up_two_api_processes_and_a_worker(
 
         worker.send_signal(signal.SIGTERM)  # a clean stop hands back its live gauges
         assert worker.wait(timeout=30) == 0
-        assert not list(folder.glob(f"gauge_livemax_{worker.pid}.db"))
+        assert list(folder.glob(f"counter_*-{worker.pid}.db"))
+        assert not list(folder.glob(f"gauge_livemax_*-{worker.pid}.db"))
         after = await _scrape(base)
         assert after.value("convoc_dispatcher_messages_total", disposition="sent") == MESSAGES
     finally:
