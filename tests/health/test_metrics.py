@@ -101,10 +101,11 @@ async def test_requests_are_labelled_by_route_template_never_by_path(api: App) -
         await client.get("/api/v1/persons/987654321")  # anonymous: 401
         await client.get("/api/v1/sms/receipts/brevo/un-jeton-secret-de-recu-0123456789")
         await client.get("/introuvable/123456789")
+        await client.head("/api/v1/health")  # answered as GET by the request guard
         after = await scrape(client)
 
-    def grew(route: str, status: str) -> float:
-        labels = {"method": "GET", "route": route, "status": status}
+    def grew(route: str, status: str, method: str = "GET") -> float:
+        labels = {"method": method, "route": route, "status": status}
         was = [
             v
             for n, have, v in before.samples
@@ -115,6 +116,7 @@ async def test_requests_are_labelled_by_route_template_never_by_path(api: App) -
     assert grew("/api/v1/persons/{person_id}", "401") == 1
     assert grew("/api/v1/sms/receipts/{provider}/{token}", "404") == 1
     assert grew("unmatched", "404") == 1
+    assert grew("/api/v1/health", "200", method="HEAD") == 1
     for secret in ("987654321", "un-jeton-secret", "123456789"):
         assert secret not in after.body
     assert "/api/v1/persons/{person_id}" in after.label_values(
