@@ -7,9 +7,9 @@ Never an id, a phone number, a name or a token.
 Several processes (``CONVOC_WORKERS`` API processes, ``python -m app worker`` dispatchers) share
 one directory, ``PROMETHEUS_MULTIPROC_DIR``, where each writes its values to memory-mapped files
 (prometheus-client's multiprocess mode); ``GET /metrics`` (``app.health.metrics``) adds them up.
-The variable must be set before ``prometheus_client`` is first imported in a process: the CLI
-does it (``app.core.metrics_dir``) before it imports the application. Without it, values
-live in this process's memory (tests, a single process).
+The variable must be set before this module is imported (it picks file-backed values, named by
+host and pid, when it is): the CLI prepares it (``app.core.metrics_dir``) before it imports the
+application. Without it, values live in this process's memory (tests).
 
 The database-read gauges (messages by status, the oldest due message's lateness, pending
 receipts) are not here: ``app.health.metrics`` reads them at scrape time.
@@ -167,12 +167,12 @@ _METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "O
 
 def route_label(scope: Scope, root_path: str = "") -> str:
     """The template of the route that answered (``/api/v1/persons/{person_id}``), never the
-        path itself: ids and tokens must not become labels. A mounted application (the static
+    path itself: ids and tokens must not become labels. A mounted application (the static
     files) is its prefix and ``/{path}``; no route matched: ``unmatched``.
 
-        ``scope["route"]`` is the route its router declared, whose template lacks the prefixes of
-        the routers that include it (``/api/v1``): those are the path's leading segments, as many
-        as the path has more than the template (prefixes here are constants, never parameters).
+    ``scope["route"]`` is the route its router declared, whose template lacks the prefixes of
+    the routers that include it (``/api/v1``): those are the path's leading segments, as many
+    as the path has more than the template (prefixes here are constants, never parameters).
     """
     route = scope.get("route")
     template = getattr(route, "path", None)
