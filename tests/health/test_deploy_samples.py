@@ -90,3 +90,10 @@ async def test_every_metric_the_samples_use_is_exposed(
         await gateway.aclose()
     missing = used_metric_names() - Scrape(answer.text).names
     assert not missing, f"used by deploy/ but not exposed: {sorted(missing)}"
+    if shutil.which("promtool"):  # Prometheus's own lint of names, types and help texts
+        _promtool_lints(answer.content)
+
+
+def _promtool_lints(exposition: bytes) -> None:
+    linted = subprocess.run(["promtool", "check", "metrics"], input=exposition, capture_output=True)
+    assert linted.returncode == 0, linted.stdout + linted.stderr
