@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import signal
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 
 import typer
 
-from app.config import Environment, get_settings
+from app.config import Environment, Settings, get_settings
 
 # No pretty tracebacks: they print local variables, which may hold personal data.
 cli = typer.Typer(
@@ -71,14 +74,46 @@ def serve(
     ),
 ) -> None:
     """Serve the API (and its OpenAPI docs at /docs), in one or several processes."""
-    import uvicorn
-
     settings = get_settings()
     processes = workers or settings.workers
     if problem := settings.server_processes_problem(processes):
         typer.echo(problem, err=True)
         raise typer.Exit(code=2)
     _prepare_sqlite_dir(settings.database_url)
+    created = _prepare_metrics(create=settings.metrics_token is not None)
+    if created is not None:
+        _remove_when_terminated(created)
+    try:
+        _run_uvicorn(settings, host, port, processes)
+    finally:
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
+
+
+def _prepare_metrics(*, create: bool) -> Path | None:
+    """Multiprocess metrics, set up before any process imports ``prometheus_client``
+    (``app.core.metrics_dir``); the directory it created, if any."""
+    from app.core.metrics_dir import prepare_multiprocess_dir
+
+    return prepare_multiprocess_dir(create)
+
+
+def _remove_when_terminated(folder: Path) -> None:
+    """Once shut down by SIGTERM, uvicorn raises it again with the handler it found: by default
+    that ends the process before any ``finally``. This handler removes the metrics directory
+    first, then ends the process by the signal as before."""
+
+    def remove_then_stop(sig: int, frame: FrameType | None) -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+        signal.signal(sig, signal.SIG_DFL)
+        signal.raise_signal(sig)
+
+    signal.signal(signal.SIGTERM, remove_then_stop)
+
+
+def _run_uvicorn(settings: Settings, host: str | None, port: int | None, processes: int) -> None:
+    import uvicorn
+
     # Several processes share the listening socket (uvicorn's supervisor restarts one that
     # dies); each builds its own application, database pool included, from the import string.
     uvicorn.run(
@@ -121,10 +156,13 @@ def activation_token(email: str = typer.Option(..., help="Adresse de l'agent")) 
 @cli.command()
 def worker() -> None:
     """Run the reminder dispatcher (any number may run side by side on PostgreSQL)."""
+    settings = get_settings()
+    # Its metrics join the API's when PROMETHEUS_MULTIPROC_DIR names the directory they share;
+    # before the imports below, which define the metrics.
+    _prepare_metrics(create=False)
     from app.logging import configure_logging
     from app.reminders.jobs import run_worker
 
-    settings = get_settings()
     configure_logging(settings.log_level)
     if settings.clock_starts_at is not None:
         from app.core import clock

@@ -11,7 +11,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Known-insecure default: fine on a developer's laptop, refused anywhere else.
@@ -110,6 +110,13 @@ class Settings(BaseSettings):
     # Counted in each server process (app.links.ratelimit).
     link_rate_limit: int = Field(default=30, ge=1, le=10_000)
     link_rate_window_minutes: int = Field(default=5, ge=1, le=24 * 60)
+    # GET /metrics (Prometheus) answers to ``Authorization: Bearer <this token>``; unset, the
+    # route does not exist (404). Several processes share PROMETHEUS_MULTIPROC_DIR
+    # (docs/operations.md, « Métriques et alertes »).
+    metrics_token: SecretStr | None = None
+    # The database-read gauges (messages by status…) are computed at most once per this many
+    # seconds per API process, whatever the number of scrapes.
+    metrics_cache_seconds: float = Field(default=5.0, ge=0, le=300)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -157,6 +164,8 @@ class Settings(BaseSettings):
                     "par exemple https://convoc.justice.fr."
                 )
             self.public_url = url
+        if self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < 24:
+            raise ValueError("CONVOC_METRICS_TOKEN doit faire au moins 24 caractères.")
         if problem := self.server_processes_problem(self.workers):
             raise ValueError(problem)
         return self

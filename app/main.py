@@ -24,11 +24,13 @@ from app.config import Settings, get_settings
 from app.core import clock, openapi
 from app.core.errors import AppError
 from app.core.memory import freeze_startup_objects
+from app.core.metrics import HttpMetrics, mark_this_process_dead
 from app.core.request_guard import RequestGuard
 from app.core.schema import SchemaGate, SchemaStatus, wait_until_current
 from app.core.validation import field_errors, top_code
 from app.courts.router import router as courts_router
 from app.db import DatabaseUnreachable, create_engine, create_sessionmaker
+from app.health.metrics import router as metrics_router
 from app.health.router import router as health_router
 from app.links.router import router as links_router
 from app.logging import configure_logging, redact_access_log
@@ -87,6 +89,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
+            stack.callback(mark_this_process_dead)  # last: its live gauges go with it
             # The one SMS gateway of this process: the receipts route reads its providers, the
             # embedded dispatcher sends with it. Tests may install their own.
             if app.state.sms_gateway is None:
@@ -130,9 +133,11 @@ def create_app(
     app.state.schema_status = None  # set by the lifespan (tests' sessionmakers: no gate)
     app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes)
     app.add_middleware(SchemaGate)
+    app.add_middleware(HttpMetrics)  # outermost: counts what the guard refuses too
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health_router, include_in_schema=False)  # for load balancers
+    app.include_router(metrics_router)  # GET /metrics, for Prometheus (CONVOC_METRICS_TOKEN)
     _add_exception_handlers(app)
     install_web(app)  # the pages at /, after the handlers it extends
     openapi.install(app)

@@ -22,6 +22,7 @@ from app.audit import service as audit
 from app.auth import passwords
 from app.auth.errors import InvalidActivationToken, TooManyAttempts, Unauthenticated
 from app.config import Settings
+from app.core import metrics
 from app.core.clock import utcnow
 from app.core.upsert import insert_for
 from app.models import AccessToken, ActivationToken, Agent, LoginThrottle, Spip
@@ -74,6 +75,7 @@ async def _throttle(session: AsyncSession, client: str, settings: Settings, now:
         # A parallel attempt that read the clock a moment later may have opened the window:
         # never more than a window to wait.
         left = math.ceil((started + window - now).total_seconds())
+        metrics.LOGIN_FAILURES.labels("rate_limited").inc()
         raise TooManyAttempts(max(1, min(left, int(window.total_seconds()))))
     # Keep the table small: a row whose window ended a day ago limits nothing.
     await session.execute(delete(table).where(table.c.window_started_at < now - timedelta(days=1)))
@@ -97,6 +99,7 @@ async def login(
     await session.commit()
     valid = await passwords.verify_password(agent.password_hash if agent else None, password)
     if agent is None:
+        metrics.LOGIN_FAILURES.labels("invalid_credentials").inc()
         return None
     if not (valid and agent.active):
         await _count_failure(session, agent, settings, utcnow(), client)
@@ -149,14 +152,17 @@ async def _count_failure(
     if row is None:
         _refused_locked(session, agent, client)
     else:
+        metrics.LOGIN_FAILURES.labels("invalid_credentials").inc()
         audit.record(session, "login_failed", "agent", agent.id, agent=agent, client=client)
         if row.locked_until is not None:
+            metrics.LOGIN_LOCKOUTS.inc()
             audit.record(session, "account_locked", "agent", agent.id, agent=agent, client=client)
             log.warning("auth.account_locked agent=%s", agent.id)
     await session.flush()
 
 
 def _refused_locked(session: AsyncSession, agent: Agent, client: str) -> None:
+    metrics.LOGIN_FAILURES.labels("locked").inc()
     audit.record(session, "login_refused_locked", "agent", agent.id, agent=agent, client=client)
 
 

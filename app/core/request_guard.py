@@ -76,6 +76,8 @@ class RequestGuard:
         try:
             await self.app(inner, self._limited(receive), _fix_answer(scope, send))
         finally:
+            if inner is not scope and "route" in inner:  # HEAD: for the metrics (outside)
+                scope["route"] = inner["route"]
             await after_response.run(tasks)
 
     async def _read_whole(self, receive: Receive) -> tuple[bytes | None, Receive]:

@@ -36,6 +36,7 @@ from typing import Any, Final, cast
 from sqlalchemy import Table, and_, bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import metrics
 from app.core.clock import utcnow
 from app.core.upsert import insert_for
 from app.models import (
@@ -406,6 +407,7 @@ async def _apply_pending(session: AsyncSession, rows: list[PendingReceipt]) -> i
             .where(PendingReceipt.id.in_(done))
             .execution_options(synchronize_session=False)
         )
+    metrics.RECEIPTS_PENDING_APPLIED.inc(len(done))
     return len(done)
 
 

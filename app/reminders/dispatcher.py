@@ -35,6 +35,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
+from app.core import metrics
 from app.core.clock import utcnow
 from app.db import session_scope
 from app.models import PLANNED, SENDING, Notification, NotificationStatus
@@ -104,6 +105,7 @@ class TickStats:
     receipts: int = 0  # pending receipts applied by the sweep
 
     def count(self, disposition: Disposition) -> None:
+        metrics.DISPATCH_MESSAGES.labels(disposition.value).inc()
         match disposition:
             case Disposition.sent:
                 self.sent += 1
@@ -393,6 +395,15 @@ def _retry_or_fail(
     )
 
 
+async def _claim_and_prepare(
+    sessionmaker: async_sessionmaker[AsyncSession], config: DispatchConfig, cache: TtlCache
+) -> tuple[list[int], list[Preparation]]:
+    async with session_scope(sessionmaker) as session:
+        ids = await claim(session, utcnow(), config)
+        prepared = await prepare_many(session, ids, config, cache, just_claimed=True) if ids else []
+    return ids, prepared
+
+
 async def tick(
     sessionmaker: async_sessionmaker[AsyncSession],
     sender: Sender,
@@ -410,6 +421,7 @@ async def tick(
     async with session_scope(sessionmaker) as session:
         stats.expired += await expire_overdue(session, utcnow())
         stats.receipts += await delivery.sweep_pending(session, utcnow())
+    metrics.DISPATCH_MESSAGES.labels(Disposition.expired.value).inc(stats.expired)
     semaphore = asyncio.Semaphore(config.concurrency)
     cache = TtlCache()
     run = _pipeline(sessionmaker, sender, config, rng, cache)
@@ -435,13 +447,8 @@ async def tick(
             if stopping is not None and stopping.is_set():
                 break
             try:
-                async with session_scope(sessionmaker) as session:
-                    ids = await claim(session, utcnow(), config)
-                    prepared = (
-                        await prepare_many(session, ids, config, cache, just_claimed=True)
-                        if ids
-                        else []
-                    )
+                with metrics.timed(metrics.DISPATCH_CLAIM_DURATION):
+                    ids, prepared = await _claim_and_prepare(sessionmaker, config, cache)
                 claimed_at = time.monotonic()
             except Exception as exc:
                 # Stop claiming, not the messages already out: their results must still be
@@ -450,6 +457,7 @@ async def tick(
                 failure = exc
                 break
             stats.claimed += len(ids)
+            metrics.DISPATCH_CLAIMED.inc(len(ids))
             in_flight |= {
                 asyncio.create_task(one(i, early, claimed_at))
                 for i, early in zip(ids, prepared, strict=True)

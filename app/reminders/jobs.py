@@ -15,6 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.core import metrics
 from app.reminders.dispatcher import DispatchConfig, Sender, tick
 from app.sms.config import SmsSettings, get_sms_settings
 from app.sms.gateway import SmsGateway
@@ -108,8 +109,12 @@ class DispatchScheduler:
     async def _tick(self) -> None:
         self._running = asyncio.current_task()
         try:
-            await tick(self.sessionmaker, self.sender, self.config, stopping=self._stopping)
+            with metrics.timed(metrics.DISPATCH_TICK_DURATION):
+                await tick(self.sessionmaker, self.sender, self.config, stopping=self._stopping)
+            metrics.DISPATCH_TICKS.labels("ok").inc()
+            metrics.DISPATCH_LAST_TICK.set_to_current_time()
         except Exception:  # a failed tick must not kill the scheduler; the next one retries
+            metrics.DISPATCH_TICKS.labels("failed").inc()
             log.exception("worker.tick_failed id=%s", self.config.worker_id)
         finally:
             self._running = None
@@ -202,3 +207,4 @@ async def run_worker(settings: Settings, sms: SmsSettings | None = None) -> None
         await worker.stop()
         await sender.aclose()
         await engine.dispose()
+        metrics.mark_this_process_dead()

@@ -28,6 +28,7 @@ from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
 from app.auth.dependencies import PUBLIC
+from app.core import metrics
 from app.core.errors import AppError, NotFound
 from app.core.responses import error_responses
 from app.db import SessionDep
@@ -98,6 +99,7 @@ async def _receive(
     outcome = await delivery_service.apply_receipts(
         session, provider=provider.name, receipts=receipts
     )
+    metrics.count_receipts(provider.name, outcome.applied, outcome.ignored, outcome.pending)
     log.info(
         "sms.receipts provider=%s applied=%s ignored=%s pending=%s",
         provider.name,

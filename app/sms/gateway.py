@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 
 import httpx
 
-from app.core import clock
+from app.core import clock, metrics
 from app.sms.base import (
     Attempt,
     AttemptOutcome,
@@ -115,6 +115,7 @@ class SmsGateway:
                 ),
                 limiter=TokenBucket(rate, monotonic=monotonic, sleep=sleep) if rate else None,
             )
+            metrics.init_provider(provider.name)
 
     @classmethod
     def from_settings(
@@ -166,26 +167,29 @@ class SmsGateway:
         failures: list[TemporaryError | ThrottledError] = []
         waits: list[float] = []  # seconds until a skipped or throttling provider is usable
         for name, slot in self._slots.items():
-            reason, wait = self._unavailable(slot, info)
-            if reason is not None:
-                attempts.append(Attempt(name, AttemptOutcome.skipped, reason))
-                self._log(message, attempts[-1])
-                if wait is not None:
-                    waits.append(wait)
-                continue
             try:
-                result = await self._attempt(slot, message, attempts)
-            except (PermanentError, DeadlinePassed) as exc:
-                exc.attempts = tuple(attempts)
-                raise
-            except (TemporaryError, ThrottledError) as exc:
-                if isinstance(exc, ThrottledError):
-                    waits.append(slot.throttled_until - self._monotonic())
-                elif slot.circuit.state is CircuitState.open:
-                    waits.append(slot.circuit.retry_in())
-                failures.append(exc)
-                continue
-            return replace(result, attempts=tuple(attempts))
+                reason, wait = self._unavailable(slot, info)
+                if reason is not None:
+                    attempts.append(Attempt(name, AttemptOutcome.skipped, reason))
+                    self._log(message, attempts[-1])
+                    if wait is not None:
+                        waits.append(wait)
+                    continue
+                try:
+                    result = await self._attempt(slot, message, attempts)
+                except (PermanentError, DeadlinePassed) as exc:
+                    exc.attempts = tuple(attempts)
+                    raise
+                except (TemporaryError, ThrottledError) as exc:
+                    if isinstance(exc, ThrottledError):
+                        waits.append(slot.throttled_until - self._monotonic())
+                    elif slot.circuit.state is CircuitState.open:
+                        waits.append(slot.circuit.retry_in())
+                    failures.append(exc)
+                    continue
+                return replace(result, attempts=tuple(attempts))
+            finally:  # what this process's breaker says of the provider, after each look at it
+                metrics.circuit_state(name, slot.circuit.state)
         raise self._exhausted(attempts, failures, waits)
 
     def _unavailable(self, slot: _Slot, info: SmsInfo) -> tuple[str | None, float | None]:
@@ -209,7 +213,7 @@ class SmsGateway:
         started: float | None = None
         try:
             if slot.limiter is not None:
-                await slot.limiter.acquire()
+                metrics.SMS_RATE_LIMIT_WAIT.labels(name).observe(await slot.limiter.acquire())
             if message.not_after is not None and clock.utcnow() > message.not_after:
                 raise DeadlinePassed(
                     "Trop tard pour envoyer ce message.", code="deadline_passed", provider=name
@@ -232,14 +236,14 @@ class SmsGateway:
             exc.provider = exc.provider or name
             raise
         except TemporaryError as exc:
-            slot.circuit.record_failure()
+            self._failed(slot)
             self._record(attempts, message, name, AttemptOutcome.temporary, exc.code, started)
             exc.provider = exc.provider or name
             raise
         except Exception as exc:
             # A provider bug must not lose the message: fail over, and let the circuit see it.
             log.exception("sms.provider_bug provider=%s reference=%s", name, message.reference)
-            slot.circuit.record_failure()
+            self._failed(slot)
             self._record(attempts, message, name, AttemptOutcome.temporary, "unexpected", started)
             raise TemporaryError(
                 f"{name} : erreur inattendue.", code="unexpected", provider=name
@@ -251,6 +255,14 @@ class SmsGateway:
         self._record(attempts, message, name, AttemptOutcome.accepted, None, started)
         return result
 
+    @staticmethod
+    def _failed(slot: _Slot) -> None:
+        """A temporary failure, for the circuit; counted when it opens the circuit."""
+        was_open = slot.circuit.state is CircuitState.open
+        slot.circuit.record_failure()
+        if not was_open and slot.circuit.state is CircuitState.open:
+            metrics.SMS_CIRCUIT_OPENED.labels(slot.provider.name).inc()
+
     def _record(
         self,
         attempts: list[Attempt],
@@ -261,11 +273,14 @@ class SmsGateway:
         started: float | None,
     ) -> None:
         latency = 0 if started is None else round((self._monotonic() - started) * 1000)
+        if started is not None:
+            metrics.SMS_SEND_DURATION.labels(name).observe(max(0, latency) / 1000)
         attempts.append(Attempt(name, outcome, code, max(0, latency)))
         self._log(message, attempts[-1])
 
     @staticmethod
     def _log(message: OutgoingSms, attempt: Attempt) -> None:
+        metrics.SMS_ATTEMPTS.labels(attempt.provider, attempt.outcome.value).inc()
         level = logging.INFO if attempt.outcome is AttemptOutcome.accepted else logging.WARNING
         log.log(
             level,

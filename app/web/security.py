@@ -43,8 +43,8 @@ PAGE_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
 }
-# Not pages: the API, its documentation and the health checks keep their own headers.
-NOT_PAGES = ("/api/", "/docs", "/redoc", "/openapi.json", "/health")
+# Not pages: the API, its documentation, the health checks and the metrics keep their own headers.
+NOT_PAGES = ("/api/", "/docs", "/redoc", "/openapi.json", "/health", "/metrics")
 
 
 class PageHeaders:
