@@ -511,8 +511,9 @@ async def test_an_agenda_is_opened_to_the_courts(
 
 
 def _spip_pages() -> list[tuple[str, str]]:
-    """Every route of every page module but the court's, the login's and the home's (which
-    sends a clerk to the court's page), with a sample value for each parameter."""
+    """Every route of every page module but the court's, the login's, the home's (which
+    sends a clerk to the court's page) and the followed persons' own pages (``/c/…``, public:
+    their link is the only key), with a sample value for each parameter."""
     routes = []
     for module in pkgutil.iter_modules(pages_package.__path__):
         router = importlib.import_module(f"{pages_package.__name__}.{module.name}").router
@@ -520,7 +521,7 @@ def _spip_pages() -> list[tuple[str, str]]:
             assert isinstance(route, APIRoute)
             path = re.sub(r"{(\w+)}", lambda m: SAMPLES.get(m.group(1), "1"), route.path_format)
             if path in ("/", "/deconnexion") or path.startswith(
-                ("/tribunal", "/connexion", "/activation")
+                ("/tribunal", "/connexion", "/activation", "/c/")
             ):
                 continue
             routes += [(m, path) for m in sorted(route.methods or ()) if m != "HEAD"]
