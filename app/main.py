@@ -31,6 +31,7 @@ from app.courts.router import router as courts_router
 from app.db import DatabaseUnreachable, create_engine, create_sessionmaker
 from app.health.router import router as health_router
 from app.logging import configure_logging, redact_access_log
+from app.operations.router import router as operations_router
 from app.persons.router import router as persons_router
 from app.reminders.jobs import DispatchScheduler, build_sender, dispatch_config
 from app.reminders.receipts_router import router as receipts_router
@@ -61,6 +62,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     replies_router,
     audit_router,
     reports_router,
+    operations_router,
     health_router,
 )
 
@@ -123,6 +125,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.sms_settings = sms_settings  # the operations page shows the providers' limits
     app.state.sessionmaker = None
     app.state.sms_gateway = None  # built by the lifespan
     app.state.schema_status = None  # set by the lifespan (tests' sessionmakers: no gate)

@@ -30,6 +30,7 @@ from app.models.notification import (
     PendingReceipt,
     ReminderPolicy,
 )
+from app.models.operations import DispatchTick, SendingPause
 from app.models.person import Person, PhoneStatus, RefusalChannel
 from app.models.report import (
     AttendanceMonthly,
@@ -58,6 +59,7 @@ __all__ = [
     "Base",
     "CancelReason",
     "Court",
+    "DispatchTick",
     "InboundKind",
     "InboundMessage",
     "LoginThrottle",
@@ -75,6 +77,7 @@ __all__ = [
     "RefusalChannel",
     "ReminderPolicy",
     "Role",
+    "SendingPause",
     "Slot",
     "SlotType",
     "SmsDelayMonthly",

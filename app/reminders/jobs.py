@@ -9,13 +9,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.reminders.dispatcher import DispatchConfig, Sender, tick
+from app.core.clock import utcnow
+from app.reminders.dispatcher import DispatchConfig, Sender, TickStats, tick
+from app.reminders.ticks import TickLog
 from app.sms.config import SmsSettings, get_sms_settings
 from app.sms.gateway import SmsGateway
 
@@ -59,6 +62,7 @@ class DispatchScheduler:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._running: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self._ticks = TickLog(config.worker_id)
 
     def start(self) -> None:
         self.scheduler.add_job(
@@ -95,12 +99,34 @@ class DispatchScheduler:
 
     async def _tick(self) -> None:
         self._running = asyncio.current_task()
+        started_at, started = utcnow(), time.monotonic()
+        stats: TickStats | None = None
+        error: Exception | None = None
         try:
-            await tick(self.sessionmaker, self.sender, self.config, stopping=self._stopping)
-        except Exception:  # a failed tick must not kill the scheduler; the next one retries
+            stats = await tick(self.sessionmaker, self.sender, self.config, stopping=self._stopping)
+        except Exception as exc:  # a failed tick must not kill the scheduler; the next one retries
+            error = exc
             log.exception("worker.tick_failed id=%s", self.config.worker_id)
         finally:
             self._running = None
+        await self._record_tick(started_at, started, stats, error)
+
+    async def _record_tick(
+        self,
+        started_at: datetime,
+        started: float,
+        stats: TickStats | None,
+        error: Exception | None,
+    ) -> None:
+        """For the operations page (``app.reminders.ticks``); never raises."""
+        duration_ms = int((time.monotonic() - started) * 1000)
+        await self._ticks.write(
+            self.sessionmaker,
+            started_at=started_at,
+            duration_ms=duration_ms,
+            stats=stats,
+            error=error,
+        )
 
     async def _refresh_reports(self) -> None:
         from app.db import session_scope

@@ -28,6 +28,9 @@ ACTIONS = {
     "login_refused_locked": "Connexion refusée (compte verrouillé)",
     "logout": "Déconnexion",
     "activate": "Activation du compte",
+    "sending_paused": "Envoi des SMS mis en pause",
+    "sending_resumed": "Envoi des SMS repris",
+    "sending_retried": "Échecs renvoyés",
     audit_service.ACCESS_DENIED: "Accès refusé (élément d'un autre SPIP)",
     audit_service.PERMISSION_DENIED: "Action refusée (droits du rôle)",
 }
@@ -40,6 +43,7 @@ ENTITIES = {
     "reminder_policy": "Règles de rappel",
     "message_template": "Modèle de SMS",
     "permission": "Droits",
+    "national": "Service national",
 }
 LINKS = {
     "person": "/personnes/{}",
