@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from statistics import median
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, false, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.localtime import zone
@@ -20,6 +20,7 @@ from app.models import (
     NotificationStatus,
     Spip,
 )
+from app.reminders.dispatcher import ALL_SPIPS, paused_spips
 
 # A planned message this far past its moment is late (the ticks run every few seconds).
 LATE_AFTER = timedelta(minutes=5)
@@ -44,7 +45,8 @@ class Queue:
     due: int = 0  # planned, send_at passed
     later_today: int = 0  # planned for the rest of the team's day
     in_flight: int = 0  # sending, lease held
-    late: int = 0  # planned for over LATE_AFTER, or sending with a lease run out
+    late: int = 0  # planned for over LATE_AFTER, or sending with a lease run out (not held)
+    held: int = 0  # due, but held by a pause (not late: they expire rather than go late)
     oldest_due_at: datetime | None = None
     spips: list[SpipQueue] = field(default_factory=list)
 
@@ -55,11 +57,21 @@ async def queue(session: AsyncSession, now: datetime, *, top: int = 10) -> Queue
         now.astimezone(zone(TEAM_ZONE)).date() + timedelta(days=1), time(), zone(TEAM_ZONE)
     )
     planned = Notification.status == PLANNED
-    due, late, oldest = (
+    paused = await paused_spips(session)
+    held: ColumnElement[bool] = (
+        true()
+        if paused is ALL_SPIPS
+        else Notification.spip_id.in_(sorted(paused))
+        if paused
+        else false()
+    )
+    overdue = Notification.send_at < now - LATE_AFTER
+    due, late, kept, oldest = (
         await session.execute(
             select(
                 func.count(),
-                func.count(case((Notification.send_at < now - LATE_AFTER, 1))),
+                func.count(case((and_(overdue, ~held), 1))),
+                func.count(case((held, 1))),
                 func.min(Notification.send_at),
             ).where(planned, Notification.send_at <= now)
         )
@@ -69,11 +81,13 @@ async def queue(session: AsyncSession, now: datetime, *, top: int = 10) -> Queue
             planned, Notification.send_at > now, Notification.send_at < end_of_day
         )
     )
-    in_flight, lapsed = (
+    lapsed = Notification.lease_expires_at < now
+    in_flight, lapsed_late, lapsed_kept = (
         await session.execute(
             select(
-                func.count(case((Notification.lease_expires_at >= now, 1))),
-                func.count(case((Notification.lease_expires_at < now, 1))),
+                func.count(case((~lapsed, 1))),
+                func.count(case((and_(lapsed, ~held), 1))),
+                func.count(case((and_(lapsed, held), 1))),
             ).where(Notification.status == SENDING)
         )
     ).one()
@@ -81,7 +95,8 @@ async def queue(session: AsyncSession, now: datetime, *, top: int = 10) -> Queue
         due=due,
         later_today=later or 0,
         in_flight=in_flight,
-        late=late + lapsed,
+        late=late + lapsed_late,
+        held=kept + lapsed_kept,
         oldest_due_at=oldest,
     )
     per_spip = await session.execute(

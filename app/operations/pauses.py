@@ -8,6 +8,8 @@ still in its window.
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +18,8 @@ from app.core.clock import utcnow
 from app.models import Agent, SendingPause
 from app.operations.errors import AlreadyPaused, AlreadyResumed, PauseNotFound
 from app.spips import service as spip_service
+
+log = logging.getLogger("convoc.operations")
 
 
 async def active_pauses(session: AsyncSession) -> list[SendingPause]:
@@ -38,6 +42,7 @@ async def pause(
     session.add(row)
     await session.flush()
     _audit(session, "sending_paused", row, agent, {"reason": reason})
+    log.warning("operations.sending_paused pause=%s spip=%s", row.id, spip_id or "national")
     return row
 
 
@@ -50,6 +55,7 @@ async def resume(session: AsyncSession, *, pause_id: int, agent: Agent) -> Sendi
     row.resumed_at, row.resumed_by_id = utcnow(), agent.id
     await session.flush()
     _audit(session, "sending_resumed", row, agent, None)
+    log.warning("operations.sending_resumed pause=%s spip=%s", row.id, row.spip_id or "national")
     return row
 
 

@@ -44,6 +44,7 @@ class QueueRead(BaseModel):
     later_today: int = Field(description="Planifiés pour la suite de la journée (heure de Paris)")
     in_flight: int = Field(description="En cours d'envoi (bail valide)")
     late: int = Field(description="En retard : planifiés depuis plus de 5 min, ou bail expiré")
+    held: int = Field(description="Dus mais retenus par une pause (ils expirent, jamais en retard)")
     oldest_due_at: datetime | None
     spips: list[SpipQueueRead]
     national_pause: bool

@@ -21,6 +21,7 @@ async def queue_read(session: AsyncSession, now: datetime) -> QueueRead:
         later_today=queue.later_today,
         in_flight=queue.in_flight,
         late=queue.late,
+        held=queue.held,
         oldest_due_at=queue.oldest_due_at,
         spips=[
             SpipQueueRead(

@@ -104,8 +104,10 @@ async def test_a_national_pause_holds_every_spip(
     clock.set(REMINDER_AT)
     assert (await tick(sessionmaker, ConsoleProvider(), CONFIG)).claimed == 0
     assert [(await row_of(session, a)).status for a in (first, second)] == ["planned"] * 2
+    clock.set(REMINDER_AT + timedelta(minutes=30))  # held, not late: they will expire
     queue = (await client.get("/operations/queue")).json()
     assert queue["national_pause"] is True
+    assert (queue["due"], queue["held"], queue["late"]) == (2, 2, 0)
     assert all(s["paused"] for s in queue["spips"])
 
 

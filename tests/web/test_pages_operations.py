@@ -107,6 +107,11 @@ async def test_pausing_and_resuming_a_spip_from_the_page(
     )
     assert bad.status_code == 422
     assert "Le formulaire contient 1 erreur" in unescape(bad.text)
+    # No scope chosen: nothing is paused by default, not even the whole service.
+    unchosen = await web.post(
+        f"{PAGE}/pauses", data={"csrf": await _token(web), "perimetre": "", "motif": "Incident"}
+    )
+    assert unchosen.status_code == 422 and "Choisissez un SPIP" in unescape(unchosen.text)
     done = await web.post(
         f"{PAGE}/pauses",
         data={"csrf": await _token(web), "perimetre": str(spip.id), "motif": "Incident opérateur"},
