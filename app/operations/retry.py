@@ -100,3 +100,17 @@ async def retry_failed(
         spip_id=chosen.spip_id,
     )
     return result
+
+
+def summary(result: RetryResult) -> str:
+    """« 3 messages replanifiés, 1 non renvoyable (trop tard …) »."""
+    plural = "s" if result.replanned > 1 else ""  # French: « 0 message replanifié »
+    replanned = f"{result.replanned} message{plural} replanifié{plural}"
+    refused = sum(result.refused.values())
+    if not refused:
+        return f"{replanned}."
+    why = " ; ".join(
+        f"{n} : {result.messages[code].rstrip('.')}" for code, n in result.refused.most_common(3)
+    )
+    plural = "s" if refused > 1 else ""
+    return f"{replanned}, {refused} non renvoyable{plural} ({why})."

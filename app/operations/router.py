@@ -14,8 +14,8 @@ from app.core.responses import error_responses
 from app.core.schemas import IdPath
 from app.db import SessionDep
 from app.models import Agent
-from app.operations import pauses, service
-from app.operations.schemas import PauseCreate, PauseRead, QueueRead
+from app.operations import pauses, retry, service
+from app.operations.schemas import PauseCreate, PauseRead, QueueRead, RetryCreate, RetryRead
 
 router = APIRouter(prefix="/operations", tags=["Exploitation"])
 Operator = Annotated[Agent, Depends(Allowed(P.operations))]
@@ -49,3 +49,14 @@ async def create_pause(body: PauseCreate, session: SessionDep, agent: Operator) 
 async def resume_pause(pause_id: IdPath, session: SessionDep, agent: Operator) -> PauseRead:
     """Reprendre l'envoi : le prochain passage du répartiteur prend ce qui est encore à temps."""
     return PauseRead.model_validate(await pauses.resume(session, pause_id=pause_id, agent=agent))
+
+
+@router.post("/retries", response_model=RetryRead, responses=AUTH | error_responses(422))
+async def retry_failures(body: RetryCreate, session: SessionDep, agent: Operator) -> RetryRead:
+    """Renvoyer les messages en échec des dernières 24 h dont la convocation est à venir (et pas
+    déjà renvoyés), chacun comme ``POST /notifications/{id}/resend`` ; au plus 500 à la fois."""
+    chosen = retry.RetryFilter(provider=body.provider, reason=body.reason, spip_id=body.spip_id)
+    result = await retry.retry_failed(session, utcnow(), chosen, agent=agent)
+    return RetryRead(
+        replanned=result.replanned, refused=dict(result.refused), summary=retry.summary(result)
+    )

@@ -49,3 +49,19 @@ class QueueRead(BaseModel):
     spips: list[SpipQueueRead]
     national_pause: bool
     pauses: list[PauseRead]
+
+
+class RetryCreate(BaseModel):
+    """Which failures of the last 24 h to send again (all, without a filter)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: Annotated[str, StringConstraints(max_length=30)] | None = None
+    reason: Annotated[str, StringConstraints(max_length=40)] | None = None
+    spip_id: IdRef | None = None
+
+
+class RetryRead(BaseModel):
+    replanned: int = Field(description="Messages replanifiés")
+    refused: dict[str, int] = Field(description="Non renvoyables, par code d'erreur")
+    summary: str = Field(description="Le résultat en français")

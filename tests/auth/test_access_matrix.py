@@ -263,6 +263,7 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         {"spip_id": s.spip, "reason": "Essai des droits"},
         None,
     ),
+    ("POST", "/operations/retries"): lambda s: ("/operations/retries", {"spip_id": s.spip}, None),
     # A pause already resumed: the administrator's answer is 409, anyone else's 403.
     ("POST", "/operations/pauses/{pause_id}/resume"): lambda s: (
         f"/operations/pauses/{s.pause}/resume",

@@ -12,7 +12,9 @@ from app.models import DispatchTick, Notification, NotificationAttempt
 from app.operations import board
 from app.reminders import ticks
 from app.reminders.dispatcher import TickStats, tick
+from app.reminders.jobs import DispatchScheduler
 from app.sms.base import PermanentError
+from app.sms.providers.console import ConsoleProvider
 from tests.conftest import FrozenClock
 from tests.operations.test_pauses import CONFIG, REMINDER_AT, booked, row_of
 from tests.reminders.conftest import World
@@ -102,3 +104,22 @@ async def test_ticks_are_written_when_busy_and_once_a_minute_when_idle(
     ]
     assert set(dataclasses.asdict(TickStats())) <= set(DispatchTick.__table__.columns.keys())
     assert await session.scalar(select(func.count()).select_from(Notification)) == 0
+
+
+async def test_the_scheduler_records_its_ticks(
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    world: World,
+    clock: FrozenClock,
+) -> None:
+    scheduler = DispatchScheduler(sessionmaker, ConsoleProvider(), CONFIG, 1.0)
+    await scheduler._tick()  # nothing due: an idle row (the proof the worker runs)
+    await booked(session, world)
+    clock.set(REMINDER_AT)
+    await scheduler._tick()
+    rows = await board.last_ticks(session)
+    assert [(r.worker_id, r.claimed, r.sent) for r in rows] == [
+        ("test-worker", 1, 1),
+        ("test-worker", 0, 0),
+    ]
+    assert rows[0].started_at == REMINDER_AT

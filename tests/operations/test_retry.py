@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -82,3 +83,19 @@ async def test_a_failure_whose_convocation_passed_is_not_retried(
     after = appointment.starts_at + timedelta(hours=1)
     clock.set(after)
     assert await retry.candidates(session, after, retry.RetryFilter()) == []
+
+
+async def test_the_api_retries_a_batch_and_says_what_happened(
+    session: AsyncSession, world: World, client: httpx.AsyncClient, clock: FrozenClock
+) -> None:
+    appointment = await booked(session, world)
+    row = await row_of(session, appointment)
+    row.status, row.reason, row.provider = "failed", "retries_exhausted", "http"
+    await session.commit()  # failed now (FIXED_NOW): within the last 24 h
+    other = await client.post("/operations/retries", json={"provider": "twilio"})
+    assert other.json() == {"replanned": 0, "refused": {}, "summary": "0 message replanifié."}
+    done = await client.post("/operations/retries", json={"reason": "retries_exhausted"})
+    assert done.status_code == 200, done.text
+    assert done.json() == {"replanned": 1, "refused": {}, "summary": "1 message replanifié."}
+    bad = await client.post("/operations/retries", json={"spip_id": "x", "extra": 1})
+    assert bad.status_code == 422

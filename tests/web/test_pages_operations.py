@@ -14,9 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.passwords import hash_now
 from app.models import Agent, AuditEvent, DispatchTick, Notification, SendingPause
-from app.operations.retry import RetryResult
+from app.operations.retry import RetryResult, summary
 from app.reminders import service as reminder_service
-from app.web.pages.operations import retry_summary
 from tests.factories import make_agent, make_appointment, make_person, make_place, make_spip
 from tests.web.test_pages import CSRF, PASSWORD, log_in
 from tests.web.test_pages import web as web
@@ -187,7 +186,7 @@ def test_the_result_names_what_could_not_be_sent_again() -> None:
     result = RetryResult(replanned=3)
     result.refused["too_late"] = 2
     result.messages["too_late"] = "Il est trop tard pour envoyer ce message avant la convocation."
-    assert retry_summary(result) == (
+    assert summary(result) == (
         "3 messages replanifiés, 2 non renvoyables "
         "(2 : Il est trop tard pour envoyer ce message avant la convocation)."
     )

@@ -158,20 +158,5 @@ async def retry_batch(
     result = await retry.retry_failed(
         session, utcnow(), _retry_filter(fournisseur, motif, spip), agent=agent
     )
-    query = urlencode({"ok": "renvoi", "n": retry_summary(result)})
+    query = urlencode({"ok": "renvoi", "n": retry.summary(result)})
     return RedirectResponse(f"{PAGE}?{query}", status_code=303)
-
-
-def retry_summary(result: retry.RetryResult) -> str:
-    """« 3 messages replanifiés, 1 non renvoyable (trop tard …) »."""
-    replanned = f"{result.replanned} message{'s' if result.replanned != 1 else ''} replanifié" + (
-        "s" if result.replanned != 1 else ""
-    )
-    refused = sum(result.refused.values())
-    if not refused:
-        return f"{replanned}."
-    why = " ; ".join(
-        f"{n} : {result.messages[code].rstrip('.')}" for code, n in result.refused.most_common(3)
-    )
-    plural = "s" if refused != 1 else ""
-    return f"{replanned}, {refused} non renvoyable{plural} ({why})."
