@@ -16,10 +16,25 @@ from app.audit import service as audit
 from app.core.errors import AppError
 from app.models import Agent, Appointment, Notification, NotificationStatus
 from app.operations.board import failures_filter
+from app.reminders import errors as reminder_errors
 from app.reminders import service as reminder_service
 
 # One POST resends at most this many (each is a few statements); the page says when more wait.
 BATCH_LIMIT = 500
+
+
+# Why a resend is refused, by code, in the errors' own words (a page rebuilds the result from
+# the codes and counts its address carries, never from text it was given).
+REFUSALS = {
+    error.code: error.message
+    for error in (
+        reminder_errors.NotResendable,
+        reminder_errors.ResendPointless,
+        reminder_errors.TooLateToSend,
+        reminder_errors.OutsideSendingHours,
+        reminder_errors.NotificationNotFound,
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -110,7 +125,8 @@ def summary(result: RetryResult) -> str:
     if not refused:
         return f"{replanned}."
     why = " ; ".join(
-        f"{n} : {result.messages[code].rstrip('.')}" for code, n in result.refused.most_common(3)
+        f"{n} : {result.messages.get(code) or REFUSALS.get(code, code)}".rstrip(".")
+        for code, n in result.refused.most_common(3)
     )
     plural = "s" if refused > 1 else ""
     return f"{replanned}, {refused} non renvoyable{plural} ({why})."

@@ -190,3 +190,15 @@ def test_the_result_names_what_could_not_be_sent_again() -> None:
         "3 messages replanifiés, 2 non renvoyables "
         "(2 : Il est trop tard pour envoyer ce message avant la convocation)."
     )
+
+
+async def test_the_result_is_rebuilt_from_codes_never_from_text_in_the_address(
+    web: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    admin = await _admin(session)
+    await log_in(web, admin.email)
+    page = unescape((await web.get(f"{PAGE}?ok=renvoi&n=2&refus=too_late:1,evil:3")).text)
+    assert "2 messages replanifiés, 1 non renvoyable (1 : Il est trop tard" in page
+    assert "evil" not in page
+    spoofed = unescape((await web.get(f"{PAGE}?ok=renvoi&n=Appelez le 0800")).text)
+    assert "Appelez" not in spoofed

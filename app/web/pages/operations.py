@@ -39,10 +39,15 @@ NOTICES = {
 
 @router.get(PAGE, response_class=HTMLResponse)
 async def operations_page(
-    request: Request, session: SessionDep, agent: PageAgent, ok: str = "", n: str = ""
+    request: Request,
+    session: SessionDep,
+    agent: PageAgent,
+    ok: str = "",
+    n: str = "",
+    refus: str = "",
 ) -> HTMLResponse:
     require(request, agent, Permission.operations)
-    return await _page(request, session, PageForm(), notice=_notice(ok, n))
+    return await _page(request, session, PageForm(), notice=_notice(ok, n, refus))
 
 
 async def _page(
@@ -59,10 +64,21 @@ async def _page(
     return render(request, "pages/operations.html", context, status_code=status_code)
 
 
-def _notice(ok: str, n: str) -> str | None:
-    if ok == "renvoi":
-        return n[:300] or None  # the result, as the POST wrote it
+def _notice(ok: str, n: str, refus: str) -> str | None:
+    if ok == "renvoi" and n.isdigit() and len(n) < 7:
+        return retry.summary(_retry_result(int(n), refus))
     return NOTICES.get(ok)
+
+
+def _retry_result(replanned: int, refus: str) -> retry.RetryResult:
+    """The result a batch's redirect carries: ``refus=too_late:2,window_closed:1`` (known codes
+    only; their words are the errors' own)."""
+    result = retry.RetryResult(replanned=replanned)
+    for item in refus.split(",")[:10]:
+        code, _, count = item.partition(":")
+        if code in retry.REFUSALS and count.isdigit() and len(count) < 7:
+            result.refused[code] += int(count)
+    return result
 
 
 def _spip_choice(value: str) -> int | str | None:
@@ -158,5 +174,6 @@ async def retry_batch(
     result = await retry.retry_failed(
         session, utcnow(), _retry_filter(fournisseur, motif, spip), agent=agent
     )
-    query = urlencode({"ok": "renvoi", "n": retry.summary(result)})
+    refused = ",".join(f"{code}:{count}" for code, count in result.refused.items())
+    query = urlencode({"ok": "renvoi", "n": result.replanned, "refus": refused})
     return RedirectResponse(f"{PAGE}?{query}", status_code=303)
