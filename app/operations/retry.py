@@ -64,7 +64,7 @@ async def candidates(
         later.id > Notification.id,
     )
     where = [
-        *failures_filter(now, (NotificationStatus.failed.value,)),
+        *await failures_filter(session, now, (NotificationStatus.failed.value,)),
         Appointment.starts_at > now,
         ~superseded,
     ]
