@@ -34,6 +34,7 @@ from app.health.metrics import router as metrics_router
 from app.health.router import router as health_router
 from app.links.router import router as links_router
 from app.logging import configure_logging, redact_access_log
+from app.operations.router import router as operations_router
 from app.persons.router import router as persons_router
 from app.reminders.jobs import DispatchScheduler, build_sender, dispatch_config
 from app.reminders.receipts_router import router as receipts_router
@@ -65,6 +66,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     replies_router,
     audit_router,
     reports_router,
+    operations_router,
     health_router,
 )
 
@@ -128,6 +130,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.sms_settings = sms_settings  # the operations page shows the providers' limits
     app.state.sessionmaker = None
     app.state.sms_gateway = None  # built by the lifespan
     app.state.schema_status = None  # set by the lifespan (tests' sessionmakers: no gate)

@@ -49,6 +49,8 @@ class Permission(StrEnum):
     court_booking = "court:booking"
     # Create and change courts and link them to SPIPs: national administrators only.
     court_write = "court:write"
+    # The operations page and API: the queue, pausing the sending, retrying failures.
+    operations = "operations:manage"
 
 
 P = Permission

@@ -31,6 +31,7 @@ from app.models.notification import (
     PendingReceipt,
     ReminderPolicy,
 )
+from app.models.operations import DispatchTick, SendingPause
 from app.models.person import Person, PhoneStatus, RefusalChannel
 from app.models.report import (
     AttendanceMonthly,
@@ -64,6 +65,7 @@ __all__ = [
     "CancelReason",
     "ConvocationLink",
     "Court",
+    "DispatchTick",
     "InboundKind",
     "InboundMessage",
     "LoginThrottle",
@@ -81,6 +83,7 @@ __all__ = [
     "RefusalChannel",
     "ReminderPolicy",
     "Role",
+    "SendingPause",
     "Slot",
     "SlotType",
     "SmsDelayMonthly",

@@ -121,7 +121,11 @@ class NotificationAttempt(IdMixin, Base):
     """
 
     __tablename__ = "notification_attempt"
-    __table_args__ = (enum_check("outcome", AttemptOutcome),)
+    __table_args__ = (
+        enum_check("outcome", AttemptOutcome),
+        # The providers' health of the last 24 h (the operations page).
+        Index("ix_notification_attempt_created_at", "created_at"),
+    )
 
     notification_id: Mapped[int] = mapped_column(
         ForeignKey("notification.id", ondelete="CASCADE"), index=True

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, assert_never
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, true, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
@@ -38,7 +38,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from app.core import metrics
 from app.core.clock import utcnow
 from app.db import session_scope
-from app.models import PLANNED, SENDING, Notification, NotificationStatus
+from app.models import PLANNED, SENDING, Notification, NotificationStatus, SendingPause
 from app.reminders import delivery
 from app.reminders.grouping import GroupCommit
 from app.reminders.outcomes import Disposition, Outcome, attempts_of, error_text, record_many
@@ -146,6 +146,26 @@ async def expire_overdue(session: AsyncSession, now: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+# ``paused_spips`` under a national pause: every SPIP.
+ALL_SPIPS: frozenset[int] = frozenset({-1})
+
+
+async def paused_spips(session: AsyncSession) -> frozenset[int]:
+    """The SPIPs whose sending an operator paused, or ``ALL_SPIPS`` (a national pause).
+
+    Read at each claim: the active pauses are a handful of rows (``resumed_at IS NULL``), so
+    the claim's statements keep walking their partial indexes with a short ``NOT IN``.
+    """
+    ids = set(
+        await session.scalars(
+            select(SendingPause.spip_id).where(SendingPause.resumed_at.is_(None)).distinct()
+        )
+    )
+    if None in ids:
+        return ALL_SPIPS
+    return frozenset(i for i in ids if i is not None)
+
+
 async def claim(session: AsyncSession, now: datetime, config: DispatchConfig) -> list[int]:
     """Atomically take up to ``batch_size`` rows: first those whose lease ran out (their worker
     died), then due planned rows, earliest first.
@@ -153,10 +173,17 @@ async def claim(session: AsyncSession, now: datetime, config: DispatchConfig) ->
     Two statements rather than one ``OR``: each walks its own partial index in order and stops
     after the batch, so a claim costs the same with 20,000 rows due as with 500 (an ``OR``
     would fetch and sort every due row).
+
+    Messages of a paused SPIP (all of them under a national pause) are not taken: they stay
+    as they are, and ``expire_overdue`` expires those whose last useful moment passes.
     """
+    held = await paused_spips(session)
+    if held is ALL_SPIPS:
+        return []
+    unpaused: ColumnElement[bool] = Notification.spip_id.not_in(sorted(held)) if held else true()
     taken = await _take(
         session,
-        and_(Notification.status == SENDING, Notification.lease_expires_at < now),
+        and_(Notification.status == SENDING, Notification.lease_expires_at < now, unpaused),
         Notification.lease_expires_at,
         config.batch_size,
         now,
@@ -165,7 +192,7 @@ async def claim(session: AsyncSession, now: datetime, config: DispatchConfig) ->
     if len(taken) < config.batch_size:
         taken += await _take(
             session,
-            and_(Notification.status == PLANNED, Notification.send_at <= now),
+            and_(Notification.status == PLANNED, Notification.send_at <= now, unpaused),
             Notification.send_at,
             config.batch_size - len(taken),
             now,

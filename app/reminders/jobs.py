@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -16,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.core import metrics
-from app.reminders.dispatcher import DispatchConfig, Sender, tick
+from app.core.clock import utcnow
+from app.reminders.dispatcher import DispatchConfig, Sender, TickStats, tick
+from app.reminders.ticks import TickLog
 from app.sms.config import SmsSettings, get_sms_settings
 from app.sms.gateway import SmsGateway
 
@@ -62,6 +65,7 @@ class DispatchScheduler:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._running: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self._ticks = TickLog(config.worker_id)
 
     def start(self) -> None:
         self.scheduler.add_job(
@@ -108,16 +112,40 @@ class DispatchScheduler:
 
     async def _tick(self) -> None:
         self._running = asyncio.current_task()
+        started_at, started = utcnow(), time.monotonic()
+        stats: TickStats | None = None
+        error: Exception | None = None
         try:
             with metrics.timed(metrics.DISPATCH_TICK_DURATION):
-                await tick(self.sessionmaker, self.sender, self.config, stopping=self._stopping)
+                stats = await tick(
+                    self.sessionmaker, self.sender, self.config, stopping=self._stopping
+                )
             metrics.DISPATCH_TICKS.labels("ok").inc()
             metrics.DISPATCH_LAST_TICK.set_to_current_time()
-        except Exception:  # a failed tick must not kill the scheduler; the next one retries
+        except Exception as exc:  # a failed tick must not kill the scheduler; the next one retries
             metrics.DISPATCH_TICKS.labels("failed").inc()
+            error = exc
             log.exception("worker.tick_failed id=%s", self.config.worker_id)
         finally:
             self._running = None
+        await self._record_tick(started_at, started, stats, error)
+
+    async def _record_tick(
+        self,
+        started_at: datetime,
+        started: float,
+        stats: TickStats | None,
+        error: Exception | None,
+    ) -> None:
+        """For the operations page (``app.reminders.ticks``); never raises."""
+        duration_ms = int((time.monotonic() - started) * 1000)
+        await self._ticks.write(
+            self.sessionmaker,
+            started_at=started_at,
+            duration_ms=duration_ms,
+            stats=stats,
+            error=error,
+        )
 
     async def _refresh_reports(self) -> None:
         from app.db import session_scope

@@ -30,6 +30,7 @@ from app.web.pages import (
     dashboard,
     home,
     national_templates,
+    operations,
     person_link,
     persons,
     reminder_settings,
@@ -66,6 +67,7 @@ def install(app: FastAPI) -> None:
     app.include_router(audit.router, include_in_schema=False)
     app.include_router(reminder_settings.router, include_in_schema=False)
     app.include_router(national_templates.router, include_in_schema=False)
+    app.include_router(operations.router, include_in_schema=False)
     app.mount(static.PREFIX, static.VersionedStatic(), name="static")
     app.add_middleware(PageHeaders)
     _add_page_errors(app)

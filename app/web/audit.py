@@ -30,6 +30,9 @@ ACTIONS = {
     "login_refused_locked": "Connexion refusée (compte verrouillé)",
     "logout": "Déconnexion",
     "activate": "Activation du compte",
+    "sending_paused": "Envoi des SMS mis en pause",
+    "sending_resumed": "Envoi des SMS repris",
+    "sending_retried": "Échecs renvoyés",
     audit_service.ACCESS_DENIED: "Accès refusé (élément d'un autre SPIP)",
     audit_service.PERMISSION_DENIED: "Action refusée (droits du rôle)",
     # Retention (RGPD, app.retention) and the right of access (app.persons.export).
@@ -48,6 +51,7 @@ ENTITIES = {
     "message_template": "Modèle de SMS",
     "permission": "Droits",
     "audit_event": "Journal d'audit",
+    "national": "Service national",
 }
 LINKS = {
     "person": "/personnes/{}",

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.access import ROLE_PERMISSIONS, Permission
 from app.auth.dependencies import Allowed, Public
 from app.main import API_ROUTERS
-from app.models import Agent, Appointment, Court, Notification, Role, Spip
+from app.models import Agent, Appointment, Court, Notification, Role, SendingPause, Spip
 from app.reminders import service as reminder_service
 from tests.agendas.support import make_agenda, make_slot, make_slot_type
 from tests.conftest import ClientFactory
@@ -45,6 +45,7 @@ class Side:
     slot_type: int
     slot: int
     court: int = 0  # the court clerks' court, linked to the own side's SPIP only
+    pause: int = 0  # a pause of the side's SPIP, already resumed
 
 
 Request = tuple[str, dict[str, Any] | None, dict[str, Any] | None]  # path, json, query
@@ -267,6 +268,19 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/reports/attendance"): lambda s: ("/reports/attendance", None, {"spip_id": s.spip}),
     ("GET", "/reports/sms"): lambda s: ("/reports/sms", None, {"spip_id": s.spip}),
     ("GET", "/reports/unrecorded"): lambda s: ("/reports/unrecorded", None, {"spip_id": s.spip}),
+    ("GET", "/operations/queue"): lambda s: ("/operations/queue", None, None),
+    ("POST", "/operations/pauses"): lambda s: (
+        "/operations/pauses",
+        {"spip_id": s.spip, "reason": "Essai des droits"},
+        None,
+    ),
+    ("POST", "/operations/retries"): lambda s: ("/operations/retries", {"spip_id": s.spip}, None),
+    # A pause already resumed: the administrator's answer is 409, anyone else's 403.
+    ("POST", "/operations/pauses/{pause_id}/resume"): lambda s: (
+        f"/operations/pauses/{s.pause}/resume",
+        None,
+        None,
+    ),
 }
 # Routes about no SPIP in particular: only "own side" and "no token" apply.
 SIDELESS = {
@@ -284,6 +298,8 @@ SIDELESS = {
     ("PATCH", "/courts/{court_id}"),
     ("GET", "/court/agendas"),
     ("GET", "/court/bookings"),
+    ("GET", "/operations/queue"),
+    ("POST", "/operations/pauses/{pause_id}/resume"),
 }
 
 
@@ -339,6 +355,9 @@ async def _side(session: AsyncSession, code: str) -> Side:
     agenda = await make_agenda(session, place, open_to_courts=True)
     slot_type = await make_slot_type(session, agenda)
     slot = await make_slot(session, agenda, starts_at=datetime(2027, 2, 2, 8, 0, tzinfo=UTC))
+    moment = datetime(2027, 1, 4, 8, 0, tzinfo=UTC)
+    pause = SendingPause(spip_id=spip.id, reason="passée", paused_at=moment, resumed_at=moment)
+    session.add(pause)
     await session.commit()
     assert notification is not None
     return Side(
@@ -351,6 +370,7 @@ async def _side(session: AsyncSession, code: str) -> Side:
         agenda.id,
         slot_type.id,
         slot.id,
+        pause=pause.id,
     )
 
 

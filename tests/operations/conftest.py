@@ -1,0 +1,1 @@
+from tests.reminders.conftest import world  # noqa: F401 (the fixture: a SPIP, a place, a person)
