@@ -18,6 +18,7 @@ from app.models import Agent, Appointment, Notification, NotificationStatus
 from app.operations.board import failures_filter
 from app.reminders import errors as reminder_errors
 from app.reminders import service as reminder_service
+from app.spips import service as spip_service
 
 # One POST resends at most this many (each is a few statements); the page says when more wait.
 BATCH_LIMIT = 500
@@ -88,6 +89,9 @@ async def retry_failed(
     session: AsyncSession, now: datetime, chosen: RetryFilter, *, agent: Agent
 ) -> RetryResult:
     """Resend each candidate in its own savepoint: one refused never undoes the others."""
+    if chosen.spip_id is not None:
+        # 404 spip_not_found, not a foreign-key failure of the audit row (a 409).
+        await spip_service.get_spip(session, chosen.spip_id)
     result = RetryResult()
     for notification_id in await candidates(session, now, chosen):
         try:

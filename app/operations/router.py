@@ -51,7 +51,7 @@ async def resume_pause(pause_id: IdPath, session: SessionDep, agent: Operator) -
     return PauseRead.model_validate(await pauses.resume(session, pause_id=pause_id, agent=agent))
 
 
-@router.post("/retries", response_model=RetryRead, responses=AUTH | error_responses(422))
+@router.post("/retries", response_model=RetryRead, responses=AUTH | error_responses(404, 422))
 async def retry_failures(body: RetryCreate, session: SessionDep, agent: Operator) -> RetryRead:
     """Renvoyer les messages en échec des dernières 24 h dont la convocation est à venir (et pas
     déjà renvoyés), chacun comme ``POST /notifications/{id}/resend`` ; au plus 500 à la fois."""

@@ -99,3 +99,6 @@ async def test_the_api_retries_a_batch_and_says_what_happened(
     assert done.json() == {"replanned": 1, "refused": {}, "summary": "1 message replanifié."}
     bad = await client.post("/operations/retries", json={"spip_id": "x", "extra": 1})
     assert bad.status_code == 422
+    unknown = await client.post("/operations/retries", json={"spip_id": 987654})
+    assert unknown.status_code == 404, unknown.text  # found by schemathesis: was a 409
+    assert unknown.json()["error"] == "spip_not_found"
