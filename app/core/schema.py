@@ -129,11 +129,10 @@ class SchemaGate:
         await send({"type": "http.response.body", "body": _BODY})
 
 
-async def wait_until_current(status: SchemaStatus, stop_after: float | None = None) -> bool:
-    """For workers: sleep until the schema is current (True), or ``stop_after`` seconds."""
-    deadline = None if stop_after is None else time.monotonic() + stop_after
-    while not await status.current():
-        if deadline is not None and time.monotonic() >= deadline:
-            return False
+async def wait_until_current(status: SchemaStatus) -> None:
+    """For the dispatcher: sleep until the schema is current (a database value, polled: no
+    event tells a process that another one migrated)."""
+    while True:
+        if await status.current():
+            return
         await asyncio.sleep(RECHECK_SECONDS)
-    return True

@@ -33,9 +33,9 @@ from app.core.errors import AppError, NotFound
 from app.core.responses import error_responses
 from app.db import SessionDep
 from app.reminders import delivery as delivery_service
-from app.sms.base import ReceiptError, SmsProvider
+from app.sms.base import SmsProvider
 from app.sms.gateway import SmsGateway
-from app.sms.receipts import receipt_request_from
+from app.sms.receipts import read_verified
 
 log = logging.getLogger("convoc.sms.receipts")
 
@@ -84,18 +84,16 @@ async def _receive(
     request: Request, session: SessionDep, provider_name: str, token: str | None
 ) -> ReceiptAck:
     provider = _provider(request, provider_name)
-    try:
-        receipt_request = await receipt_request_from(request, path_token=token)
-    except ReceiptError as exc:
-        raise InvalidReceipt(f"Accusé de réception illisible : {exc}.") from None
-    if not provider.verify(receipt_request):
-        log.warning("sms.receipt_refused provider=%s reason=not_authenticated", provider.name)
-        raise ReceiptNotAuthenticated()
-    try:
-        receipts = provider.parse_receipts(receipt_request)
-    except ReceiptError as exc:
-        log.warning("sms.receipt_refused provider=%s reason=unreadable", provider.name)
-        raise InvalidReceipt(f"Accusé de réception illisible : {exc}.") from None
+    receipts = await read_verified(
+        request,
+        provider,
+        path_token=token,
+        parse=provider.parse_receipts,
+        log=log,
+        event="sms.receipt_refused",
+        not_authentic=ReceiptNotAuthenticated,
+        unreadable=lambda why: InvalidReceipt(f"Accusé de réception illisible : {why}."),
+    )
     outcome = await delivery_service.apply_receipts(
         session, provider=provider.name, receipts=receipts
     )

@@ -29,9 +29,9 @@ from app.db import SessionDep
 from app.replies import service
 from app.replies.errors import InboundNotAuthenticated, InvalidInbound, UnknownInboundProvider
 from app.replies.schemas import InboundAck
-from app.sms.base import InboundProvider, ReceiptError, inbound_capable
+from app.sms.base import InboundProvider, inbound_capable
 from app.sms.gateway import SmsGateway
-from app.sms.receipts import receipt_request_from
+from app.sms.receipts import read_verified
 
 log = logging.getLogger("convoc.sms.inbound")
 
@@ -62,18 +62,16 @@ async def _receive(
     request: Request, session: SessionDep, provider_name: str, token: str | None
 ) -> InboundAck | Response:
     provider = _provider(request, provider_name)
-    try:
-        inbound_request = await receipt_request_from(request, path_token=token)
-    except ReceiptError as exc:
-        raise InvalidInbound(f"SMS reçu illisible : {exc}.") from None
-    if not provider.verify(inbound_request):
-        log.warning("sms.inbound_refused provider=%s reason=not_authenticated", provider.name)
-        raise InboundNotAuthenticated()
-    try:
-        messages = provider.parse_inbound(inbound_request)
-    except ReceiptError as exc:
-        log.warning("sms.inbound_refused provider=%s reason=unreadable", provider.name)
-        raise InvalidInbound(f"SMS reçu illisible : {exc}.") from None
+    messages = await read_verified(
+        request,
+        provider,
+        path_token=token,
+        parse=provider.parse_inbound,
+        log=log,
+        event="sms.inbound_refused",
+        not_authentic=InboundNotAuthenticated,
+        unreadable=lambda why: InvalidInbound(f"SMS reçu illisible : {why}."),
+    )
     outcome = await service.receive(session, messages=messages)
     log.info(
         "sms.inbound_batch provider=%s accepted=%s duplicates=%s stops=%s replies=%s unmatched=%s",

@@ -9,11 +9,15 @@ capped: a delivery report is a few hundred bytes.
 
 from __future__ import annotations
 
-from typing import Final
+import logging
+from collections.abc import Callable
+from typing import Final, TypeVar
 
 from starlette.requests import Request
 
-from app.sms.base import ReceiptError, ReceiptRequest
+from app.sms.base import ReceiptError, ReceiptRequest, SmsProvider
+
+T = TypeVar("T")
 
 MAX_RECEIPT_BYTES: Final = 64 * 1024
 
@@ -35,3 +39,31 @@ async def receipt_request_from(request: Request, *, path_token: str | None) -> R
         body=b"".join(chunks),
         path_token=path_token,
     )
+
+
+async def read_verified(
+    request: Request,
+    provider: SmsProvider,
+    *,
+    path_token: str | None,
+    parse: Callable[[ReceiptRequest], T],
+    log: logging.Logger,
+    event: str,
+    not_authentic: Callable[[], Exception],
+    unreadable: Callable[[str], Exception],
+) -> T:
+    """A provider's callback (receipts, SMS received), in the order the webhooks promise:
+    readable size, then authentic (``verify``), then readable content (``parse``); nothing is
+    parsed before it is authentic. Refusals are logged as ``{event} provider=… reason=…``."""
+    try:
+        neutral = await receipt_request_from(request, path_token=path_token)
+    except ReceiptError as exc:
+        raise unreadable(str(exc)) from None
+    if not provider.verify(neutral):
+        log.warning("%s provider=%s reason=not_authenticated", event, provider.name)
+        raise not_authentic()
+    try:
+        return parse(neutral)
+    except ReceiptError as exc:
+        log.warning("%s provider=%s reason=unreadable", event, provider.name)
+        raise unreadable(str(exc)) from None

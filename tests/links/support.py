@@ -11,27 +11,12 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.links import service as link_service
-from tests.reminders.conftest import World
+from tests.reminders.test_lifecycle_api import book
+
+__all__ = ["book"]
 
 ROOT = "http://test"
 TAGS = re.compile(r"<[^>]+>")
-
-
-async def book(
-    client: httpx.AsyncClient, world: World, starts_at: str, **extra: Any
-) -> dict[str, Any]:
-    response = await client.post(
-        "/appointments",
-        json={
-            "person_id": world.person.id,
-            "place_id": world.place.id,
-            "appointment_type": "suivi_spip",
-            "starts_at": starts_at,
-        }
-        | extra,
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 async def token_of(session: AsyncSession, appointment_id: int) -> str:
